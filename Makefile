@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make          build ksmtp.ko and ksmtpctl
+# make demo     install what is missing, boot a guest, deliver a mail with ksmtp
+# make test     build, checkpatch, KUnit (UML) and the guest end-to-end tests
+# make check    checkpatch --strict (and sparse) on our kernel sources
+
+KABI ?= $(shell tests/vm/kabi.sh 2>/dev/null)
+ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)
+KDIR ?= /lib/modules/$(shell uname -r)/build
+else
+KDIR ?= /usr/src/linux-headers-$(KABI)
+endif
+
+KSRC = $(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h) \
+       include/linux/ksmtp.h include/uapi/linux/ksmtp.h
+
+all: module userspace
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace:
+	$(MAKE) -C userspace
+
+deps:
+	tests/deps.sh
+
+check:
+	tests/checkpatch.sh $(KSRC)
+
+kunit:
+	tests/kunit/run.sh
+
+e2e: all
+	tests/e2e/run.sh
+
+demo: deps
+	$(MAKE) all
+	tests/vm/demo.sh
+
+test:
+	tests/run-all.sh
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userspace clean
+
+.PHONY: all module userspace deps check kunit e2e demo test clean

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ksmtp: the in-kernel API through which drivers send mail.
+ *
+ * Modelled on NetX Duo's nxd_smtp_client_create() / nx_smtp_mail_send() /
+ * nx_smtp_client_delete(): create a client from a configuration, send mails
+ * through it (one TCP connection and one whole SMTP session per mail), and
+ * drop it. Unlike NetX Duo, a failed send tells the caller the phase that
+ * failed and the server's reply code and text.
+ *
+ * Every function here may sleep: never call one from atomic context
+ * (interrupt handlers, timers, softirqs, under a spinlock or in an RCU read
+ * side section).
+ */
+#ifndef _LINUX_KSMTP_H
+#define _LINUX_KSMTP_H
+
+#include <linux/types.h>
+#include <linux/socket.h>
+#include <uapi/linux/ksmtp.h>
+
+struct net;
+struct ksmtp_client;
+
+/* RFC 5321 4.5.3.2 minima, the defaults of struct ksmtp_timeouts */
+#define KSMTP_TIMEOUT_CONNECT_MS	(60 * 1000)
+#define KSMTP_TIMEOUT_GREETING_MS	(5 * 60 * 1000)
+#define KSMTP_TIMEOUT_COMMAND_MS	(5 * 60 * 1000)
+#define KSMTP_TIMEOUT_DATA_BLOCK_MS	(3 * 60 * 1000)
+#define KSMTP_TIMEOUT_FINAL_DOT_MS	(10 * 60 * 1000)
+
+#define KSMTP_TEXT_MAX		256
+#define KSMTP_REASON_MAX	128
+
+/**
+ * struct ksmtp_timeouts - per-phase timeouts, in milliseconds
+ * @kt_connect_ms: TCP connect
+ * @kt_greeting_ms: the server's greeting
+ * @kt_command_ms: the reply to each command (EHLO, AUTH, MAIL, RCPT, DATA, QUIT)
+ * @kt_data_block_ms: sending each block of the message
+ * @kt_final_dot_ms: the reply to the final dot
+ *
+ * A zero field takes the default (KSMTP_TIMEOUT_*_MS). Each timeout bounds
+ * the whole phase: a server that trickles bytes does not extend it.
+ */
+struct ksmtp_timeouts {
+	unsigned int kt_connect_ms;
+	unsigned int kt_greeting_ms;
+	unsigned int kt_command_ms;
+	unsigned int kt_data_block_ms;
+	unsigned int kt_final_dot_ms;
+};
+
+/**
+ * struct ksmtp_config - what a client is created from
+ * @kc_server: server address, AF_INET or AF_INET6; its port is ignored
+ * @kc_port: TCP port; 0 means 25
+ * @kc_username: user name for AUTH, or NULL
+ * @kc_password: password for AUTH, or NULL
+ * @kc_from: sender address, local@domain (envelope and From: header)
+ * @kc_domain: EHLO/HELO argument; NULL or "" means an address literal of
+ *	the connection's local address ("[192.0.2.1]", "[IPv6:2001:db8::1]")
+ * @kc_auth: wanted mechanism, see enum ksmtp_auth_type
+ * @kc_helo_only: greet with HELO instead of EHLO (no extensions, no AUTH)
+ * @kc_timeouts: per-phase timeouts
+ * @kc_net: network namespace to connect from; NULL means &init_net. The
+ *	client does not pin it: the caller keeps it alive while the client
+ *	lives (each session holds a reference while it runs).
+ *
+ * ksmtp_client_create() copies every string: the caller may free its own.
+ */
+struct ksmtp_config {
+	struct sockaddr_storage kc_server;
+	u16 kc_port;
+	const char *kc_username;
+	const char *kc_password;
+	const char *kc_from;
+	const char *kc_domain;
+	enum ksmtp_auth_type kc_auth;
+	bool kc_helo_only;
+	struct ksmtp_timeouts kc_timeouts;
+	struct net *kc_net;
+};
+
+/**
+ * struct ksmtp_mail - one mail to send
+ * @km_rcpt: recipient address, local@domain
+ * @km_priority: priority, see enum ksmtp_priority
+ * @km_subject: subject (folded or encoded as needed; never a new header)
+ * @km_body: body text, UTF-8; any line endings, any bytes
+ * @km_body_len: length of @km_body in octets
+ */
+struct ksmtp_mail {
+	const char *km_rcpt;
+	enum ksmtp_priority km_priority;
+	const char *km_subject;
+	const char *km_body;
+	size_t km_body_len;
+};
+
+/**
+ * struct ksmtp_result - how a send ended
+ * @kr_err: 0 on success, else the negative errno ksmtp_mail_send() returned
+ * @kr_phase: the phase that failed (KSMTP_PHASE_NONE on success, or when
+ *	the input was refused before connecting)
+ * @kr_code: the server's reply code that ended it, 0 if there was none
+ * @kr_text: first line of the server's reply text (NUL-terminated, possibly
+ *	truncated), or "" if there was none
+ * @kr_transient: true when a later retry may succeed (4xx, timeout,
+ *	connection refused or reset); false for 5xx and bad input
+ * @kr_unknown: true when the mail may have been delivered although the
+ *	send failed (no reply to the final dot): do not resend blindly
+ * @kr_reason: what the failure means, in words; "" on success
+ */
+struct ksmtp_result {
+	int kr_err;
+	enum ksmtp_phase kr_phase;
+	unsigned int kr_code;
+	char kr_text[KSMTP_TEXT_MAX];
+	bool kr_transient;
+	bool kr_unknown;
+	char kr_reason[KSMTP_REASON_MAX];
+};
+
+struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg);
+struct ksmtp_client *ksmtp_client_get(struct ksmtp_client *client);
+void ksmtp_client_put(struct ksmtp_client *client);
+void ksmtp_client_destroy(struct ksmtp_client *client);
+int ksmtp_mail_send(struct ksmtp_client *client, const struct ksmtp_mail *mail,
+		    struct ksmtp_result *result);
+const char *ksmtp_phase_name(enum ksmtp_phase phase);
+
+#endif /* _LINUX_KSMTP_H */

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/*
+ * ksmtp: an SMTP client in the kernel, configured over generic netlink.
+ *
+ * This header is shared by the module and by userspace (ksmtpctl). The
+ * family is described in YAML beside this file (ksmtp.yaml).
+ *
+ * Commands (family KSMTP_GENL_NAME, version KSMTP_GENL_VERSION):
+ *
+ * KSMTP_CMD_CONFIG_SET: needs CAP_NET_ADMIN in the caller's network
+ *   namespace. Updates the namespace's default client. Only the attributes
+ *   present change; the others keep their value (a zero-length string
+ *   attribute clears a string). The new configuration replaces the old one
+ *   atomically: mails already being sent finish with the old one.
+ *   KSMTP_A_CFG_SERVER_ADDR:   binary, 4 octets (IPv4) or 16 octets (IPv6),
+ *                              network byte order.
+ *   KSMTP_A_CFG_PORT:          u16, 1..65535 (default 25).
+ *   KSMTP_A_CFG_USERNAME:      NUL-terminated string, at most 255 octets.
+ *   KSMTP_A_CFG_PASSWORD:      NUL-terminated string, at most 255 octets.
+ *                              Write only: never reported back.
+ *   KSMTP_A_CFG_FROM:          NUL-terminated string: the envelope and
+ *                              header sender, local@domain.
+ *   KSMTP_A_CFG_DOMAIN:        NUL-terminated string: EHLO/HELO argument.
+ *                              Empty: an address literal of the local
+ *                              address of each connection.
+ *   KSMTP_A_CFG_AUTH:          u32, enum ksmtp_auth_type.
+ *   KSMTP_A_CFG_HELO_ONLY:     u8, 0 or 1: greet with HELO, not EHLO.
+ *   KSMTP_A_CFG_TIMEOUT_*:     u32, milliseconds, 100..3600000 each: TCP
+ *                              connect, greeting, each command reply, each
+ *                              data block, reply to the final dot.
+ *   KSMTP_A_CFG_RCPT:          NUL-terminated string: default recipient
+ *                              (used by KSMTP_CMD_SEND without one).
+ *
+ * KSMTP_CMD_CONFIG_GET: allowed to all. Answers with the attributes above
+ *   except KSMTP_A_CFG_PASSWORD; KSMTP_A_CFG_PASSWORD_SET (u8) tells
+ *   whether a password is set. KSMTP_A_CFG_CONFIGURED (u8) tells whether a
+ *   server was ever set.
+ *
+ * KSMTP_CMD_SEND: needs CAP_NET_ADMIN. Sends one mail through the default
+ *   client and answers when the SMTP session is over (it may take minutes:
+ *   no lock is held meanwhile).
+ *   KSMTP_A_MAIL_RCPT:         NUL-terminated string (default: CFG_RCPT).
+ *   KSMTP_A_MAIL_SUBJECT:      NUL-terminated string.
+ *   KSMTP_A_MAIL_PRIORITY:     u32, enum ksmtp_priority.
+ *   KSMTP_A_MAIL_BODY:         binary; may be repeated, the parts are
+ *                              joined in order (a netlink attribute holds
+ *                              at most 64 KiB). At most KSMTP_BODY_MAX
+ *                              octets in all.
+ *   The reply holds the result attributes KSMTP_A_RES_*.
+ *
+ * KSMTP_CMD_STATS_GET: allowed to all. Answers KSMTP_A_STATS_* and the last
+ *   error as KSMTP_A_RES_*.
+ *
+ * Result attributes (in KSMTP_CMD_SEND replies and statistics):
+ *   KSMTP_A_RES_ERRNO:     u32, 0 or a positive errno value.
+ *   KSMTP_A_RES_PHASE:     u32, enum ksmtp_phase that failed.
+ *   KSMTP_A_RES_CODE:      u32, the server's reply code (0 if none).
+ *   KSMTP_A_RES_TEXT:      string, the first line of the server's text.
+ *   KSMTP_A_RES_TRANSIENT: u8, 1 when a later retry may succeed.
+ *   KSMTP_A_RES_UNKNOWN:   u8, 1 when the mail may have been delivered
+ *                          (no reply to the final dot).
+ *   KSMTP_A_RES_REASON:    string, what the failure means.
+ */
+#ifndef _UAPI_LINUX_KSMTP_H
+#define _UAPI_LINUX_KSMTP_H
+
+#define KSMTP_GENL_NAME		"ksmtp"
+#define KSMTP_GENL_VERSION	1
+
+#define KSMTP_BODY_MAX		(1 << 20)
+#define KSMTP_STR_MAX		255
+#define KSMTP_SUBJECT_MAX	2048
+
+/**
+ * enum ksmtp_auth_type - authentication mechanism
+ * @KSMTP_AUTH_NONE: no AUTH, unless credentials are set and the server
+ *	offers AUTH: then the best offered mechanism.
+ * @KSMTP_AUTH_PLAIN: AUTH PLAIN with an initial response.
+ * @KSMTP_AUTH_LOGIN: AUTH LOGIN.
+ * @KSMTP_AUTH_CRAM_MD5: AUTH CRAM-MD5.
+ */
+enum ksmtp_auth_type {
+	KSMTP_AUTH_NONE,
+	KSMTP_AUTH_PLAIN,
+	KSMTP_AUTH_LOGIN,
+	KSMTP_AUTH_CRAM_MD5,
+
+	__KSMTP_AUTH_MAX,
+	KSMTP_AUTH_MAX = __KSMTP_AUTH_MAX - 1
+};
+
+/**
+ * enum ksmtp_priority - priority of a mail (its X-Priority header)
+ * @KSMTP_PRIO_NORMAL: X-Priority: 3 (Normal)
+ * @KSMTP_PRIO_LOW: X-Priority: 5 (Lowest)
+ * @KSMTP_PRIO_HIGH: X-Priority: 1 (Highest)
+ */
+enum ksmtp_priority {
+	KSMTP_PRIO_NORMAL,
+	KSMTP_PRIO_LOW,
+	KSMTP_PRIO_HIGH,
+
+	__KSMTP_PRIO_MAX,
+	KSMTP_PRIO_MAX = __KSMTP_PRIO_MAX - 1
+};
+
+/**
+ * enum ksmtp_phase - the step of a session that failed
+ * @KSMTP_PHASE_NONE: none (success), or before connecting (bad input)
+ * @KSMTP_PHASE_CONNECT: TCP connect
+ * @KSMTP_PHASE_GREETING: the server's 220 greeting
+ * @KSMTP_PHASE_EHLO: EHLO or HELO
+ * @KSMTP_PHASE_AUTH: AUTH
+ * @KSMTP_PHASE_MAIL: MAIL FROM
+ * @KSMTP_PHASE_RCPT: RCPT TO
+ * @KSMTP_PHASE_DATA: DATA (waiting for 354)
+ * @KSMTP_PHASE_MESSAGE: the message and the reply to its final dot
+ * @KSMTP_PHASE_QUIT: QUIT
+ */
+enum ksmtp_phase {
+	KSMTP_PHASE_NONE,
+	KSMTP_PHASE_CONNECT,
+	KSMTP_PHASE_GREETING,
+	KSMTP_PHASE_EHLO,
+	KSMTP_PHASE_AUTH,
+	KSMTP_PHASE_MAIL,
+	KSMTP_PHASE_RCPT,
+	KSMTP_PHASE_DATA,
+	KSMTP_PHASE_MESSAGE,
+	KSMTP_PHASE_QUIT,
+
+	__KSMTP_PHASE_MAX,
+	KSMTP_PHASE_MAX = __KSMTP_PHASE_MAX - 1
+};
+
+enum ksmtp_cmd {
+	KSMTP_CMD_UNSPEC,
+	KSMTP_CMD_CONFIG_SET,
+	KSMTP_CMD_CONFIG_GET,
+	KSMTP_CMD_SEND,
+	KSMTP_CMD_STATS_GET,
+
+	__KSMTP_CMD_MAX,
+	KSMTP_CMD_MAX = __KSMTP_CMD_MAX - 1
+};
+
+enum ksmtp_attr {
+	KSMTP_A_UNSPEC,
+	KSMTP_A_CFG_SERVER_ADDR,
+	KSMTP_A_CFG_PORT,
+	KSMTP_A_CFG_USERNAME,
+	KSMTP_A_CFG_PASSWORD,
+	KSMTP_A_CFG_PASSWORD_SET,
+	KSMTP_A_CFG_FROM,
+	KSMTP_A_CFG_DOMAIN,
+	KSMTP_A_CFG_AUTH,
+	KSMTP_A_CFG_HELO_ONLY,
+	KSMTP_A_CFG_TIMEOUT_CONNECT,
+	KSMTP_A_CFG_TIMEOUT_GREETING,
+	KSMTP_A_CFG_TIMEOUT_COMMAND,
+	KSMTP_A_CFG_TIMEOUT_DATA_BLOCK,
+	KSMTP_A_CFG_TIMEOUT_FINAL_DOT,
+	KSMTP_A_CFG_RCPT,
+	KSMTP_A_CFG_CONFIGURED,
+	KSMTP_A_MAIL_RCPT,
+	KSMTP_A_MAIL_SUBJECT,
+	KSMTP_A_MAIL_PRIORITY,
+	KSMTP_A_MAIL_BODY,
+	KSMTP_A_RES_ERRNO,
+	KSMTP_A_RES_PHASE,
+	KSMTP_A_RES_CODE,
+	KSMTP_A_RES_TEXT,
+	KSMTP_A_RES_TRANSIENT,
+	KSMTP_A_RES_UNKNOWN,
+	KSMTP_A_RES_REASON,
+	KSMTP_A_STATS_SENT,
+	KSMTP_A_STATS_FAILED_TRANSIENT,
+	KSMTP_A_STATS_FAILED_PERMANENT,
+	KSMTP_A_STATS_FAILED_PHASE,
+	KSMTP_A_PAD,
+
+	__KSMTP_A_MAX,
+	KSMTP_A_MAX = __KSMTP_A_MAX - 1
+};
+
+#endif /* _UAPI_LINUX_KSMTP_H */

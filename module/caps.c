@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * EHLO capability parser (RFC 5321 4.1.1.1): every line after the first is
+ * "keyword [params]". Keywords are matched whole and case-insensitively, so
+ * "X-AUTH-PLAIN" or "8BITMIMEX" offer nothing.
+ */
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/ctype.h>
+#include <linux/ksmtp.h>
+
+#include "caps.h"
+#include "reply.h"
+
+static bool word_is(const char *w, size_t len, const char *name)
+{
+	return len == strlen(name) && !strncasecmp(w, name, len);
+}
+
+static void parse_auth(struct ksmtp_caps *caps, const char *p)
+{
+	static const struct {
+		const char *name;
+		enum ksmtp_auth_type type;
+	} mechs[] = {
+		{ "PLAIN", KSMTP_AUTH_PLAIN },
+		{ "LOGIN", KSMTP_AUTH_LOGIN },
+		{ "CRAM-MD5", KSMTP_AUTH_CRAM_MD5 },
+	};
+	size_t len, i;
+
+	while (*p) {
+		p = skip_spaces(p);
+		len = strcspn(p, " ");
+		for (i = 0; i < ARRAY_SIZE(mechs); i++)
+			if (word_is(p, len, mechs[i].name))
+				caps->auth |= BIT(mechs[i].type);
+		p += len;
+	}
+}
+
+/**
+ * ksmtp_caps_parse() - read the capabilities from an EHLO reply
+ * @caps: filled (cleared first)
+ * @r: a 250 reply to EHLO
+ *
+ * Both "AUTH PLAIN LOGIN" and the old "AUTH=PLAIN LOGIN" form are read.
+ *
+ * Context: any.
+ */
+void ksmtp_caps_parse(struct ksmtp_caps *caps, const struct ksmtp_reply *r)
+{
+	unsigned int i;
+
+	memset(caps, 0, sizeof(*caps));
+	for (i = 1; i < r->nlines; i++) {
+		const char *l = ksmtp_reply_line(r, i);
+		const char *param;
+		size_t len = strcspn(l, " =");
+		bool bare;
+		u64 size;
+
+		param = l[len] ? l + len + 1 : l + len;
+		bare = l[len] != '=' && !*skip_spaces(param);
+		if (word_is(l, len, "AUTH")) {
+			caps->flags |= KSMTP_CAP_AUTH;
+			parse_auth(caps, param);
+		} else if (word_is(l, len, "SIZE") && l[len] != '=') {
+			caps->flags |= KSMTP_CAP_SIZE;
+			if (!kstrtou64(skip_spaces(param), 10, &size))
+				caps->size_max = size;
+		} else if (word_is(l, len, "8BITMIME") && bare) {
+			caps->flags |= KSMTP_CAP_8BITMIME;
+		} else if (word_is(l, len, "PIPELINING") && bare) {
+			caps->flags |= KSMTP_CAP_PIPELINING;
+		} else if (word_is(l, len, "STARTTLS") && bare) {
+			caps->flags |= KSMTP_CAP_STARTTLS;
+		} else if (word_is(l, len, "SMTPUTF8") && bare) {
+			caps->flags |= KSMTP_CAP_SMTPUTF8;
+		}
+	}
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KSMTP_CLIENT_H
+#define _KSMTP_CLIENT_H
+
+#include <linux/kref.h>
+#include <linux/ksmtp.h>
+
+/**
+ * struct ksmtp_client - a configured client, immutable once created
+ * @ref: one reference for the creator, one for each send in flight
+ * @cfg: the configuration; its strings are the client's own copies,
+ *	never NULL ("" when unset), and the timeouts are all filled in
+ */
+struct ksmtp_client {
+	struct kref ref;
+	struct ksmtp_config cfg;
+};
+
+int ksmtp_session_run(struct ksmtp_client *client,
+		      const struct ksmtp_mail *mail,
+		      struct ksmtp_result *res);
+
+#endif /* _KSMTP_CLIENT_H */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KSMTP_ENCODE_H
+#define _KSMTP_ENCODE_H
+
+#include <linux/types.h>
+#include <linux/ksmtp.h>
+
+/* RFC 5321 4.5.3.1: 64 local part, 255 domain, 256 path with <> */
+#define KSMTP_LOCAL_MAX		64
+#define KSMTP_DOMAIN_MAX	255
+#define KSMTP_ADDR_MAX		254
+/* Longest line we send, CRLF excluded (RFC 5322 2.1.1) */
+#define KSMTP_TEXT_LINE_MAX	998
+/* Quoted-printable lines, soft break "=" included (RFC 2045 6.7) */
+#define KSMTP_QP_LINE_MAX	76
+
+/**
+ * enum ksmtp_cte - how the body goes on the wire
+ * @KSMTP_CTE_7BIT: as is: 7-bit text, lines of at most 998 octets
+ * @KSMTP_CTE_8BIT: as is, with BODY=8BITMIME (the server offered it)
+ * @KSMTP_CTE_QP: quoted-printable (long lines, NUL, or 8-bit text to a
+ *	server without 8BITMIME)
+ */
+enum ksmtp_cte {
+	KSMTP_CTE_7BIT,
+	KSMTP_CTE_8BIT,
+	KSMTP_CTE_QP,
+};
+
+enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime);
+
+const char *ksmtp_check_address(const char *addr, bool *utf8);
+const char *ksmtp_check_domain(const char *domain);
+const char *ksmtp_check_subject(const char *subject);
+
+char *ksmtp_headers_build(const char *from, const char *rcpt,
+			  const char *subject, enum ksmtp_priority prio,
+			  enum ksmtp_cte cte, time64_t now, u64 id,
+			  size_t *len);
+
+/**
+ * struct ksmtp_enc - streaming message encoder
+ * @hdr: header block (ends with the empty line)
+ * @hdr_len: its length
+ * @hdr_pos: octets of it already produced
+ * @in: body
+ * @in_len: body length
+ * @in_pos: body octets already consumed
+ * @cte: body encoding
+ * @saw_cr: the previous body octet was a CR not yet turned into a line break
+ * @bol: the output is at the beginning of a line
+ * @col: octets in the current output line (for quoted-printable)
+ * @done: the final "." line was produced
+ * @stuffed: dots added by dot-stuffing so far
+ * @total: octets produced so far
+ *
+ * Produces headers, body (every bare CR or LF turned into CR LF,
+ * dot-stuffed, encoded) and the final ".", in chunks of the caller's size:
+ * its memory does not grow with the body.
+ */
+struct ksmtp_enc {
+	const char *hdr;
+	size_t hdr_len;
+	size_t hdr_pos;
+	const char *in;
+	size_t in_len;
+	size_t in_pos;
+	enum ksmtp_cte cte;
+	bool saw_cr;
+	bool bol;
+	bool done;
+	unsigned int col;
+	u64 stuffed;
+	u64 total;
+};
+
+void ksmtp_enc_init(struct ksmtp_enc *e, const char *hdr, size_t hdr_len,
+		    const char *body, size_t len, enum ksmtp_cte cte);
+size_t ksmtp_enc_next(struct ksmtp_enc *e, char *out, size_t cap);
+u64 ksmtp_enc_size(const char *hdr, size_t hdr_len, const char *body,
+		   size_t len, enum ksmtp_cte cte, char *scratch, size_t cap);
+
+#endif /* _KSMTP_ENCODE_H */

@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "ksmtp": per network namespace, the default
+ * client (configure, read back, send through it) and its statistics.
+ *
+ * Locking: the family is parallel_ops, so no genl mutex is held. Each
+ * namespace has a mutex for configuration updates (short, never across a
+ * session) and a spinlock for the pointer to its current client, taken
+ * only to grab a reference. A send holds a client reference and no lock,
+ * so a slow server blocks nothing but its own caller, and a new
+ * configuration never disturbs the mails in flight: they finish with the
+ * client they started with.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <net/genetlink.h>
+#include <net/netns/generic.h>
+#include <net/net_namespace.h>
+
+#include "client.h"
+#include "encode.h"
+#include "netlink.h"
+
+struct ksmtp_nlcfg {
+	struct ksmtp_config c;
+	char *user;
+	char *pass;
+	char *from;
+	char *domain;
+	char *rcpt;
+	bool server_set;
+};
+
+/**
+ * struct ksmtp_net - per network namespace state
+ * @lock: serialises configuration updates and reads of @cfg
+ * @cfg: the configuration as set by userspace (strings owned)
+ * @client_lock: protects @client and @last
+ * @client: the default client, NULL until server and from are set
+ * @last: the last failure
+ * @sent: mails accepted by the server
+ * @failed_transient: mails that failed, a retry may succeed
+ * @failed_permanent: mails that failed for good
+ * @failed_phase: failures by phase
+ */
+struct ksmtp_net {
+	struct mutex lock;
+	struct ksmtp_nlcfg cfg;
+	spinlock_t client_lock;
+	struct ksmtp_client *client;
+	struct ksmtp_result last;
+	atomic64_t sent;
+	atomic64_t failed_transient;
+	atomic64_t failed_permanent;
+	atomic64_t failed_phase[KSMTP_PHASE_MAX + 1];
+};
+
+static unsigned int ksmtp_net_id __read_mostly;
+static struct genl_family ksmtp_nl_family;
+
+static struct netlink_range_validation timeout_range = {
+	.min = 100,
+	.max = 3600 * 1000,
+};
+
+static const struct nla_policy ksmtp_cfg_policy[KSMTP_A_MAX + 1] = {
+	[KSMTP_A_CFG_SERVER_ADDR] = { .type = NLA_BINARY, .len = 16 },
+	[KSMTP_A_CFG_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
+	[KSMTP_A_CFG_USERNAME] = { .type = NLA_NUL_STRING, .len = KSMTP_STR_MAX },
+	[KSMTP_A_CFG_PASSWORD] = { .type = NLA_NUL_STRING, .len = KSMTP_STR_MAX },
+	[KSMTP_A_CFG_FROM] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+	[KSMTP_A_CFG_DOMAIN] = { .type = NLA_NUL_STRING, .len = KSMTP_DOMAIN_MAX },
+	[KSMTP_A_CFG_AUTH] = NLA_POLICY_MAX(NLA_U32, KSMTP_AUTH_MAX),
+	[KSMTP_A_CFG_HELO_ONLY] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KSMTP_A_CFG_TIMEOUT_CONNECT] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
+	[KSMTP_A_CFG_TIMEOUT_GREETING] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
+	[KSMTP_A_CFG_TIMEOUT_COMMAND] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
+	[KSMTP_A_CFG_TIMEOUT_DATA_BLOCK] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
+	[KSMTP_A_CFG_TIMEOUT_FINAL_DOT] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
+	[KSMTP_A_CFG_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+};
+
+static const struct nla_policy ksmtp_send_policy[KSMTP_A_MAX + 1] = {
+	[KSMTP_A_MAIL_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+	[KSMTP_A_MAIL_SUBJECT] = { .type = NLA_NUL_STRING, .len = KSMTP_SUBJECT_MAX },
+	[KSMTP_A_MAIL_PRIORITY] = NLA_POLICY_MAX(NLA_U32, KSMTP_PRIO_MAX),
+	[KSMTP_A_MAIL_BODY] = { .type = NLA_BINARY },
+};
+
+static void nlcfg_free(struct ksmtp_nlcfg *cfg)
+{
+	kfree(cfg->user);
+	kfree_sensitive(cfg->pass);
+	kfree(cfg->from);
+	kfree(cfg->domain);
+	kfree(cfg->rcpt);
+}
+
+static void nlcfg_link(struct ksmtp_nlcfg *cfg)
+{
+	cfg->c.kc_username = cfg->user;
+	cfg->c.kc_password = cfg->pass;
+	cfg->c.kc_from = cfg->from;
+	cfg->c.kc_domain = cfg->domain;
+}
+
+/* A string attribute: no NUL inside (NLA_NUL_STRING stops at the first). */
+static int take_str(struct genl_info *info, int type, char **dst,
+		    const char *(*check)(const char *s))
+{
+	struct nlattr *a = info->attrs[type];
+	const char *why = NULL;
+	char *s;
+
+	if (!a)
+		return 0;
+	if (strnlen(nla_data(a), nla_len(a)) + 1 != nla_len(a)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, a, "string holds a NUL octet");
+		return -EINVAL;
+	}
+	if (strpbrk(nla_data(a), "\r\n"))
+		why = "string holds CR or LF";
+	else if (check && *(char *)nla_data(a))
+		why = check(nla_data(a));
+	if (why) {
+		/* 6.1 has no formatted extack: a static reason, the attribute
+		 * named by its offset (ksmtpctl prints its name).
+		 */
+		if (info->extack)
+			info->extack->_msg = why;
+		NL_SET_BAD_ATTR(info->extack, a);
+		return -EINVAL;
+	}
+	s = kstrdup(nla_data(a), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	if (type == KSMTP_A_CFG_PASSWORD)
+		kfree_sensitive(*dst);
+	else
+		kfree(*dst);
+	*dst = s;
+	return 0;
+}
+
+static const char *check_addr(const char *s)
+{
+	bool utf8;
+
+	return ksmtp_check_address(s, &utf8);
+}
+
+static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
+{
+	static const struct {
+		int type;
+		size_t off;
+	} timeouts[] = {
+		{ KSMTP_A_CFG_TIMEOUT_CONNECT, offsetof(struct ksmtp_timeouts, kt_connect_ms) },
+		{ KSMTP_A_CFG_TIMEOUT_GREETING, offsetof(struct ksmtp_timeouts, kt_greeting_ms) },
+		{ KSMTP_A_CFG_TIMEOUT_COMMAND, offsetof(struct ksmtp_timeouts, kt_command_ms) },
+		{ KSMTP_A_CFG_TIMEOUT_DATA_BLOCK, offsetof(struct ksmtp_timeouts, kt_data_block_ms) },
+		{ KSMTP_A_CFG_TIMEOUT_FINAL_DOT, offsetof(struct ksmtp_timeouts, kt_final_dot_ms) },
+	};
+	struct nlattr **attrs = info->attrs;
+	struct nlattr *a = attrs[KSMTP_A_CFG_SERVER_ADDR];
+	unsigned int i;
+	int err;
+
+	if (a) {
+		struct sockaddr_storage *ss = &cfg->c.kc_server;
+
+		memset(ss, 0, sizeof(*ss));
+		if (nla_len(a) == 4) {
+			ss->ss_family = AF_INET;
+			memcpy(&((struct sockaddr_in *)ss)->sin_addr, nla_data(a), 4);
+		} else if (nla_len(a) == 16) {
+			ss->ss_family = AF_INET6;
+			memcpy(&((struct sockaddr_in6 *)ss)->sin6_addr, nla_data(a), 16);
+		} else {
+			NL_SET_ERR_MSG_ATTR(info->extack, a,
+					    "server address must be 4 (IPv4) or 16 (IPv6) octets");
+			return -EINVAL;
+		}
+		cfg->server_set = true;
+	}
+	if (attrs[KSMTP_A_CFG_PORT])
+		cfg->c.kc_port = nla_get_u16(attrs[KSMTP_A_CFG_PORT]);
+	if (attrs[KSMTP_A_CFG_AUTH])
+		cfg->c.kc_auth = nla_get_u32(attrs[KSMTP_A_CFG_AUTH]);
+	if (attrs[KSMTP_A_CFG_HELO_ONLY])
+		cfg->c.kc_helo_only = nla_get_u8(attrs[KSMTP_A_CFG_HELO_ONLY]);
+	for (i = 0; i < ARRAY_SIZE(timeouts); i++)
+		if (attrs[timeouts[i].type])
+			*(unsigned int *)((char *)&cfg->c.kc_timeouts + timeouts[i].off) =
+				nla_get_u32(attrs[timeouts[i].type]);
+
+	err = take_str(info, KSMTP_A_CFG_USERNAME, &cfg->user, NULL) ?:
+	      take_str(info, KSMTP_A_CFG_PASSWORD, &cfg->pass, NULL) ?:
+	      take_str(info, KSMTP_A_CFG_FROM, &cfg->from, check_addr) ?:
+	      take_str(info, KSMTP_A_CFG_DOMAIN, &cfg->domain, ksmtp_check_domain) ?:
+	      take_str(info, KSMTP_A_CFG_RCPT, &cfg->rcpt, check_addr);
+	if (err)
+		return err;
+	if (attrs[KSMTP_A_CFG_FROM] && !cfg->from[0]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KSMTP_A_CFG_FROM],
+				    "from address cannot be empty");
+		return -EINVAL;
+	}
+	if (cfg->c.kc_auth != KSMTP_AUTH_NONE && (!cfg->user || !cfg->user[0])) {
+		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KSMTP_A_CFG_AUTH] ?:
+				    attrs[KSMTP_A_CFG_USERNAME],
+				    "an auth mechanism needs a username");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static char *dup_or_null(const char *s, int *err)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = kstrdup(s, GFP_KERNEL);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_client *client = NULL, *old;
+	struct ksmtp_nlcfg cfg;
+	int err = 0;
+
+	mutex_lock(&kn->lock);
+	cfg = kn->cfg;
+	cfg.user = dup_or_null(kn->cfg.user, &err);
+	cfg.pass = dup_or_null(kn->cfg.pass, &err);
+	cfg.from = dup_or_null(kn->cfg.from, &err);
+	cfg.domain = dup_or_null(kn->cfg.domain, &err);
+	cfg.rcpt = dup_or_null(kn->cfg.rcpt, &err);
+	if (!err)
+		err = nlcfg_apply(&cfg, info);
+	if (err)
+		goto refuse;
+	nlcfg_link(&cfg);
+	if (cfg.server_set && cfg.from) {
+		client = ksmtp_client_create(&cfg.c);
+		if (IS_ERR(client)) {
+			err = PTR_ERR(client);
+			NL_SET_ERR_MSG_MOD(info->extack, "configuration refused");
+			goto refuse;
+		}
+	}
+	nlcfg_free(&kn->cfg);
+	kn->cfg = cfg;
+	spin_lock_bh(&kn->client_lock);
+	old = kn->client;
+	if (client)
+		kn->client = client;
+	spin_unlock_bh(&kn->client_lock);
+	mutex_unlock(&kn->lock);
+	if (client)
+		ksmtp_client_put(old);
+	return 0;
+
+refuse:
+	mutex_unlock(&kn->lock);
+	nlcfg_free(&cfg);
+	return err;
+}
+
+static int put_str(struct sk_buff *skb, int type, const char *s)
+{
+	return s ? nla_put_string(skb, type, s) : 0;
+}
+
+static int ksmtp_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	const struct ksmtp_timeouts *t;
+	const struct ksmtp_nlcfg *cfg;
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0,
+				KSMTP_CMD_CONFIG_GET);
+	if (!hdr) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	mutex_lock(&kn->lock);
+	cfg = &kn->cfg;
+	t = &cfg->c.kc_timeouts;
+	err = nla_put_u8(msg, KSMTP_A_CFG_CONFIGURED, cfg->server_set && cfg->from);
+	if (!err && cfg->server_set) {
+		const struct sockaddr_storage *ss = &cfg->c.kc_server;
+
+		if (ss->ss_family == AF_INET)
+			err = nla_put_in_addr(msg, KSMTP_A_CFG_SERVER_ADDR,
+					      ((struct sockaddr_in *)ss)->sin_addr.s_addr);
+		else
+			err = nla_put_in6_addr(msg, KSMTP_A_CFG_SERVER_ADDR,
+					       &((struct sockaddr_in6 *)ss)->sin6_addr);
+	}
+	err = err ?:
+	      nla_put_u16(msg, KSMTP_A_CFG_PORT, cfg->c.kc_port ?: 25) ?:
+	      put_str(msg, KSMTP_A_CFG_USERNAME, cfg->user) ?:
+	      nla_put_u8(msg, KSMTP_A_CFG_PASSWORD_SET, cfg->pass && cfg->pass[0]) ?:
+	      put_str(msg, KSMTP_A_CFG_FROM, cfg->from) ?:
+	      put_str(msg, KSMTP_A_CFG_DOMAIN, cfg->domain) ?:
+	      put_str(msg, KSMTP_A_CFG_RCPT, cfg->rcpt) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_AUTH, cfg->c.kc_auth) ?:
+	      nla_put_u8(msg, KSMTP_A_CFG_HELO_ONLY, cfg->c.kc_helo_only) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_CONNECT,
+			  t->kt_connect_ms ?: KSMTP_TIMEOUT_CONNECT_MS) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_GREETING,
+			  t->kt_greeting_ms ?: KSMTP_TIMEOUT_GREETING_MS) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_COMMAND,
+			  t->kt_command_ms ?: KSMTP_TIMEOUT_COMMAND_MS) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_DATA_BLOCK,
+			  t->kt_data_block_ms ?: KSMTP_TIMEOUT_DATA_BLOCK_MS) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_FINAL_DOT,
+			  t->kt_final_dot_ms ?: KSMTP_TIMEOUT_FINAL_DOT_MS);
+	mutex_unlock(&kn->lock);
+	if (err) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+static int put_result(struct sk_buff *msg, const struct ksmtp_result *r)
+{
+	return nla_put_u32(msg, KSMTP_A_RES_ERRNO, -r->kr_err) ?:
+	       nla_put_u32(msg, KSMTP_A_RES_PHASE, r->kr_phase) ?:
+	       nla_put_u32(msg, KSMTP_A_RES_CODE, r->kr_code) ?:
+	       nla_put_string(msg, KSMTP_A_RES_TEXT, r->kr_text) ?:
+	       nla_put_u8(msg, KSMTP_A_RES_TRANSIENT, r->kr_transient) ?:
+	       nla_put_u8(msg, KSMTP_A_RES_UNKNOWN, r->kr_unknown) ?:
+	       nla_put_string(msg, KSMTP_A_RES_REASON, r->kr_reason);
+}
+
+static void account(struct ksmtp_net *kn, const struct ksmtp_result *r)
+{
+	if (!r->kr_err) {
+		atomic64_inc(&kn->sent);
+		return;
+	}
+	atomic64_inc(r->kr_transient ? &kn->failed_transient :
+		     &kn->failed_permanent);
+	atomic64_inc(&kn->failed_phase[r->kr_phase]);
+	spin_lock_bh(&kn->client_lock);
+	kn->last = *r;
+	spin_unlock_bh(&kn->client_lock);
+}
+
+/* Join the KSMTP_A_MAIL_BODY parts, in order. */
+static char *gather_body(struct genl_info *info, size_t *len)
+{
+	const struct nlattr *a;
+	size_t total = 0, off = 0;
+	char *body;
+	int rem;
+
+	nla_for_each_attr(a, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem)
+		if (nla_type(a) == KSMTP_A_MAIL_BODY)
+			total += nla_len(a);
+	if (total > KSMTP_BODY_MAX) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "body is larger than the limit of 1 MiB (KSMTP_BODY_MAX)");
+		return ERR_PTR(-EMSGSIZE);
+	}
+	body = kvmalloc(total ?: 1, GFP_KERNEL);
+	if (!body)
+		return ERR_PTR(-ENOMEM);
+	nla_for_each_attr(a, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem) {
+		if (nla_type(a) == KSMTP_A_MAIL_BODY) {
+			memcpy(body + off, nla_data(a), nla_len(a));
+			off += nla_len(a);
+		}
+	}
+	*len = total;
+	return body;
+}
+
+static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_client *client;
+	struct ksmtp_result *res;
+	struct ksmtp_mail mail = {};
+	char *rcpt = NULL, *subject = NULL, *body;
+	struct sk_buff *msg;
+	void *hdr;
+	int err;
+
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	if (!res)
+		return -ENOMEM;
+	err = take_str(info, KSMTP_A_MAIL_RCPT, &rcpt, check_addr) ?:
+	      take_str(info, KSMTP_A_MAIL_SUBJECT, &subject, ksmtp_check_subject);
+	if (err)
+		goto out_str;
+	if (rcpt && !rcpt[0]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KSMTP_A_MAIL_RCPT],
+				    "recipient cannot be empty");
+		err = -EINVAL;
+		goto out_str;
+	}
+	if (!rcpt) {
+		mutex_lock(&kn->lock);
+		if (kn->cfg.rcpt && kn->cfg.rcpt[0])
+			rcpt = kstrdup(kn->cfg.rcpt, GFP_KERNEL);
+		mutex_unlock(&kn->lock);
+		if (!rcpt) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "no recipient given and no default recipient configured");
+			err = -EINVAL;
+			goto out_str;
+		}
+	}
+	body = gather_body(info, &mail.km_body_len);
+	if (IS_ERR(body)) {
+		err = PTR_ERR(body);
+		goto out_str;
+	}
+
+	spin_lock_bh(&kn->client_lock);
+	client = kn->client ? ksmtp_client_get(kn->client) : NULL;
+	spin_unlock_bh(&kn->client_lock);
+	if (!client) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "not configured: set a server and a from address first");
+		err = -ENOTCONN;
+		goto out_body;
+	}
+
+	mail.km_rcpt = rcpt;
+	mail.km_subject = subject ?: "";
+	mail.km_body = body;
+	if (info->attrs[KSMTP_A_MAIL_PRIORITY])
+		mail.km_priority = nla_get_u32(info->attrs[KSMTP_A_MAIL_PRIORITY]);
+	ksmtp_mail_send(client, &mail, res);
+	ksmtp_client_put(client);
+	account(kn, res);
+
+	err = -ENOMEM;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		goto out_body;
+	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0, KSMTP_CMD_SEND);
+	if (!hdr || put_result(msg, res)) {
+		nlmsg_free(msg);
+		err = -EMSGSIZE;
+		goto out_body;
+	}
+	genlmsg_end(msg, hdr);
+	err = genlmsg_reply(msg, info);
+out_body:
+	kvfree(body);
+out_str:
+	kfree(rcpt);
+	kfree(subject);
+	kfree(res);
+	return err;
+}
+
+static int ksmtp_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_result *last;
+	struct nlattr *nest;
+	struct sk_buff *msg;
+	unsigned int i;
+	void *hdr;
+	int err;
+
+	last = kmalloc(sizeof(*last), GFP_KERNEL);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!last || !msg) {
+		kfree(last);
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	spin_lock_bh(&kn->client_lock);
+	*last = kn->last;
+	spin_unlock_bh(&kn->client_lock);
+
+	err = -EMSGSIZE;
+	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0,
+				KSMTP_CMD_STATS_GET);
+	if (!hdr)
+		goto fail;
+	if (nla_put_u64_64bit(msg, KSMTP_A_STATS_SENT,
+			      atomic64_read(&kn->sent), KSMTP_A_PAD) ||
+	    nla_put_u64_64bit(msg, KSMTP_A_STATS_FAILED_TRANSIENT,
+			      atomic64_read(&kn->failed_transient), KSMTP_A_PAD) ||
+	    nla_put_u64_64bit(msg, KSMTP_A_STATS_FAILED_PERMANENT,
+			      atomic64_read(&kn->failed_permanent), KSMTP_A_PAD))
+		goto fail;
+	nest = nla_nest_start(msg, KSMTP_A_STATS_FAILED_PHASE);
+	if (!nest)
+		goto fail;
+	for (i = 1; i <= KSMTP_PHASE_MAX; i++)
+		if (nla_put_u64_64bit(msg, i, atomic64_read(&kn->failed_phase[i]),
+				      0))
+			goto fail;
+	nla_nest_end(msg, nest);
+	if (last->kr_err && put_result(msg, last))
+		goto fail;
+	kfree(last);
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+fail:
+	kfree(last);
+	nlmsg_free(msg);
+	return err;
+}
+
+static const struct genl_ops ksmtp_nl_ops[] = {
+	{
+		.cmd = KSMTP_CMD_CONFIG_SET,
+		.doit = ksmtp_nl_config_set_doit,
+		.policy = ksmtp_cfg_policy,
+		.maxattr = KSMTP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KSMTP_CMD_CONFIG_GET,
+		.doit = ksmtp_nl_config_get_doit,
+		.policy = ksmtp_cfg_policy,
+		.maxattr = KSMTP_A_MAX,
+	},
+	{
+		.cmd = KSMTP_CMD_SEND,
+		.doit = ksmtp_nl_send_doit,
+		.policy = ksmtp_send_policy,
+		.maxattr = KSMTP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KSMTP_CMD_STATS_GET,
+		.doit = ksmtp_nl_stats_get_doit,
+		.policy = ksmtp_cfg_policy,
+		.maxattr = KSMTP_A_MAX,
+	},
+};
+
+static struct genl_family ksmtp_nl_family __ro_after_init = {
+	.name = KSMTP_GENL_NAME,
+	.version = KSMTP_GENL_VERSION,
+	.maxattr = KSMTP_A_MAX,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = ksmtp_nl_ops,
+	.n_ops = ARRAY_SIZE(ksmtp_nl_ops),
+	.resv_start_op = KSMTP_CMD_STATS_GET + 1,
+};
+
+static int __net_init ksmtp_net_init(struct net *net)
+{
+	struct ksmtp_net *kn = net_generic(net, ksmtp_net_id);
+
+	mutex_init(&kn->lock);
+	spin_lock_init(&kn->client_lock);
+	kn->cfg.c.kc_net = net;
+	return 0;
+}
+
+static void __net_exit ksmtp_net_exit(struct net *net)
+{
+	struct ksmtp_net *kn = net_generic(net, ksmtp_net_id);
+
+	ksmtp_client_put(kn->client);
+	kn->client = NULL;
+	nlcfg_free(&kn->cfg);
+}
+
+static struct pernet_operations ksmtp_net_ops = {
+	.init = ksmtp_net_init,
+	.exit = ksmtp_net_exit,
+	.id = &ksmtp_net_id,
+	.size = sizeof(struct ksmtp_net),
+};
+
+/**
+ * ksmtp_nl_init() - register the per-namespace state and the family
+ *
+ * Context: process context (module init).
+ * Return: 0 or a negative errno.
+ */
+int __init ksmtp_nl_init(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&ksmtp_net_ops);
+	if (err)
+		return err;
+	err = genl_register_family(&ksmtp_nl_family);
+	if (err)
+		goto err_pernet;
+	return 0;
+
+err_pernet:
+	unregister_pernet_subsys(&ksmtp_net_ops);
+	return err;
+}
+
+/**
+ * ksmtp_nl_exit() - unregister, in the reverse order of ksmtp_nl_init()
+ *
+ * Context: process context (module exit).
+ */
+void ksmtp_nl_exit(void)
+{
+	genl_unregister_family(&ksmtp_nl_family);
+	unregister_pernet_subsys(&ksmtp_net_ops);
+}
+
+MODULE_ALIAS_GENL_FAMILY(KSMTP_GENL_NAME);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KSMTP_REPLY_H
+#define _KSMTP_REPLY_H
+
+#include <linux/types.h>
+#include <linux/ksmtp.h>
+
+/* RFC 5321 allows 512 octets a reply line; accept up to 1000 as we send. */
+#define KSMTP_LINE_MAX		1000
+#define KSMTP_REPLY_LINES_MAX	64
+#define KSMTP_REPLY_BUF		4096
+
+/**
+ * struct ksmtp_reply - one whole SMTP reply
+ * @code: its three-digit code
+ * @nlines: number of lines
+ * @text: first line's text, control characters replaced by '?'
+ * @buf: every line's text, each NUL-terminated
+ * @buf_len: octets used in @buf
+ * @line_off: offset of each line's text in @buf
+ */
+struct ksmtp_reply {
+	unsigned int code;
+	unsigned int nlines;
+	char text[KSMTP_TEXT_MAX];
+	char buf[KSMTP_REPLY_BUF];
+	size_t buf_len;
+	u16 line_off[KSMTP_REPLY_LINES_MAX];
+};
+
+/**
+ * struct ksmtp_rparser - incremental reply parser: bytes in, replies out
+ * @line: the line being gathered
+ * @len: octets in @line
+ * @reply: the reply being filled
+ */
+struct ksmtp_rparser {
+	char line[KSMTP_LINE_MAX + 2];
+	size_t len;
+	struct ksmtp_reply *reply;
+};
+
+void ksmtp_reply_init(struct ksmtp_rparser *p, struct ksmtp_reply *r);
+int ksmtp_reply_feed(struct ksmtp_rparser *p, const char *data, size_t len,
+		     size_t *used);
+
+static inline const char *ksmtp_reply_line(const struct ksmtp_reply *r,
+					   unsigned int i)
+{
+	return r->buf + r->line_off[i];
+}
+
+#endif /* _KSMTP_REPLY_H */
