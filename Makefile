@@ -12,7 +12,7 @@ else
 KDIR ?= /usr/src/linux-headers-$(KABI)
 endif
 
-KSRC = $(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h) \
+KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h)) \
        include/linux/ksmtp.h include/uapi/linux/ksmtp.h
 
 all: module userspace

@@ -49,9 +49,9 @@ struct ksmtp_nlcfg {
  * @failed_phase: failures by phase
  */
 struct ksmtp_net {
-	struct mutex lock;
+	struct mutex lock; /* configuration updates; never across a session */
 	struct ksmtp_nlcfg cfg;
-	spinlock_t client_lock;
+	spinlock_t client_lock; /* @client and @last; only to take a reference */
 	struct ksmtp_client *client;
 	struct ksmtp_result last;
 	atomic64_t sent;
@@ -163,7 +163,8 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 		{ KSMTP_A_CFG_TIMEOUT_CONNECT, offsetof(struct ksmtp_timeouts, kt_connect_ms) },
 		{ KSMTP_A_CFG_TIMEOUT_GREETING, offsetof(struct ksmtp_timeouts, kt_greeting_ms) },
 		{ KSMTP_A_CFG_TIMEOUT_COMMAND, offsetof(struct ksmtp_timeouts, kt_command_ms) },
-		{ KSMTP_A_CFG_TIMEOUT_DATA_BLOCK, offsetof(struct ksmtp_timeouts, kt_data_block_ms) },
+		{ KSMTP_A_CFG_TIMEOUT_DATA_BLOCK,
+		  offsetof(struct ksmtp_timeouts, kt_data_block_ms) },
 		{ KSMTP_A_CFG_TIMEOUT_FINAL_DOT, offsetof(struct ksmtp_timeouts, kt_final_dot_ms) },
 	};
 	struct nlattr **attrs = info->attrs;

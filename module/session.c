@@ -253,15 +253,12 @@ static int ks_recv(struct ksmtp_session *s, unsigned int timeout_ms)
 	}
 }
 
-/* Send one command line (CR LF added) and read its reply. */
-static __printf(2, 3) int ks_cmd(struct ksmtp_session *s, const char *fmt, ...)
+static __printf(2, 0) int ks_vcmd(struct ksmtp_session *s, const char *fmt,
+				  va_list ap)
 {
-	va_list ap;
 	int n, err;
 
-	va_start(ap, fmt);
 	n = vsnprintf(s->cmd, sizeof(s->cmd) - 2, fmt, ap);
-	va_end(ap);
 	if (n >= sizeof(s->cmd) - 2)
 		return fail(s, -E2BIG, "command line too long");
 	memcpy(s->cmd + n, "\r\n", 2);
@@ -272,14 +269,32 @@ static __printf(2, 3) int ks_cmd(struct ksmtp_session *s, const char *fmt, ...)
 	return err ? fail(s, err, NULL) : 0;
 }
 
+/* Send one command line (CR LF added) and read its reply. */
+static __printf(2, 3) int ks_cmd(struct ksmtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = ks_vcmd(s, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 /* ks_cmd(), then insist on the reply code @want (or @alt, if not 0). */
-#define ks_expect(s, want, alt, fmt, ...) ({				\
-	int __err = ks_cmd(s, fmt, ##__VA_ARGS__);			\
-	if (!__err && (s)->reply.code != (want) &&			\
-	    (s)->reply.code != (alt))					\
-		__err = fail_reply(s);					\
-	__err;								\
-})
+static __printf(4, 5) int ks_expect(struct ksmtp_session *s, unsigned int want,
+				    unsigned int alt, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = ks_vcmd(s, fmt, ap);
+	va_end(ap);
+	if (!err && s->reply.code != want && s->reply.code != alt)
+		err = fail_reply(s);
+	return err;
+}
 
 static int ks_connect(struct ksmtp_session *s)
 {

@@ -101,7 +101,7 @@ static void reply_next_after_first(struct kunit *test)
 {
 	struct ksmtp_rparser *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
 	struct ksmtp_reply *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	const char in[] = "220 hi\r\n250-a\r\n250 b\r\n";
+	static const char in[] = "220 hi\r\n250-a\r\n250 b\r\n";
 	size_t used;
 
 	KUNIT_ASSERT_NOT_NULL(test, p);
@@ -221,6 +221,9 @@ static void auth_select(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mech, c->mech);
 }
 
+static const char rfc2195_chal[] =
+	"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+";
+
 static void auth_responses(struct kunit *test)
 {
 	char *out = kunit_kzalloc(test, KSMTP_AUTH_RESP_MAX, GFP_KERNEL);
@@ -234,8 +237,8 @@ static void auth_responses(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ksmtp_auth_b64("", out), 1);
 	KUNIT_EXPECT_STREQ(test, out, "=");
 	/* RFC 2195 section 2 example */
-	KUNIT_EXPECT_GT(test, ksmtp_auth_cram_md5("tim", "tanstaaftanstaaf",
-		"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+", out), 0);
+	KUNIT_EXPECT_GT(test, ksmtp_auth_cram_md5("tim", "tanstaaftanstaaf", rfc2195_chal, out),
+			0);
 	KUNIT_EXPECT_STREQ(test, out,
 			   "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
 	KUNIT_EXPECT_EQ(test, ksmtp_auth_cram_md5("tim", "x", "!!!", out), -EBADMSG);

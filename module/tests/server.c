@@ -169,7 +169,7 @@ static int srv_play(struct ksmtp_test_server *srv, struct socket *c)
 				err = srv_send(c, s, bar - s);
 				if (err < 0)
 					return err;
-				msleep(15);
+				msleep(20);
 				s = bar + 1;
 			}
 			err = srv_send(c, s, strlen(s));

@@ -15,33 +15,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${KSMTP_CACHE:-$HOME/.cache/ksmtp}
 kunitconfig=$repo/module/.kunitconfig
-tarball=/usr/src/linux-source-6.1.tar.xz
-
-if [ ! -f "$tarball" ]; then
-	echo "run.sh: $tarball missing: apt-get install linux-source-6.1" >&2
-	exit 2
-fi
+src=$("$repo/tests/srctree.sh")
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-src=$cache/linux-source-$ver
 key=$(sha256sum "$kunitconfig" | cut -c1-12)
 build=$cache/uml-$ver-$key
-mkdir -p "$cache"
-
-if [ ! -f "$src/.ksmtp-unpacked" ]; then
-	echo "kunit: unpacking linux-source $ver into $src"
-	rm -rf "$src" "$src.tmp"
-	mkdir -p "$src.tmp"
-	tar -xJf "$tarball" -C "$src.tmp" --strip-components=1
-	echo 'source "drivers/ksmtp/Kconfig"' >> "$src.tmp/drivers/Kconfig"
-	echo 'obj-$(CONFIG_KSMTP) += ksmtp/' >> "$src.tmp/drivers/Makefile"
-	touch "$src.tmp/.ksmtp-unpacked"
-	mv "$src.tmp" "$src"
-fi
-
-# Point the scratch tree at this checkout (CI clones elsewhere each time).
-ln -sfn "$repo/module" "$src/drivers/ksmtp"
-ln -sfn "$repo/include/linux/ksmtp.h" "$src/include/linux/ksmtp.h"
-ln -sfn "$repo/include/uapi/linux/ksmtp.h" "$src/include/uapi/linux/ksmtp.h"
 
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT

@@ -67,7 +67,7 @@
 #define KSMTP_GENL_NAME		"ksmtp"
 #define KSMTP_GENL_VERSION	1
 
-#define KSMTP_BODY_MAX		(1 << 20)
+#define KSMTP_BODY_MAX		1048576
 #define KSMTP_STR_MAX		255
 #define KSMTP_SUBJECT_MAX	2048
 

@@ -1,0 +1,21 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# checkpatch --strict on the given kernel sources, from the kernel's own
+# tree (Debian's linux-source-6.1; the headers package lacks checkpatch).
+# Prints "checkpatch: N passed, N failed" (one case per file).
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+src=$("$repo/tests/srctree.sh") || exit 2
+pass=0 fail=0
+for f in "$@"; do
+	if out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --terse \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG -f "$repo/$f" 2>&1) &&
+		! grep -qE '(ERROR|WARNING|CHECK):' <<<"$out"; then
+		pass=$((pass + 1))
+	else
+		echo "$out"
+		fail=$((fail + 1))
+	fi
+done
+echo "checkpatch: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

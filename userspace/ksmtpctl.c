@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksmtpctl: configure the in-kernel SMTP client (ksmtp.ko) over its
+ * generic netlink family, show its configuration and statistics, and send
+ * a test mail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/netlink.h>
+
+#include <linux/ksmtp.h>
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+static const char *prog = "ksmtpctl";
+
+static const char * const attr_names[KSMTP_A_MAX + 1] = {
+	[KSMTP_A_CFG_SERVER_ADDR] = "server",
+	[KSMTP_A_CFG_PORT] = "port",
+	[KSMTP_A_CFG_USERNAME] = "user",
+	[KSMTP_A_CFG_PASSWORD] = "password",
+	[KSMTP_A_CFG_FROM] = "from",
+	[KSMTP_A_CFG_DOMAIN] = "domain",
+	[KSMTP_A_CFG_AUTH] = "auth",
+	[KSMTP_A_CFG_HELO_ONLY] = "helo-only",
+	[KSMTP_A_CFG_TIMEOUT_CONNECT] = "timeout-connect",
+	[KSMTP_A_CFG_TIMEOUT_GREETING] = "timeout-greeting",
+	[KSMTP_A_CFG_TIMEOUT_COMMAND] = "timeout-command",
+	[KSMTP_A_CFG_TIMEOUT_DATA_BLOCK] = "timeout-data-block",
+	[KSMTP_A_CFG_TIMEOUT_FINAL_DOT] = "timeout-final-dot",
+	[KSMTP_A_CFG_RCPT] = "rcpt",
+	[KSMTP_A_MAIL_RCPT] = "to",
+	[KSMTP_A_MAIL_SUBJECT] = "subject",
+	[KSMTP_A_MAIL_PRIORITY] = "priority",
+	[KSMTP_A_MAIL_BODY] = "body",
+};
+
+static const char * const auth_names[] = {
+	[KSMTP_AUTH_NONE] = "none",
+	[KSMTP_AUTH_PLAIN] = "plain",
+	[KSMTP_AUTH_LOGIN] = "login",
+	[KSMTP_AUTH_CRAM_MD5] = "cram-md5",
+};
+
+static const char * const prio_names[] = {
+	[KSMTP_PRIO_NORMAL] = "normal",
+	[KSMTP_PRIO_LOW] = "low",
+	[KSMTP_PRIO_HIGH] = "high",
+};
+
+static const char * const phase_names[] = {
+	[KSMTP_PHASE_NONE] = "none",
+	[KSMTP_PHASE_CONNECT] = "connect",
+	[KSMTP_PHASE_GREETING] = "greeting",
+	[KSMTP_PHASE_EHLO] = "EHLO",
+	[KSMTP_PHASE_AUTH] = "AUTH",
+	[KSMTP_PHASE_MAIL] = "MAIL",
+	[KSMTP_PHASE_RCPT] = "RCPT",
+	[KSMTP_PHASE_DATA] = "DATA",
+	[KSMTP_PHASE_MESSAGE] = "message",
+	[KSMTP_PHASE_QUIT] = "QUIT",
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see '%s --help')\n", prog);
+	exit(2);
+}
+
+/* ---- netlink ---- */
+
+struct request {
+	struct nl_sock *sk;
+	int family;
+	struct nl_msg *msg;
+	struct nlattr *tb[KSMTP_A_MAX + 1];
+	struct nl_msg *reply;
+	bool done;
+	int err;
+	char errmsg[512];
+};
+
+static void open_family(struct request *rq)
+{
+	int one = 1, big = 4 << 20;
+
+	rq->sk = nl_socket_alloc();
+	if (!rq->sk)
+		die("out of memory");
+	if (genl_connect(rq->sk))
+		die("cannot open a generic netlink socket");
+	/* The kernel's reason for a refusal, and no echo of a 1 MiB body. */
+	setsockopt(nl_socket_get_fd(rq->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(rq->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(nl_socket_get_fd(rq->sk), SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		setsockopt(nl_socket_get_fd(rq->sk), SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	nl_socket_enable_msg_peek(rq->sk);
+	rq->family = genl_ctrl_resolve(rq->sk, KSMTP_GENL_NAME);
+	if (rq->family < 0)
+		die("generic netlink family '%s' not found: is ksmtp.ko loaded?", KSMTP_GENL_NAME);
+}
+
+static void start(struct request *rq, uint8_t cmd, size_t extra)
+{
+	open_family(rq);
+	rq->msg = nlmsg_alloc_size(extra + 65536);
+	if (!rq->msg || !genlmsg_put(rq->msg, NL_AUTO_PORT, NL_AUTO_SEQ, rq->family, 0, 0,
+				     cmd, KSMTP_GENL_VERSION))
+		die("out of memory");
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct request *rq = arg;
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+	nla_parse(rq->tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	rq->reply = msg;
+	nlmsg_get(msg);
+	return NL_OK;
+}
+
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct request *rq = arg;
+
+	(void)msg;
+	rq->done = true;
+	return NL_STOP;
+}
+
+/* The attribute at @offs of our own request (the ack does not echo it). */
+static const char *attr_at(struct request *rq, uint32_t offs)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(rq->msg);
+	struct nlattr *a;
+	int type;
+
+	if (offs < NLMSG_HDRLEN + GENL_HDRLEN || offs + sizeof(*a) > nlh->nlmsg_len)
+		return NULL;
+	a = (struct nlattr *)((char *)nlh + offs);
+	type = a->nla_type & NLA_TYPE_MASK;
+	return type <= KSMTP_A_MAX && attr_names[type] ? attr_names[type] : NULL;
+}
+
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct request *rq = arg;
+	const char *text = NULL, *attr = NULL;
+	size_t ack_len = sizeof(*e);
+	int len;
+
+	(void)nla;
+	rq->err = e->error;
+	rq->done = true;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		ack_len += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)NLMSG_ALIGN(ack_len);
+	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && len > 0) {
+		struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+
+		nla_parse(tb, NLMSGERR_ATTR_MAX,
+			  (struct nlattr *)((char *)e + NLMSG_ALIGN(ack_len)), len, NULL);
+		if (tb[NLMSGERR_ATTR_MSG])
+			text = nla_get_string(tb[NLMSGERR_ATTR_MSG]);
+		if (tb[NLMSGERR_ATTR_OFFS])
+			attr = attr_at(rq, nla_get_u32(tb[NLMSGERR_ATTR_OFFS]));
+	}
+	snprintf(rq->errmsg, sizeof(rq->errmsg), "%s%s%s%s%s",
+		 text ? text : strerror(-e->error),
+		 attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "",
+		 text ? "" : "");
+	return NL_STOP;
+}
+
+/* Send the request, wait for its reply and ack; die with the kernel's words. */
+static void transact(struct request *rq)
+{
+	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	int err;
+
+	if (!cb)
+		die("out of memory");
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, rq);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, rq);
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, rq);
+	err = nl_send_auto(rq->sk, rq->msg);
+	if (err < 0)
+		die("cannot send the request: %s", nl_geterror(err));
+	while (!rq->done) {
+		err = nl_recvmsgs(rq->sk, cb);
+		if (err < 0 && !rq->done)
+			die("netlink: %s", nl_geterror(err));
+	}
+	nl_cb_put(cb);
+	if (rq->err) {
+		if (rq->err == -EPERM)
+			die("kernel refused: %s (this needs CAP_NET_ADMIN)", rq->errmsg);
+		die("kernel refused: %s", rq->errmsg);
+	}
+}
+
+/* ---- helpers ---- */
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int lookup(const char *word, const char * const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcasecmp(word, names[i]))
+			return i;
+	return -1;
+}
+
+static unsigned long number(const char *key, const char *s, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v > max)
+		usage_die("%s: '%s' is not a number from 0 to %lu", key, s, max);
+	return v;
+}
+
+/* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+	size_t n = 0, cap = 4096;
+	char *buf = malloc(cap + 1);
+	ssize_t r;
+
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	if (!buf)
+		die("out of memory");
+	while (n <= max) {
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap + 1);
+			if (!buf)
+				die("out of memory");
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0)
+			die("%s: %s", path, strerror(errno));
+		if (!r)
+			break;
+		n += r;
+	}
+	if (fd)
+		close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void put_address(struct nl_msg *msg, const char *host)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int err = getaddrinfo(host, NULL, &hints, &ai);
+
+	if (err)
+		usage_die("server: cannot resolve '%s': %s", host, gai_strerror(err));
+	if (ai->ai_family == AF_INET)
+		nla_put(msg, KSMTP_A_CFG_SERVER_ADDR, 4,
+			&((struct sockaddr_in *)ai->ai_addr)->sin_addr);
+	else
+		nla_put(msg, KSMTP_A_CFG_SERVER_ADDR, 16,
+			&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+	freeaddrinfo(ai);
+}
+
+/* ---- set ---- */
+
+static const char set_help[] =
+	"usage: ksmtpctl set KEY VALUE [KEY VALUE]...\n"
+	"Change the configuration of this network namespace's default client.\n"
+	"Keys not given keep their value; an empty string clears a string.\n"
+	"  server ADDR|HOST          SMTP server (IPv4, IPv6 or a name resolved now)\n"
+	"  port N                    TCP port (default 25)\n"
+	"  from ADDR                 sender address (envelope and From:)\n"
+	"  rcpt ADDR                 default recipient\n"
+	"  domain NAME               EHLO argument (empty: address literal)\n"
+	"  auth none|plain|login|cram-md5\n"
+	"  user NAME                 user name for AUTH\n"
+	"  password-file PATH|-      read the password from a file or stdin\n"
+	"  password-env VAR          read the password from an environment variable\n"
+	"  helo-only on|off          greet with HELO instead of EHLO\n"
+	"  timeout-connect MS, timeout-greeting MS, timeout-command MS,\n"
+	"  timeout-data-block MS, timeout-final-dot MS   (100 to 3600000)\n"
+	"The password is never taken from the command line.\n";
+
+static int cmd_set(int argc, char **argv)
+{
+	static const struct {
+		const char *key;
+		int attr;
+	} strs[] = {
+		{ "from", KSMTP_A_CFG_FROM }, { "rcpt", KSMTP_A_CFG_RCPT },
+		{ "domain", KSMTP_A_CFG_DOMAIN }, { "user", KSMTP_A_CFG_USERNAME },
+	}, timeouts[] = {
+		{ "timeout-connect", KSMTP_A_CFG_TIMEOUT_CONNECT },
+		{ "timeout-greeting", KSMTP_A_CFG_TIMEOUT_GREETING },
+		{ "timeout-command", KSMTP_A_CFG_TIMEOUT_COMMAND },
+		{ "timeout-data-block", KSMTP_A_CFG_TIMEOUT_DATA_BLOCK },
+		{ "timeout-final-dot", KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
+	};
+	struct request rq = {};
+	int i, n;
+	size_t j;
+
+	if (argc < 2)
+		usage_die("set: nothing to set");
+	if ((argc - 1) % 2)
+		usage_die("set: '%s' needs a value", argv[argc - 1]);
+	start(&rq, KSMTP_CMD_CONFIG_SET, 0);
+	for (i = 1; i < argc; i += 2) {
+		const char *k = argv[i], *v = argv[i + 1];
+		bool found = false;
+
+		for (j = 0; j < sizeof(strs) / sizeof(strs[0]); j++)
+			if (!strcmp(k, strs[j].key)) {
+				nla_put_string(rq.msg, strs[j].attr, v);
+				found = true;
+			}
+		for (j = 0; j < sizeof(timeouts) / sizeof(timeouts[0]); j++)
+			if (!strcmp(k, timeouts[j].key)) {
+				nla_put_u32(rq.msg, timeouts[j].attr, number(k, v, UINT32_MAX));
+				found = true;
+			}
+		if (found)
+			continue;
+		if (!strcmp(k, "server")) {
+			put_address(rq.msg, v);
+		} else if (!strcmp(k, "port")) {
+			nla_put_u16(rq.msg, KSMTP_A_CFG_PORT, number(k, v, 65535));
+		} else if (!strcmp(k, "auth")) {
+			n = lookup(v, auth_names, KSMTP_AUTH_MAX + 1);
+			if (n < 0)
+				usage_die("auth: '%s' is not none, plain, login or cram-md5", v);
+			nla_put_u32(rq.msg, KSMTP_A_CFG_AUTH, n);
+		} else if (!strcmp(k, "helo-only")) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				usage_die("helo-only: '%s' is not on or off", v);
+			nla_put_u8(rq.msg, KSMTP_A_CFG_HELO_ONLY, !strcmp(v, "on"));
+		} else if (!strcmp(k, "password-file") || !strcmp(k, "password-env")) {
+			char *pw;
+			size_t len;
+
+			if (!strcmp(k, "password-env")) {
+				const char *e = getenv(v);
+
+				if (!e)
+					usage_die("password-env: %s is not set", v);
+				pw = strdup(e);
+				if (!pw)
+					die("out of memory");
+				len = strlen(pw);
+			} else {
+				pw = slurp(v, KSMTP_STR_MAX + 2, &len);
+			}
+			while (len && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
+				pw[--len] = '\0';
+			if (strlen(pw) != len)
+				die("password: holds a NUL octet");
+			nla_put_string(rq.msg, KSMTP_A_CFG_PASSWORD, pw);
+			explicit_bzero(pw, len);
+			free(pw);
+		} else if (!strcmp(k, "password")) {
+			usage_die("password: not on the command line; use password-file or password-env");
+		} else {
+			usage_die("set: unknown key '%s'", k);
+		}
+	}
+	transact(&rq);
+	/* The request held the password: clear it before freeing. */
+	explicit_bzero(nlmsg_hdr(rq.msg), nlmsg_hdr(rq.msg)->nlmsg_len);
+	return 0;
+}
+
+/* ---- show ---- */
+
+static const char show_help[] =
+	"usage: ksmtpctl show [-j]\n"
+	"Print the configuration of this network namespace's default client.\n"
+	"The password is never shown, only whether one is set. -j prints JSON.\n";
+
+static const char *get_str(struct nlattr *a)
+{
+	return a ? nla_get_string(a) : "";
+}
+
+static void addr_str(struct nlattr *a, char *buf, size_t len)
+{
+	if (a && nla_len(a) == 4)
+		inet_ntop(AF_INET, nla_data(a), buf, len);
+	else if (a && nla_len(a) == 16)
+		inet_ntop(AF_INET6, nla_data(a), buf, len);
+	else
+		snprintf(buf, len, "%s", "");
+}
+
+static bool want_json(int argc, char **argv, const char *help)
+{
+	int i;
+	bool json = false;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json = true;
+		else
+			usage_die("%s: unexpected '%s'", argv[0], argv[i]);
+	}
+	(void)help;
+	return json;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int attr;
+	} timeouts[] = {
+		{ "connect", KSMTP_A_CFG_TIMEOUT_CONNECT },
+		{ "greeting", KSMTP_A_CFG_TIMEOUT_GREETING },
+		{ "command", KSMTP_A_CFG_TIMEOUT_COMMAND },
+		{ "data_block", KSMTP_A_CFG_TIMEOUT_DATA_BLOCK },
+		{ "final_dot", KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
+	};
+	bool json = want_json(argc, argv, show_help);
+	struct request rq = {};
+	char server[INET6_ADDRSTRLEN];
+	uint32_t auth;
+	size_t i;
+
+	start(&rq, KSMTP_CMD_CONFIG_GET, 0);
+	transact(&rq);
+	addr_str(rq.tb[KSMTP_A_CFG_SERVER_ADDR], server, sizeof(server));
+	auth = rq.tb[KSMTP_A_CFG_AUTH] ? nla_get_u32(rq.tb[KSMTP_A_CFG_AUTH]) : 0;
+	if (auth > KSMTP_AUTH_MAX)
+		auth = 0;
+	if (json) {
+		printf("{\"configured\": %s, \"server\": ",
+		       rq.tb[KSMTP_A_CFG_CONFIGURED] &&
+		       nla_get_u8(rq.tb[KSMTP_A_CFG_CONFIGURED]) ? "true" : "false");
+		json_str(server);
+		printf(", \"port\": %u, \"from\": ", nla_get_u16(rq.tb[KSMTP_A_CFG_PORT]));
+		json_str(get_str(rq.tb[KSMTP_A_CFG_FROM]));
+		printf(", \"rcpt\": ");
+		json_str(get_str(rq.tb[KSMTP_A_CFG_RCPT]));
+		printf(", \"domain\": ");
+		json_str(get_str(rq.tb[KSMTP_A_CFG_DOMAIN]));
+		printf(", \"auth\": \"%s\", \"user\": ", auth_names[auth]);
+		json_str(get_str(rq.tb[KSMTP_A_CFG_USERNAME]));
+		printf(", \"password_set\": %s, \"helo_only\": %s",
+		       nla_get_u8(rq.tb[KSMTP_A_CFG_PASSWORD_SET]) ? "true" : "false",
+		       nla_get_u8(rq.tb[KSMTP_A_CFG_HELO_ONLY]) ? "true" : "false");
+		printf(", \"timeouts_ms\": {");
+		for (i = 0; i < 5; i++)
+			printf("%s\"%s\": %u", i ? ", " : "", timeouts[i].name,
+			       nla_get_u32(rq.tb[timeouts[i].attr]));
+		printf("}}\n");
+		return 0;
+	}
+	printf("server:     %s port %u%s\n", server[0] ? server : "(not set)",
+	       nla_get_u16(rq.tb[KSMTP_A_CFG_PORT]),
+	       rq.tb[KSMTP_A_CFG_CONFIGURED] && nla_get_u8(rq.tb[KSMTP_A_CFG_CONFIGURED]) ?
+	       "" : "  (not configured: set server and from)");
+	printf("from:       %s\n", get_str(rq.tb[KSMTP_A_CFG_FROM]));
+	printf("rcpt:       %s\n", get_str(rq.tb[KSMTP_A_CFG_RCPT]));
+	printf("domain:     %s\n", rq.tb[KSMTP_A_CFG_DOMAIN] &&
+	       *get_str(rq.tb[KSMTP_A_CFG_DOMAIN]) ? get_str(rq.tb[KSMTP_A_CFG_DOMAIN]) :
+	       "(address literal of the connection)");
+	printf("auth:       %s\n", auth_names[auth]);
+	printf("user:       %s\n", get_str(rq.tb[KSMTP_A_CFG_USERNAME]));
+	printf("password:   %s\n", nla_get_u8(rq.tb[KSMTP_A_CFG_PASSWORD_SET]) ?
+	       "(set)" : "(none)");
+	printf("helo-only:  %s\n", nla_get_u8(rq.tb[KSMTP_A_CFG_HELO_ONLY]) ? "on" : "off");
+	printf("timeouts:  ");
+	for (i = 0; i < 5; i++)
+		printf(" %s %u ms%s", timeouts[i].name, nla_get_u32(rq.tb[timeouts[i].attr]),
+		       i < 4 ? "," : "\n");
+	return 0;
+}
+
+/* ---- send ---- */
+
+static const char send_help[] =
+	"usage: ksmtpctl send [to ADDR] [subject TEXT] [priority low|normal|high]\n"
+	"                     [body-file PATH|-] [-j]\n"
+	"Send one mail through the kernel's default client and wait for the outcome.\n"
+	"The body comes from body-file, or from stdin (at most 1 MiB). Without 'to',\n"
+	"the configured default recipient is used. Exit status 0 when the server\n"
+	"accepted the mail; 1 with the failed phase and the server's reply if not.\n";
+
+static void print_result(struct nlattr **tb, bool json)
+{
+	uint32_t err = tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(tb[KSMTP_A_RES_ERRNO]) : 0;
+	uint32_t phase = tb[KSMTP_A_RES_PHASE] ? nla_get_u32(tb[KSMTP_A_RES_PHASE]) : 0;
+	uint32_t code = tb[KSMTP_A_RES_CODE] ? nla_get_u32(tb[KSMTP_A_RES_CODE]) : 0;
+	bool transient = tb[KSMTP_A_RES_TRANSIENT] && nla_get_u8(tb[KSMTP_A_RES_TRANSIENT]);
+	bool unknown = tb[KSMTP_A_RES_UNKNOWN] && nla_get_u8(tb[KSMTP_A_RES_UNKNOWN]);
+
+	if (phase > KSMTP_PHASE_MAX)
+		phase = 0;
+	if (json) {
+		printf("{\"ok\": %s, \"errno\": %u, \"error\": ", err ? "false" : "true", err);
+		json_str(err ? strerror(err) : "");
+		printf(", \"phase\": \"%s\", \"code\": %u, \"text\": ", phase_names[phase], code);
+		json_str(get_str(tb[KSMTP_A_RES_TEXT]));
+		printf(", \"reason\": ");
+		json_str(get_str(tb[KSMTP_A_RES_REASON]));
+		printf(", \"transient\": %s, \"unknown\": %s}",
+		       transient ? "true" : "false", unknown ? "true" : "false");
+		return;
+	}
+	printf("%s in %s: %s", err ? "failed" : "ok", phase_names[phase],
+	       get_str(tb[KSMTP_A_RES_REASON]));
+	if (code)
+		printf(": server said %u %s", code, get_str(tb[KSMTP_A_RES_TEXT]));
+	printf(" (%s, %s)", strerror(err),
+	       unknown ? "may have been delivered" : transient ? "transient" : "permanent");
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	const char *to = NULL, *subject = "ksmtp test message", *body_path = "-";
+	struct request rq = {};
+	bool json = false;
+	int i, prio = KSMTP_PRIO_NORMAL;
+	size_t len, off;
+	char *body;
+	uint32_t err;
+
+	for (i = 1; i < argc; i++) {
+		const char *k = argv[i];
+
+		if (!strcmp(k, "-j") || !strcmp(k, "--json")) {
+			json = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage_die("send: '%s' needs a value", k);
+		if (!strcmp(k, "to")) {
+			to = argv[++i];
+		} else if (!strcmp(k, "subject")) {
+			subject = argv[++i];
+		} else if (!strcmp(k, "body-file")) {
+			body_path = argv[++i];
+		} else if (!strcmp(k, "priority")) {
+			prio = lookup(argv[++i], prio_names, KSMTP_PRIO_MAX + 1);
+			if (prio < 0)
+				usage_die("priority: '%s' is not low, normal or high", argv[i]);
+		} else {
+			usage_die("send: unknown key '%s'", k);
+		}
+	}
+	body = slurp(body_path, KSMTP_BODY_MAX, &len);
+	start(&rq, KSMTP_CMD_SEND, len + len / 60000 * NLA_HDRLEN + 4096);
+	if (to)
+		nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to);
+	nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject);
+	nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio);
+	/* A netlink attribute holds at most 64 KiB: the body goes in parts. */
+	for (off = 0; off < len || !off; off += 60000) {
+		size_t part = len - off < 60000 ? len - off : 60000;
+
+		if (nla_put(rq.msg, KSMTP_A_MAIL_BODY, part, body + off))
+			die("out of memory");
+		if (!len)
+			break;
+	}
+	free(body);
+	transact(&rq);
+	if (!rq.reply)
+		die("no reply from the kernel");
+	err = rq.tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(rq.tb[KSMTP_A_RES_ERRNO]) : EPROTO;
+	if (json) {
+		print_result(rq.tb, true);
+		putchar('\n');
+	} else if (err) {
+		fprintf(stderr, "%s: send ", prog);
+		fflush(stderr);
+		print_result(rq.tb, false);
+		putchar('\n');
+	} else {
+		printf("sent\n");
+	}
+	return err ? 1 : 0;
+}
+
+/* ---- stats ---- */
+
+static const char stats_help[] =
+	"usage: ksmtpctl stats [-j]\n"
+	"Print how many mails were sent and failed, failures by phase, and the\n"
+	"last failure. -j prints JSON.\n";
+
+static uint64_t get_u64(struct nlattr *a)
+{
+	return a ? nla_get_u64(a) : 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	bool json = want_json(argc, argv, stats_help);
+	struct nlattr *phases[KSMTP_PHASE_MAX + 1] = {};
+	struct request rq = {};
+	int i;
+
+	start(&rq, KSMTP_CMD_STATS_GET, 0);
+	transact(&rq);
+	if (rq.tb[KSMTP_A_STATS_FAILED_PHASE])
+		nla_parse_nested(phases, KSMTP_PHASE_MAX, rq.tb[KSMTP_A_STATS_FAILED_PHASE], NULL);
+	if (json) {
+		printf("{\"sent\": %llu, \"failed_transient\": %llu, \"failed_permanent\": %llu",
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_SENT]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_TRANSIENT]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_PERMANENT]));
+		printf(", \"failed_by_phase\": {");
+		for (i = 1; i <= KSMTP_PHASE_MAX; i++)
+			printf("%s\"%s\": %llu", i > 1 ? ", " : "", phase_names[i],
+			       (unsigned long long)get_u64(phases[i]));
+		printf("}, \"last_error\": ");
+		if (rq.tb[KSMTP_A_RES_ERRNO])
+			print_result(rq.tb, true);
+		else
+			printf("null");
+		printf("}\n");
+		return 0;
+	}
+	printf("sent:              %llu\n", (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_SENT]));
+	printf("failed transient:  %llu\n",
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_TRANSIENT]));
+	printf("failed permanent:  %llu\n",
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_PERMANENT]));
+	printf("failed by phase:  ");
+	for (i = 1; i <= KSMTP_PHASE_MAX; i++)
+		printf(" %s %llu%s", phase_names[i], (unsigned long long)get_u64(phases[i]),
+		       i < KSMTP_PHASE_MAX ? "," : "\n");
+	if (rq.tb[KSMTP_A_RES_ERRNO]) {
+		printf("last error:        ");
+		print_result(rq.tb, false);
+		putchar('\n');
+	}
+	return 0;
+}
+
+/* ---- main ---- */
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+	const char *summary;
+} commands[] = {
+	{ "set", cmd_set, set_help, "change the configuration" },
+	{ "config", cmd_set, set_help, "the same as set" },
+	{ "show", cmd_show, show_help, "print the configuration" },
+	{ "send", cmd_send, send_help, "send a mail and print the outcome" },
+	{ "stats", cmd_stats, stats_help, "print the statistics" },
+};
+
+static void help(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: %s COMMAND [ARGS]  (%s COMMAND --help for more)\n"
+		"Configure and use ksmtp, the in-kernel SMTP client.\n", prog, prog);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+	int j;
+
+	if (argc < 2) {
+		help(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		help(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		for (j = 2; j < argc; j++) {
+			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+				fputs(commands[i].help, stdout);
+				return 0;
+			}
+		}
+		return commands[i].fn(argc - 1, argv + 1);
+	}
+	usage_die("unknown command '%s'", argv[1]);
+}
