@@ -12,7 +12,7 @@ else
 KDIR ?= /usr/src/linux-headers-$(KABI)
 endif
 
-KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h)) \
+KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h samples/*.c)) \
        include/linux/ksmtp.h include/uapi/linux/ksmtp.h
 
 all: module userspace

@@ -237,20 +237,25 @@ static void transact(struct request *rq)
 
 /* ---- helpers ---- */
 
-static void json_str(const char *s)
+static void json_fstr(FILE *f, const char *s)
 {
-	putchar('"');
+	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = *s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			fprintf(f, "\\%c", c);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			fprintf(f, "\\u%04x", c);
 		else
-			putchar(c);
+			fputc(c, f);
 	}
-	putchar('"');
+	fputc('"', f);
+}
+
+static void json_str(const char *s)
+{
+	json_fstr(stdout, s);
 }
 
 static int lookup(const char *word, const char * const *names, int n)
@@ -547,7 +552,7 @@ static const char send_help[] =
 	"the configured default recipient is used. Exit status 0 when the server\n"
 	"accepted the mail; 1 with the failed phase and the server's reply if not.\n";
 
-static void print_result(struct nlattr **tb, bool json)
+static void print_result(FILE *f, struct nlattr **tb, bool json)
 {
 	uint32_t err = tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(tb[KSMTP_A_RES_ERRNO]) : 0;
 	uint32_t phase = tb[KSMTP_A_RES_PHASE] ? nla_get_u32(tb[KSMTP_A_RES_PHASE]) : 0;
@@ -558,21 +563,21 @@ static void print_result(struct nlattr **tb, bool json)
 	if (phase > KSMTP_PHASE_MAX)
 		phase = 0;
 	if (json) {
-		printf("{\"ok\": %s, \"errno\": %u, \"error\": ", err ? "false" : "true", err);
-		json_str(err ? strerror(err) : "");
-		printf(", \"phase\": \"%s\", \"code\": %u, \"text\": ", phase_names[phase], code);
-		json_str(get_str(tb[KSMTP_A_RES_TEXT]));
-		printf(", \"reason\": ");
-		json_str(get_str(tb[KSMTP_A_RES_REASON]));
-		printf(", \"transient\": %s, \"unknown\": %s}",
+		fprintf(f, "{\"ok\": %s, \"errno\": %u, \"error\": ", err ? "false" : "true", err);
+		json_fstr(f, err ? strerror(err) : "");
+		fprintf(f, ", \"phase\": \"%s\", \"code\": %u, \"text\": ", phase_names[phase], code);
+		json_fstr(f, get_str(tb[KSMTP_A_RES_TEXT]));
+		fprintf(f, ", \"reason\": ");
+		json_fstr(f, get_str(tb[KSMTP_A_RES_REASON]));
+		fprintf(f, ", \"transient\": %s, \"unknown\": %s}",
 		       transient ? "true" : "false", unknown ? "true" : "false");
 		return;
 	}
-	printf("%s in %s: %s", err ? "failed" : "ok", phase_names[phase],
+	fprintf(f, "%s in %s: %s", err ? "failed" : "ok", phase_names[phase],
 	       get_str(tb[KSMTP_A_RES_REASON]));
 	if (code)
-		printf(": server said %u %s", code, get_str(tb[KSMTP_A_RES_TEXT]));
-	printf(" (%s, %s)", strerror(err),
+		fprintf(f, ": server said %u %s", code, get_str(tb[KSMTP_A_RES_TEXT]));
+	fprintf(f, " (%s, %s)", strerror(err),
 	       unknown ? "may have been delivered" : transient ? "transient" : "permanent");
 }
 
@@ -630,13 +635,12 @@ static int cmd_send(int argc, char **argv)
 		die("no reply from the kernel");
 	err = rq.tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(rq.tb[KSMTP_A_RES_ERRNO]) : EPROTO;
 	if (json) {
-		print_result(rq.tb, true);
+		print_result(stdout, rq.tb, true);
 		putchar('\n');
 	} else if (err) {
 		fprintf(stderr, "%s: send ", prog);
-		fflush(stderr);
-		print_result(rq.tb, false);
-		putchar('\n');
+		print_result(stderr, rq.tb, false);
+		fputc('\n', stderr);
 	} else {
 		printf("sent\n");
 	}
@@ -677,7 +681,7 @@ static int cmd_stats(int argc, char **argv)
 			       (unsigned long long)get_u64(phases[i]));
 		printf("}, \"last_error\": ");
 		if (rq.tb[KSMTP_A_RES_ERRNO])
-			print_result(rq.tb, true);
+			print_result(stdout, rq.tb, true);
 		else
 			printf("null");
 		printf("}\n");
@@ -694,7 +698,7 @@ static int cmd_stats(int argc, char **argv)
 		       i < KSMTP_PHASE_MAX ? "," : "\n");
 	if (rq.tb[KSMTP_A_RES_ERRNO]) {
 		printf("last error:        ");
-		print_result(rq.tb, false);
+		print_result(stdout, rq.tb, false);
 		putchar('\n');
 	}
 	return 0;

@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build ksmtp.ko, the sample driver and ksmtpctl for the guest's kernel,
+# boot a guest and run the end-to-end tests in it. Last line:
+# "e2e: N passed, N failed".
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+kabi=$("$repo/tests/vm/kabi.sh") || exit 2
+make -s -C "$repo" module KDIR="/usr/src/linux-headers-$kabi" >/dev/null || exit 2
+make -s -C "$repo" userspace >/dev/null || exit 2
+res=$(mktemp -d /tmp/ksmtp-e2e.XXXXXX)
+KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$repo/tests/e2e/guest.sh" 900
+rc=$?
+sed -n 's/\r$//; /^\(ok\|not ok\) - \|^Traceback\|^  File\|^AssertionError\|^[A-Za-z]*Error/p' \
+	"$res/serial.log" 2>/dev/null | tail -n 200
+if [ -f "$res/e2e-summary" ]; then
+	read -r p f < "$res/e2e-summary"
+else
+	p=0 f=1
+fi
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	f=1
+fi
+echo "e2e: $p passed, $f failed"
+[ "$f" -eq 0 ]

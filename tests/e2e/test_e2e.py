@@ -1,0 +1,467 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""End-to-end tests of ksmtp, run inside the guest (tests/e2e/guest.sh).
+
+A real SMTP server, aiosmtpd, listens on 127.0.0.1 and ::1 with an
+authenticator that accepts one user and records the mechanism; every test
+drives the real module through the real ksmtpctl and asserts what the
+server received: envelope, AUTH mechanism and the exact message bytes
+(after the server undid the dot-stuffing).
+"""
+import base64
+import hmac
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+
+REPO = os.environ.get("KSMTP_REPO", os.getcwd())
+CTL = os.path.join(REPO, "userspace", "ksmtpctl")
+KO = os.path.join(REPO, "module", "ksmtp.ko")
+SAMPLE = os.path.join(REPO, "samples", "ksmtp_sample.ko")
+USER = "gwuser"
+PASSWORD = "Pw-" + secrets.token_hex(12)   # must never show up anywhere
+FROM = "gateway@example.org"
+RCPT = "ops@example.net"
+PORT_AUTH4, PORT_AUTH6, PORT_OPEN, PORT_DOWN = 2525, 2526, 2527, 2599
+
+
+class Recorder:
+    """aiosmtpd handler: records each mail and the AUTH mechanism used."""
+
+    def __init__(self):
+        self.mails = []
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nobody@"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.mails.append({
+                "from": envelope.mail_from,
+                "rcpt": list(envelope.rcpt_tos),
+                "mail_options": list(envelope.mail_options),
+                "content": envelope.original_content,
+                "mech": getattr(session, "ksmtp_mech", None),
+            })
+        return "250 2.0.0 Ok: queued"
+
+    async def auth_CRAM__MD5(self, server, args):   # offered as CRAM-MD5
+        challenge = ("<%s@ksmtp.test>" % secrets.token_hex(8)).encode()
+        resp = await server.challenge_auth(challenge)
+        if resp is MISSING:
+            return AuthResult(success=False, handled=False)
+        user, _, digest = resp.decode().partition(" ")
+        want = hmac.new(PASSWORD.encode(), challenge, "md5").hexdigest()
+        ok = user == USER and hmac.compare_digest(digest, want)
+        if ok:
+            server.session.ksmtp_mech = "CRAM-MD5"
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b""))
+
+    def take(self, n=1, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                if len(self.mails) >= n:
+                    got, self.mails = self.mails[:n], self.mails[n:]
+                    return got
+            time.sleep(0.05)
+        raise AssertionError("server received %d mail(s), wanted %d" % (len(self.mails), n))
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode()
+          and auth_data.password == PASSWORD.encode())
+    if ok:
+        session.ksmtp_mech = mechanism
+    # handled=False: aiosmtpd itself answers 535 to a failure
+    return AuthResult(success=ok, handled=False)
+
+
+def start_server(host, port, auth=True):
+    rec = Recorder()
+    kw = dict(hostname=host, port=port, decode_data=False)
+    if auth:
+        kw.update(authenticator=authenticator, auth_require_tls=False)
+    ctl = Controller(rec, **kw)
+    ctl.start()
+    return ctl, rec
+
+
+def ctl(*args, stdin=None, env=None, check=True, prefix=()):
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(list(prefix) + [CTL] + list(args), input=stdin,
+                       capture_output=True, env=e, timeout=120)
+    if check and p.returncode != 0:
+        raise AssertionError("ksmtpctl %s: exit %d: %s%s" % (
+            " ".join(args), p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace")))
+    return p
+
+
+def show():
+    return json.loads(ctl("show", "-j").stdout)
+
+
+def configure(server="127.0.0.1", port=PORT_AUTH4, auth="plain", user=USER, extra=()):
+    ctl("set", "server", server, "port", str(port), "from", FROM, "rcpt", RCPT,
+        "domain", "gw1.example.org", "auth", auth, "user", user,
+        "password-env", "KSMTP_PW", "timeout-greeting", "10000",
+        "timeout-command", "10000", "timeout-final-dot", "20000", *extra,
+        env={"KSMTP_PW": PASSWORD})
+
+
+def send(body, to=None, subject="Test mail", prio="normal", check=True):
+    args = ["send", "subject", subject, "priority", prio]
+    if to:
+        args += ["to", to]
+    return ctl(*args, stdin=body, check=check)
+
+
+HDR_RE = (rb"Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} "
+          rb"\d\d:\d\d:\d\d \+0000\r\n"
+          rb"From: %s\r\nTo: %s\r\nSubject: %s\r\n"
+          rb"Message-ID: <\d+\.[0-9a-f]{16}@example\.org>\r\n"
+          rb"MIME-Version: 1\.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          rb"Content-Transfer-Encoding: %s\r\nX-Priority: %s\r\n\r\n")
+
+
+def expect_message(content, body, to=RCPT, subject=b"Test mail", cte=b"7bit",
+                   prio=b"3 \\(Normal\\)", frm=FROM):
+    pat = HDR_RE % (re.escape(frm.encode()), re.escape(to.encode()), subject, cte, prio)
+    m = re.match(pat, content)
+    assert m, "headers differ: %r" % content[:600]
+    got = content[m.end():]
+    assert got == body, "body differs:\n got %r\nwant %r" % (got[:300], body[:300])
+
+
+def crlf(b):
+    """What the body must become: every CR, LF or CR LF one CR LF, ended by one."""
+    b = b.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    return b if b.endswith(b"\r\n") or not b else b + b"\r\n"
+
+
+# ---------------------------------------------------------------- the tests
+
+def test_module_loaded_and_family_registered():
+    out = subprocess.run(["lsmod"], capture_output=True, text=True).stdout
+    assert re.search(r"^ksmtp\s", out, re.M), out
+    cfg = show()
+    assert cfg["configured"] is False and cfg["password_set"] is False, cfg
+
+
+def test_configure_and_show():
+    configure()
+    cfg = show()
+    assert cfg["configured"] is True, cfg
+    assert (cfg["server"], cfg["port"], cfg["from"], cfg["rcpt"], cfg["domain"],
+            cfg["auth"], cfg["user"]) == ("127.0.0.1", PORT_AUTH4, FROM, RCPT,
+                                          "gw1.example.org", "plain", USER), cfg
+    assert cfg["password_set"] is True and cfg["helo_only"] is False, cfg
+    assert cfg["timeouts_ms"]["greeting"] == 10000, cfg
+    assert cfg["timeouts_ms"]["connect"] == 60000, cfg
+    human = ctl("show").stdout.decode()
+    assert "password:   (set)" in human and PASSWORD not in human, human
+    # a partial update changes only what it names
+    ctl("set", "helo-only", "on")
+    cfg2 = show()
+    assert cfg2["helo_only"] is True and cfg2["from"] == FROM and cfg2["password_set"], cfg2
+    ctl("set", "helo-only", "off")
+
+
+def test_send_ipv4_auth_plain():
+    configure(auth="plain")
+    body = b"Fan 2 failed.\nTemperature 81 C\n"
+    p = send(body, subject="Fan failure", prio="high")
+    assert p.stdout == b"sent\n", p.stdout
+    (m,) = REC4.take()
+    assert m["from"] == FROM and m["rcpt"] == [RCPT] and m["mech"] == "PLAIN", m
+    assert "SIZE=" in " ".join(m["mail_options"]), m
+    expect_message(m["content"], crlf(body), subject=b"Fan failure", prio=b"1 \\(Highest\\)")
+
+
+def test_send_ipv6_auth_plain():
+    configure(server="::1", port=PORT_AUTH6)
+    body = b"over IPv6\n"
+    send(body)
+    (m,) = REC6.take()
+    assert m["mech"] == "PLAIN" and m["rcpt"] == [RCPT], m
+    expect_message(m["content"], crlf(body))
+
+
+def test_auth_login():
+    configure(auth="login")
+    # aiosmtpd offers PLAIN and LOGIN: the configured one is used
+    send(b"login\n")
+    (m,) = REC4.take()
+    assert m["mech"] == "LOGIN", m
+
+
+def test_auth_cram_md5():
+    configure(auth="cram-md5")
+    send(b"cram\n")
+    (m,) = REC4.take()
+    assert m["mech"] == "CRAM-MD5", m
+    expect_message(m["content"], b"cram\r\n")
+
+
+def test_auth_none():
+    configure(port=PORT_OPEN, auth="none", user="")
+    send(b"no auth\n")
+    (m,) = RECOPEN.take()
+    assert m["mech"] is None, m
+    expect_message(m["content"], b"no auth\r\n")
+
+
+def test_wrong_password():
+    configure(auth="plain")
+    ctl("set", "password-file", "-", stdin=b"not-the-password\n")
+    p = send(b"x\n", check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1, (p.returncode, err)
+    assert "AUTH" in err and "535" in err and "Authentication credentials invalid" in err, err
+    assert "permanent" in err, err
+    assert REC4.mails == [], REC4.mails
+
+
+def test_server_down():
+    configure(port=PORT_DOWN)
+    p = send(b"x\n", check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "connect" in err and "connection refused" in err, err
+    assert "transient" in err, err
+
+
+def test_recipient_refused():
+    configure()
+    p = send(b"x\n", to="nobody@example.net", check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1, err
+    assert "RCPT" in err and "550" in err and "User unknown" in err, err
+    assert REC4.mails == []
+
+
+def test_send_json_result():
+    configure()
+    p = ctl("send", "to", "nobody@example.net", "-j", stdin=b"x\n", check=False)
+    r = json.loads(p.stdout)
+    assert p.returncode == 1 and r["ok"] is False and r["phase"] == "RCPT", r
+    assert r["code"] == 550 and r["transient"] is False and "User unknown" in r["text"], r
+
+
+def test_dots_and_crlf_dot_crlf_in_body():
+    configure()
+    body = b".\r\nline\r\n.\r\n..two dots\n.\n\r.\rend without newline"
+    send(body)
+    (m,) = REC4.take()
+    expect_message(m["content"], crlf(body))
+    # the server saw one mail with all of it: nothing ended early
+    assert m["content"].endswith(b"end without newline\r\n")
+
+
+def test_one_mib_body():
+    configure()
+    rnd = secrets.token_bytes(1 << 20)
+    lines = base64.b64encode(rnd)[: (1 << 20)]
+    body = b"\n".join(lines[i:i + 75] for i in range(0, len(lines), 76))[: 1 << 20]
+    assert len(body) == 1 << 20
+    send(body)
+    (m,) = REC4.take(timeout=60)
+    expect_message(m["content"], crlf(body))
+
+
+def test_body_over_limit_refused():
+    configure()
+    p = send(b"a" * ((1 << 20) + 1), check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "larger than the limit of 1 MiB" in err, err
+    assert REC4.mails == []
+
+
+def test_unprivileged_refused():
+    configure()
+    before = show()
+    prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+              "--inh-caps=-all", "--bounding-set=-all")
+    p = ctl("set", "from", "evil@example.org", check=False, prefix=prefix)
+    assert p.returncode == 1 and b"CAP_NET_ADMIN" in p.stderr, p.stderr
+    p = ctl("send", stdin=b"x\n", check=False, prefix=prefix)
+    assert p.returncode == 1 and b"CAP_NET_ADMIN" in p.stderr, p.stderr
+    # reading is allowed, and shows no secret
+    p = ctl("show", "-j", prefix=prefix)
+    assert json.loads(p.stdout) == before and PASSWORD.encode() not in p.stdout
+    assert show() == before
+    assert REC4.mails == []
+
+
+BAD_INPUT = [
+    (("from", "a b@example.org"), "from"),
+    (("from", "gw@example.org\r\nRCPT TO:<x@y.z>"), "from"),
+    (("from", "no-at-sign"), "from"),
+    (("from", ""), "from"),
+    (("rcpt", "ops@example.net>"), "rcpt"),
+    (("domain", "gw 1"), "domain"),
+    (("domain", "gw\nMAIL"), "domain"),
+    (("domain", "x" * 300), "domain"),
+    (("user", "u" * 300), "user"),
+    (("port", "0"), "port"),
+    (("timeout-connect", "5"), "timeout-connect"),
+    (("timeout-final-dot", "4000000"), "timeout-final-dot"),
+    (("auth", "plain", "user", ""), "auth"),
+]
+
+
+def test_bad_input_refused_config_unchanged():
+    configure()
+    before = show()
+    for args, attr in BAD_INPUT:
+        p = ctl("set", *args, check=False)
+        err = p.stderr.decode()
+        assert p.returncode == 1, (args, p.returncode, err)
+        assert "kernel refused" in err and ("'%s'" % attr in err or attr in err), (args, err)
+        assert show() == before, (args, show())
+    # send-side attributes
+    for args, needle in ((("to", "a@b\r\nDATA"), "'to'"), (("to", "x y@z"), "'to'"),
+                         (("subject", "a" * 3000), "subject")):
+        p = ctl("send", *args, stdin=b"x\n", check=False)
+        assert p.returncode == 1 and needle in p.stderr.decode(), (args, p.stderr)
+    p = ctl("set", "password", "oops", check=False)
+    assert p.returncode == 2 and b"not on the command line" in p.stderr, p.stderr
+    assert REC4.mails == []
+
+
+def test_password_never_shown():
+    configure()
+    assert PASSWORD.encode() not in ctl("show").stdout
+    assert PASSWORD.encode() not in ctl("show", "-j").stdout
+    assert PASSWORD.encode() not in ctl("stats", "-j").stdout
+    dmesg = subprocess.run(["dmesg"], capture_output=True).stdout
+    assert PASSWORD.encode() not in dmesg
+    g = subprocess.run(["grep", "-r", "-s", "-l", "-F", PASSWORD, "/sys/module/ksmtp/"],
+                       capture_output=True)
+    assert g.stdout == b"", g.stdout
+
+
+def test_sample_driver_sends_fault_report():
+    configure()
+    subprocess.run(["insmod", SAMPLE, "server=127.0.0.1", "port=%d" % PORT_OPEN,
+                    "from=sample@example.org", "rcpt=oncall@example.net"], check=True,
+                   timeout=60)
+    (m,) = RECOPEN.take()
+    assert m["from"] == "sample@example.org" and m["rcpt"] == ["oncall@example.net"], m
+    body = (b"The sample driver detected a fault on device 0.\r\nTemperature: 97 C\r\n"
+            b".\r\nThis line follows a lone dot.\r\n")
+    expect_message(m["content"], body, to="oncall@example.net",
+                   subject=b"ksmtp_sample: fault on device 0", prio=b"1 \\(Highest\\)",
+                   frm="sample@example.org")
+    subprocess.run(["rmmod", "ksmtp_sample"], check=True)
+
+
+def test_fixture_with_swaks():
+    """A second, independent client against the same fixture: it is right."""
+    p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(PORT_AUTH4),
+                        "--from", FROM, "--to", RCPT, "--auth", "PLAIN",
+                        "--auth-user", USER, "--auth-password", PASSWORD,
+                        "--body", "from swaks", "--silent", "2"],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    (m,) = REC4.take()
+    assert m["mech"] == "PLAIN" and m["from"] == FROM and b"from swaks" in m["content"], m
+
+
+def test_slow_server_does_not_block_show_or_other_namespaces():
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 2530))
+    silent.listen(4)
+    try:
+        configure(port=2530, extra=("timeout-greeting", "15000"))
+        slow = subprocess.Popen([CTL, "send"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        slow.stdin.write(b"x\n")
+        slow.stdin.close()
+        conn, _ = silent.accept()   # the kernel is now waiting for a greeting
+        assert show()["port"] == 2530
+        subprocess.run(["ip", "netns", "add", "ksmtp-e2e"], check=True)
+        try:
+            p = subprocess.run(["ip", "netns", "exec", "ksmtp-e2e", CTL, "show", "-j"],
+                               capture_output=True, check=True, timeout=30)
+            other = json.loads(p.stdout)
+            assert other["configured"] is False and other["from"] == "", other
+        finally:
+            subprocess.run(["ip", "netns", "del", "ksmtp-e2e"], check=True)
+        assert slow.poll() is None, "the slow send ended before the checks"
+        conn.close()   # now the send fails: connection closed by the server
+        assert slow.wait(timeout=60) == 1
+        assert b"greeting" in slow.stderr.read()
+    finally:
+        silent.close()
+
+
+def test_stats():
+    s = json.loads(ctl("stats", "-j").stdout)
+    assert s["sent"] >= 7, s
+    assert s["failed_by_phase"]["RCPT"] >= 2 and s["failed_by_phase"]["connect"] >= 1, s
+    assert s["failed_by_phase"]["AUTH"] >= 1, s
+    assert s["failed_permanent"] >= 3 and s["failed_transient"] >= 1, s
+    assert s["last_error"] is not None, s
+    assert "sent:" in ctl("stats").stdout.decode()
+
+
+def test_rmmod_and_autoload():
+    subprocess.run(["rmmod", "ksmtp"], check=True, timeout=30)
+    out = subprocess.run(["lsmod"], capture_output=True, text=True).stdout
+    assert not re.search(r"^ksmtp\s", out, re.M)
+    # the family alias loads the module again on first use
+    cfg = show()
+    assert cfg["configured"] is False
+    out = subprocess.run(["lsmod"], capture_output=True, text=True).stdout
+    assert re.search(r"^ksmtp\s", out, re.M), out
+
+
+def main():
+    global REC4, REC6, RECOPEN
+    only = sys.argv[1:]
+    c4, REC4 = start_server("127.0.0.1", PORT_AUTH4)
+    c6, REC6 = start_server("::1", PORT_AUTH6)
+    co, RECOPEN = start_server("127.0.0.1", PORT_OPEN, auth=False)
+    tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
+    passed = failed = 0
+    for name, fn in tests:
+        if only and name not in only:
+            continue
+        for rec in (REC4, REC6, RECOPEN):
+            rec.mails = []
+        try:
+            fn()
+            passed += 1
+            print("ok - %s" % name, flush=True)
+        except Exception:
+            failed += 1
+            print("not ok - %s" % name, flush=True)
+            traceback.print_exc(file=sys.stdout)
+    for c in (c4, c6, co):
+        c.stop()
+    print("e2e: %d passed, %d failed" % (passed, failed), flush=True)
+    res = os.environ.get("KSMTP_RESULTS")
+    if res:
+        with open(os.path.join(res, "e2e-summary"), "w") as f:
+            f.write("%d %d\n" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run a script inside a fresh guest and return its exit status.
+#   tests/vm/run.sh SCRIPT [TIMEOUT_SECONDS]
+# The guest boots Debian's own kernel under QEMU (TCG, -M pc, no network
+# card), sees the host's root read-only over 9p with a tmpfs overlay, and
+# has /lib/modules/<ABI> from the unpacked image. SCRIPT runs from the
+# repository's top, with $KSMTP_RESULTS a writable share back to the host.
+# A guest that panics or runs out of time fails clearly; the serial log is
+# kept (its path is printed) either way.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+script=$(realpath "$1")
+limit=${2:-900}
+kabi=${KABI:-$("$repo/tests/vm/kabi.sh")}
+dir=$("$repo/tests/vm/prepare.sh")
+res=${KSMTP_RESULTS_DIR:-$(mktemp -d /tmp/ksmtp-vm.XXXXXX)}
+mkdir -p "$res"
+rm -f "$res/rc"
+log=$res/serial.log
+cat > "$res/env" <<ENV
+KSMTP_KABI=$kabi
+KSMTP_MODDIR=$dir/root/lib/modules/$kabi
+KSMTP_SCRIPT=$script
+KSMTP_REPO=$repo
+ENV
+
+set +e
+timeout --foreground -k 10 "$limit" qemu-system-x86_64 -M pc -accel tcg -cpu max \
+	-smp 2 -m 2048 -nographic -no-reboot -nic none -monitor none \
+	-serial "file:$log" \
+	-kernel "$dir/vmlinux" -initrd "$dir/initramfs.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 mitigations=off" \
+	-fsdev "local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap" \
+	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot" \
+	-fsdev "local,id=results,path=$res,security_model=none" \
+	-device "virtio-9p-pci,fsdev=results,mount_tag=results" \
+	< /dev/null > "$res/qemu.out" 2>&1
+qrc=$?
+set -e
+if [ ! -f "$res/rc" ]; then
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+		echo "vm: guest timed out after ${limit}s; serial log: $log" >&2
+	else
+		echo "vm: guest died (qemu exit $qrc) before the script finished; serial log: $log" >&2
+	fi
+	grep -E 'Kernel panic|BUG:|Oops|WARNING:|Call Trace' "$log" | head -20 >&2 || true
+	tail -n 30 "$log" >&2
+	exit 125
+fi
+echo "vm: serial log: $log" >&2
+exit "$(cat "$res/rc")"
