@@ -9,7 +9,6 @@ server received: envelope, AUTH mechanism and the exact message bytes
 (after the server undid the dot-stuffing).
 """
 import base64
-import hmac
 import json
 import os
 import re
@@ -17,12 +16,10 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
 import time
 import traceback
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+from fixture import start_server
 
 REPO = os.environ.get("KSMTP_REPO", os.getcwd())
 CTL = os.path.join(REPO, "userspace", "ksmtpctl")
@@ -33,72 +30,6 @@ PASSWORD = "Pw-" + secrets.token_hex(12)   # must never show up anywhere
 FROM = "gateway@example.org"
 RCPT = "ops@example.net"
 PORT_AUTH4, PORT_AUTH6, PORT_OPEN, PORT_DOWN = 2525, 2526, 2527, 2599
-
-
-class Recorder:
-    """aiosmtpd handler: records each mail and the AUTH mechanism used."""
-
-    def __init__(self):
-        self.mails = []
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("nobody@"):
-            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.mails.append({
-                "from": envelope.mail_from,
-                "rcpt": list(envelope.rcpt_tos),
-                "mail_options": list(envelope.mail_options),
-                "content": envelope.original_content,
-                "mech": getattr(session, "ksmtp_mech", None),
-            })
-        return "250 2.0.0 Ok: queued"
-
-    async def auth_CRAM__MD5(self, server, args):   # offered as CRAM-MD5
-        challenge = ("<%s@ksmtp.test>" % secrets.token_hex(8)).encode()
-        resp = await server.challenge_auth(challenge)
-        if resp is MISSING:
-            return AuthResult(success=False, handled=False)
-        user, _, digest = resp.decode().partition(" ")
-        want = hmac.new(PASSWORD.encode(), challenge, "md5").hexdigest()
-        ok = user == USER and hmac.compare_digest(digest, want)
-        if ok:
-            server.session.ksmtp_mech = "CRAM-MD5"
-        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b""))
-
-    def take(self, n=1, timeout=10):
-        end = time.time() + timeout
-        while time.time() < end:
-            with self.lock:
-                if len(self.mails) >= n:
-                    got, self.mails = self.mails[:n], self.mails[n:]
-                    return got
-            time.sleep(0.05)
-        raise AssertionError("server received %d mail(s), wanted %d" % (len(self.mails), n))
-
-
-def authenticator(server, session, envelope, mechanism, auth_data):
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode()
-          and auth_data.password == PASSWORD.encode())
-    if ok:
-        session.ksmtp_mech = mechanism
-    # handled=False: aiosmtpd itself answers 535 to a failure
-    return AuthResult(success=ok, handled=False)
-
-
-def start_server(host, port, auth=True):
-    rec = Recorder()
-    kw = dict(hostname=host, port=port, decode_data=False)
-    if auth:
-        kw.update(authenticator=authenticator, auth_require_tls=False)
-    ctl = Controller(rec, **kw)
-    ctl.start()
-    return ctl, rec
 
 
 def ctl(*args, stdin=None, env=None, check=True, prefix=()):
@@ -435,9 +366,9 @@ def test_rmmod_and_autoload():
 def main():
     global REC4, REC6, RECOPEN
     only = sys.argv[1:]
-    c4, REC4 = start_server("127.0.0.1", PORT_AUTH4)
-    c6, REC6 = start_server("::1", PORT_AUTH6)
-    co, RECOPEN = start_server("127.0.0.1", PORT_OPEN, auth=False)
+    c4, REC4 = start_server("127.0.0.1", PORT_AUTH4, USER, PASSWORD)
+    c6, REC6 = start_server("::1", PORT_AUTH6, USER, PASSWORD)
+    co, RECOPEN = start_server("127.0.0.1", PORT_OPEN)
     tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
     passed = failed = 0
     for name, fn in tests:

@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Install, from Debian's archive, whatever the build, the tests and the demo
+# need and this machine lacks. Nothing else is needed.
+set -euo pipefail
+pkgs=(
+	make gcc libc6-dev perl python3 bc bison flex libelf-dev libssl-dev
+	xz-utils cpio kmod iproute2 util-linux pkg-config
+	linux-headers-amd64 linux-source-6.1
+	libnl-3-dev libnl-genl-3-dev
+	qemu-system-x86 busybox-static
+	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# The meta package may point at a newer ABI than the headers installed.
+kabi=$("$(dirname "$0")/vm/kabi.sh")
+if [ ! -d "/usr/src/linux-headers-$kabi" ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "linux-headers-$kabi"
+fi

@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The SMTP server the tests and the demo deliver to: aiosmtpd, with an
+authenticator for one user (PLAIN, LOGIN and CRAM-MD5) that records the
+mechanism used, and a record of every mail as the server received it.
+
+Standalone: fixture.py HOST PORT USER PASSWORD_FILE SPOOL_DIR
+"""
+import hmac
+import os
+import secrets
+import sys
+import threading
+import time
+import warnings
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
+
+warnings.filterwarnings("ignore", "Session.login_data is deprecated")
+
+
+class Recorder:
+    """aiosmtpd handler: records each mail and the AUTH mechanism used."""
+
+    def __init__(self, user=None, password=None, spool=None):
+        self.mails = []
+        self.lock = threading.Lock()
+        self.user = user
+        self.password = password
+        self.spool = spool
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("nobody@"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.mails.append({
+                "from": envelope.mail_from,
+                "rcpt": list(envelope.rcpt_tos),
+                "mail_options": list(envelope.mail_options),
+                "content": envelope.original_content,
+                "mech": getattr(session, "ksmtp_mech", None),
+            })
+            if self.spool:
+                name = os.path.join(self.spool, "%03d.eml" % len(os.listdir(self.spool)))
+                with open(name, "wb") as f:
+                    f.write(envelope.original_content)
+                print("mailserver: %s from <%s> to %s, AUTH %s, %d octets -> %s" % (
+                    session.peer[0], envelope.mail_from, envelope.rcpt_tos,
+                    getattr(session, "ksmtp_mech", None), len(envelope.original_content),
+                    name), flush=True)
+        return "250 2.0.0 Ok: queued"
+
+    async def auth_CRAM__MD5(self, server, args):   # offered as CRAM-MD5
+        challenge = ("<%s@ksmtp.test>" % secrets.token_hex(8)).encode()
+        resp = await server.challenge_auth(challenge)
+        if resp is MISSING:
+            return AuthResult(success=False, handled=False)
+        user, _, digest = resp.decode().partition(" ")
+        want = hmac.new(self.password.encode(), challenge, "md5").hexdigest()
+        ok = user == self.user and hmac.compare_digest(digest, want)
+        if ok:
+            server.session.ksmtp_mech = "CRAM-MD5"
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b""))
+
+    def take(self, n=1, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                if len(self.mails) >= n:
+                    got, self.mails = self.mails[:n], self.mails[n:]
+                    return got
+            time.sleep(0.05)
+        raise AssertionError("server received %d mail(s), wanted %d" % (len(self.mails), n))
+
+
+    def authenticator(self, server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.user.encode()
+              and auth_data.password == self.password.encode())
+        if ok:
+            session.ksmtp_mech = mechanism
+        # handled=False: aiosmtpd itself answers 535 to a failure
+        return AuthResult(success=ok, handled=False)
+
+
+def start_server(host, port, user=None, password=None, spool=None):
+    """Listen on host:port; with a user, AUTH PLAIN, LOGIN, CRAM-MD5 for it."""
+    rec = Recorder(user, password, spool)
+    kw = dict(hostname=host, port=port, decode_data=False)
+    if user:
+        kw.update(authenticator=rec.authenticator, auth_require_tls=False)
+    ctl = Controller(rec, **kw)
+    ctl.start()
+    return ctl, rec
+
+
+if __name__ == "__main__":
+    host, port, user, pwfile, spool = sys.argv[1:6]
+    with open(pwfile) as f:
+        password = f.read().strip()
+    os.makedirs(spool, exist_ok=True)
+    ctl, _ = start_server(host, int(port), user, password, spool)
+    print("mailserver: aiosmtpd listening on %s port %s" % (host, port), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        ctl.stop()

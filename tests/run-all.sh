@@ -1,0 +1,48 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make test: install what is missing, build, checkpatch --strict, the KUnit
+# suites (UML, KASAN, lockdep) and the end-to-end tests in a guest. The last
+# line is "N passed, N failed": the KUnit cases plus the end-to-end cases;
+# a failed build or checkpatch counts as one more failure each.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+passed=0 failed=0
+
+count() {	# count LABEL LOGFILE: add the "LABEL: N passed, N failed" line
+	local line
+	line=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed" "$2" | tail -n1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	read -r p f < <(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line")
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+step() {	# step NAME CMD...: run, keeping the log
+	local log=$logs/$1.log
+	shift
+	echo "== $*"
+	"$@" 2>&1 | tee "$log"
+	return "${PIPESTATUS[0]}"
+}
+
+logs=$(mktemp -d /tmp/ksmtp-test.XXXXXX)
+step deps tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+kabi=$(tests/vm/kabi.sh)
+if ! step build make module userspace KDIR="/usr/src/linux-headers-$kabi"; then
+	failed=$((failed + 1))
+fi
+if ! step checkpatch make -s check; then
+	failed=$((failed + 1))
+fi
+step kunit tests/kunit/run.sh
+count kunit "$logs/kunit.log"
+step e2e tests/e2e/run.sh
+count e2e "$logs/e2e.log"
+echo "logs: $logs"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

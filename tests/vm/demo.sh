@@ -1,0 +1,16 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make demo: build for the guest's kernel, boot a guest, deliver a mail with
+# ksmtp to a real SMTP server in it, and print what happened.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+kabi=$("$repo/tests/vm/kabi.sh") || exit 2
+make -s -C "$repo" module KDIR="/usr/src/linux-headers-$kabi" >/dev/null || exit 2
+make -s -C "$repo" userspace >/dev/null || exit 2
+res=$(mktemp -d /tmp/ksmtp-demo.XXXXXX)
+echo "demo: booting Debian's $kabi kernel in QEMU (TCG, no network card)..."
+KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$repo/tests/vm/demo-guest.sh" 600
+rc=$?
+tr -d '\r' < "$res/serial.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |
+	sed -n '/init: running/,$p' | grep -v -e 'init: running' -e 'reboot: Power down'
+exit $rc
