@@ -21,5 +21,16 @@ fi
 if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 	f=1
 fi
+# The harness itself: a guest whose kernel panics is reported, not waited on.
+out=$("$repo/tests/vm/run.sh" "$repo/tests/vm/selftest-panic.sh" 300 2>&1)
+prc=$?
+if [ "$prc" -eq 125 ] && grep -q "guest died" <<<"$out" && grep -q "Kernel panic" <<<"$out"; then
+	echo "ok - vm_harness_reports_guest_panic"
+	p=$((p + 1))
+else
+	echo "not ok - vm_harness_reports_guest_panic (exit $prc)"
+	echo "$out" | tail -n 20
+	f=$((f + 1))
+fi
 echo "e2e: $p passed, $f failed"
 [ "$f" -eq 0 ]

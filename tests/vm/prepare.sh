@@ -13,31 +13,44 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${KSMTP_CACHE:-$HOME/.cache/ksmtp}
 kabi=${KABI:-$("$repo/tests/vm/kabi.sh")}
 dir=$cache/vm-$kabi
-initramfs_rev=4
+initramfs_rev=5
+
+fetch_kernel() {
+	echo "prepare: guest kernel $kabi into $dir" >&2
+	rm -rf "$dir"
+	mkdir -p "$dir/deb"
+	local try
+	for try in 1 2 3; do
+		(cd "$dir/deb" && apt-get download "linux-image-$kabi" >&2) && break
+		[ "$try" -lt 3 ] || { echo "prepare: cannot download linux-image-$kabi" >&2; exit 1; }
+		sleep 5
+	done
+	dpkg-deb -x "$dir/deb/"linux-image-*.deb "$dir/root" ||
+		{ echo "prepare: cannot unpack linux-image-$kabi" >&2; exit 1; }
+	rm -rf "$dir/deb"
+
+	# vmlinux: the xz stream inside the bzImage.
+	local vmlinuz=$dir/root/boot/vmlinuz-$kabi off
+	# (no "| head" here: under pipefail its SIGPIPE to grep would fail us)
+	off=$(grep -abo -m1 $'\xfd7zXZ\x00' "$vmlinuz" || true)
+	off=${off%%$'\n'*}
+	off=${off%%:*}
+	[ -n "$off" ] || { echo "prepare: no xz stream in $vmlinuz" >&2; exit 1; }
+	tail -c +"$((off + 1))" "$vmlinuz" | xz -dc > "$dir/vmlinux" 2>/dev/null || true
+	if [ "$(head -c 4 "$dir/vmlinux" | od -An -c | tr -d ' ')" != '177ELF' ]; then
+		echo "prepare: could not unpack vmlinux" >&2
+		exit 1
+	fi
+	depmod -b "$dir/root" "$kabi"
+	touch "$dir/.kernel-ready"
+}
 
 if [ -f "$dir/.ready-$initramfs_rev" ]; then
 	echo "$dir"
 	exit 0
 fi
-echo "prepare: guest kernel $kabi into $dir" >&2
-rm -rf "$dir"
-mkdir -p "$dir/deb"
-(cd "$dir/deb" && apt-get download "linux-image-$kabi" >&2 2>/dev/null) ||
-	(cd "$dir/deb" && apt-get download "linux-image-$kabi" >&2)
-dpkg-deb -x "$dir"/deb/linux-image-*.deb "$dir/root"
-rm -rf "$dir/deb"
-
-# vmlinux: the xz stream inside the bzImage.
-vmlinuz=$dir/root/boot/vmlinuz-$kabi
-off=$(grep -abo $'\xfd7zXZ\x00' "$vmlinuz" | head -n1 | cut -d: -f1)
-[ -n "$off" ] || { echo "prepare: no xz stream in $vmlinuz" >&2; exit 1; }
-tail -c +"$((off + 1))" "$vmlinuz" | xz -dc > "$dir/vmlinux" 2>/dev/null || true
-if [ "$(head -c 4 "$dir/vmlinux" | od -An -c | tr -d ' ')" != '177ELF' ]; then
-	echo "prepare: could not unpack vmlinux" >&2
-	exit 1
-fi
-
-depmod -b "$dir/root" "$kabi"
+[ -f "$dir/.kernel-ready" ] || fetch_kernel
+rm -rf "$dir/initramfs" "$dir/initramfs.gz" "$dir"/.ready-*
 
 # initramfs: busybox, the 9p/overlay modules in dependency order, /init.
 ird=$dir/initramfs
