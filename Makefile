@@ -3,7 +3,7 @@
 # make          build ksmtp.ko and ksmtpctl
 # make demo     install what is missing, boot a guest, deliver a mail with ksmtp
 # make test     build, checkpatch, KUnit (UML) and the guest end-to-end tests
-# make check    checkpatch --strict (and sparse) on our kernel sources
+# make check    checkpatch --strict, kernel-doc and sparse on our kernel sources
 
 KABI ?= $(shell tests/vm/kabi.sh 2>/dev/null)
 ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)
@@ -28,6 +28,7 @@ deps:
 
 check:
 	tests/checkpatch.sh $(KSRC)
+	tests/sparse.sh $(KDIR)
 
 kunit:
 	tests/kunit/run.sh

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # checkpatch --strict on the given kernel sources, from the kernel's own
 # tree (Debian's linux-source-6.1; the headers package lacks checkpatch).
+# Then kernel-doc -v on all of them (one more case).
 # Prints "checkpatch: N passed, N failed" (one case per file).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,5 +18,14 @@ for f in "$@"; do
 		fail=$((fail + 1))
 	fi
 done
+# kernel-doc: every documented function, struct and enum complete.
+kdoc=("$@")
+if ! out=$(cd "$repo" && perl "$src/scripts/kernel-doc" -none -v "${kdoc[@]}" 2>&1 |
+	grep -E 'warning|error'); then
+	pass=$((pass + 1))
+else
+	echo "$out"
+	fail=$((fail + 1))
+fi
 echo "checkpatch: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

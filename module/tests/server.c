@@ -35,9 +35,7 @@
 #define SRV_TIMEOUT	(5 * HZ)
 
 /**
- * ksmtp_test_lo_up() - bring up the loopback device of init_net
- *
- * KUnit runs before userspace, so nobody has brought "lo" up yet.
+ * ksmtp_test_lo_up() - bring up "lo" of init_net: KUnit runs before userspace
  *
  * Return: 0 or a negative errno.
  */
@@ -287,6 +285,8 @@ void ksmtp_test_server_wait(struct kunit *test, struct ksmtp_test_server *srv)
  * @pat: pattern; '*' matches any run of octets other than CR and LF
  * @text: text
  * @len: its length
+ *
+ * Return: true when it matches.
  */
 bool ksmtp_test_glob(const char *pat, const char *text, size_t len)
 {

@@ -78,6 +78,8 @@
  * @KSMTP_AUTH_PLAIN: AUTH PLAIN with an initial response.
  * @KSMTP_AUTH_LOGIN: AUTH LOGIN.
  * @KSMTP_AUTH_CRAM_MD5: AUTH CRAM-MD5.
+ * @__KSMTP_AUTH_MAX: number of mechanisms
+ * @KSMTP_AUTH_MAX: highest mechanism
  */
 enum ksmtp_auth_type {
 	KSMTP_AUTH_NONE,
@@ -94,6 +96,8 @@ enum ksmtp_auth_type {
  * @KSMTP_PRIO_NORMAL: X-Priority: 3 (Normal)
  * @KSMTP_PRIO_LOW: X-Priority: 5 (Lowest)
  * @KSMTP_PRIO_HIGH: X-Priority: 1 (Highest)
+ * @__KSMTP_PRIO_MAX: number of priorities
+ * @KSMTP_PRIO_MAX: highest priority value
  */
 enum ksmtp_priority {
 	KSMTP_PRIO_NORMAL,
@@ -116,6 +120,8 @@ enum ksmtp_priority {
  * @KSMTP_PHASE_DATA: DATA (waiting for 354)
  * @KSMTP_PHASE_MESSAGE: the message and the reply to its final dot
  * @KSMTP_PHASE_QUIT: QUIT
+ * @__KSMTP_PHASE_MAX: number of phases
+ * @KSMTP_PHASE_MAX: highest phase
  */
 enum ksmtp_phase {
 	KSMTP_PHASE_NONE,
