@@ -16,6 +16,16 @@ struct ksmtp_client {
 	struct ksmtp_config cfg;
 };
 
+/* An open SMTP session, for several mails in a row (session.c) */
+struct ksmtp_conn;
+
+struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
+				   struct ksmtp_result *res);
+int ksmtp_conn_mail(struct ksmtp_conn *conn, const struct ksmtp_mail *mail,
+		    struct ksmtp_result *res);
+bool ksmtp_conn_usable(const struct ksmtp_conn *conn);
+void ksmtp_conn_close(struct ksmtp_conn *conn);
+
 int ksmtp_session_run(struct ksmtp_client *client,
 		      const struct ksmtp_mail *mail,
 		      struct ksmtp_result *res);

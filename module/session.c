@@ -28,13 +28,16 @@
 #define KSMTP_CMD_MAX	1024
 #define KSMTP_CHUNK	16384
 
-struct ksmtp_session {
+struct ksmtp_conn {
+	struct ksmtp_client *client;
+	struct net *net;
 	const struct ksmtp_config *cfg;
 	const struct ksmtp_mail *mail;
 	struct ksmtp_result *res;
 	struct socket *sock;
 	enum ksmtp_phase phase;
 	bool usable;
+	bool need_rset;
 	bool rcpt_utf8;
 	bool from_utf8;
 	const char *recv_why;
@@ -92,7 +95,7 @@ static const char *err_reason(int err)
 	}
 }
 
-static int fail(struct ksmtp_session *s, int err, const char *why)
+static int fail(struct ksmtp_conn *s, int err, const char *why)
 {
 	struct ksmtp_result *r = s->res;
 
@@ -113,7 +116,7 @@ static int fail(struct ksmtp_session *s, int err, const char *why)
 }
 
 /* The reply in s->reply ends the session: report it as what it is. */
-static int fail_reply(struct ksmtp_session *s)
+static int fail_reply(struct ksmtp_conn *s)
 {
 	struct ksmtp_result *r = s->res;
 	unsigned int code = s->reply.code;
@@ -188,7 +191,7 @@ static long left(unsigned long deadline)
 	return (long)(deadline - jiffies);
 }
 
-static int ks_send(struct ksmtp_session *s, const char *buf, size_t len,
+static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
 		   unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
@@ -214,7 +217,7 @@ static int ks_send(struct ksmtp_session *s, const char *buf, size_t len,
 }
 
 /* Read one whole reply into s->reply. */
-static int ks_recv(struct ksmtp_session *s, unsigned int timeout_ms)
+static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	struct msghdr msg = {};
@@ -253,7 +256,7 @@ static int ks_recv(struct ksmtp_session *s, unsigned int timeout_ms)
 	}
 }
 
-static __printf(2, 0) int ks_vcmd(struct ksmtp_session *s, const char *fmt,
+static __printf(2, 0) int ks_vcmd(struct ksmtp_conn *s, const char *fmt,
 				  va_list ap)
 {
 	int n, err;
@@ -270,7 +273,7 @@ static __printf(2, 0) int ks_vcmd(struct ksmtp_session *s, const char *fmt,
 }
 
 /* Send one command line (CR LF added) and read its reply. */
-static __printf(2, 3) int ks_cmd(struct ksmtp_session *s, const char *fmt, ...)
+static __printf(2, 3) int ks_cmd(struct ksmtp_conn *s, const char *fmt, ...)
 {
 	va_list ap;
 	int err;
@@ -282,7 +285,7 @@ static __printf(2, 3) int ks_cmd(struct ksmtp_session *s, const char *fmt, ...)
 }
 
 /* ks_cmd(), then insist on the reply code @want (or @alt, if not 0). */
-static __printf(4, 5) int ks_expect(struct ksmtp_session *s, unsigned int want,
+static __printf(4, 5) int ks_expect(struct ksmtp_conn *s, unsigned int want,
 				    unsigned int alt, const char *fmt, ...)
 {
 	va_list ap;
@@ -296,7 +299,7 @@ static __printf(4, 5) int ks_expect(struct ksmtp_session *s, unsigned int want,
 	return err;
 }
 
-static int ks_connect(struct ksmtp_session *s)
+static int ks_connect(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
 	struct sockaddr_storage addr = cfg->kc_server;
@@ -337,7 +340,7 @@ static int ks_connect(struct ksmtp_session *s)
 	return 0;
 }
 
-static int ks_greet(struct ksmtp_session *s)
+static int ks_greet(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
 	unsigned int code;
@@ -362,7 +365,7 @@ static int ks_greet(struct ksmtp_session *s)
 }
 
 /* Answer a 334 with @resp, or "*" when its challenge is not base64. */
-static int ks_answer(struct ksmtp_session *s, const char *resp)
+static int ks_answer(struct ksmtp_conn *s, const char *resp)
 {
 	if (s->reply.code != 334)
 		return s->reply.code == 235 ? 0 : fail_reply(s);
@@ -373,7 +376,7 @@ static int ks_answer(struct ksmtp_session *s, const char *resp)
 	return ks_cmd(s, "%s", resp);
 }
 
-static int ks_auth(struct ksmtp_session *s)
+static int ks_auth(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
 	enum ksmtp_auth_type mech;
@@ -438,23 +441,81 @@ static int ks_auth(struct ksmtp_session *s)
 	return err;
 }
 
-static int ks_message(struct ksmtp_session *s)
+/* MAIL, RCPT and DATA: one at a time, or in one batch (RFC 2920). */
+static int ks_envelope(struct ksmtp_conn *s, const char *params)
+{
+	const struct ksmtp_config *cfg = s->cfg;
+	const char *rcpt = s->mail->km_rcpt;
+	unsigned int code;
+	int n, err;
+
+	if (!(s->caps.flags & KSMTP_CAP_PIPELINING)) {
+		s->phase = KSMTP_PHASE_MAIL;
+		err = ks_expect(s, 250, 0, "MAIL FROM:<%s>%s", cfg->kc_from, params);
+		if (err)
+			return err;
+		s->phase = KSMTP_PHASE_RCPT;
+		err = ks_expect(s, 250, 251, "RCPT TO:<%s>", rcpt);
+		if (err)
+			return err;
+		s->phase = KSMTP_PHASE_DATA;
+		return ks_expect(s, 354, 0, "DATA");
+	}
+
+	s->phase = KSMTP_PHASE_MAIL;
+	n = snprintf(s->cmd, sizeof(s->cmd), "MAIL FROM:<%s>%s\r\nRCPT TO:<%s>\r\nDATA\r\n",
+		     cfg->kc_from, params, rcpt);
+	if (n >= sizeof(s->cmd))
+		return fail(s, -E2BIG, "command line too long");
+	err = ks_send(s, s->cmd, n, cfg->kc_timeouts.kt_command_ms);
+	if (err)
+		return fail(s, err, NULL);
+	/* Every reply is read, in order, to keep the stream in step; the
+	 * first refusal is the one reported.
+	 */
+	err = ks_recv(s, cfg->kc_timeouts.kt_command_ms);
+	if (err)
+		return fail(s, err, NULL);
+	if (s->reply.code != 250)
+		fail_reply(s);
+	s->phase = KSMTP_PHASE_RCPT;
+	err = ks_recv(s, cfg->kc_timeouts.kt_command_ms);
+	if (err)
+		return fail(s, err, NULL);
+	code = s->reply.code;
+	if (code != 250 && code != 251)
+		fail_reply(s);
+	s->phase = KSMTP_PHASE_DATA;
+	err = ks_recv(s, cfg->kc_timeouts.kt_command_ms);
+	if (err)
+		return fail(s, err, NULL);
+	if (s->reply.code != 354)
+		return s->res->kr_err ?: fail_reply(s);
+	if (s->res->kr_err) {
+		/* 354 although MAIL or RCPT failed: end an empty message. */
+		if (!ks_send(s, ".\r\n", 3, cfg->kc_timeouts.kt_command_ms))
+			ks_recv(s, cfg->kc_timeouts.kt_final_dot_ms);
+		return s->res->kr_err;
+	}
+	return 0;
+}
+
+static int ks_message(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
 	const struct ksmtp_mail *m = s->mail;
 	enum ksmtp_cte cte;
 	struct ksmtp_enc enc;
-	char size[32] = "";
+	char params[64] = "";
 	size_t hdr_len, n;
 	char *hdr;
 	int err;
 
+	s->phase = KSMTP_PHASE_MAIL;
 	if ((s->from_utf8 || s->rcpt_utf8) &&
-	    !(s->caps.flags & KSMTP_CAP_SMTPUTF8)) {
-		s->phase = KSMTP_PHASE_MAIL;
+	    !(s->caps.flags & KSMTP_CAP_SMTPUTF8))
 		return fail(s, -EINVAL,
 			    "non-ASCII address and the server does not offer SMTPUTF8");
-	}
 	cte = ksmtp_body_cte(m->km_body, m->km_body_len,
 			     s->caps.flags & KSMTP_CAP_8BITMIME);
 	hdr = ksmtp_headers_build(cfg->kc_from, m->km_rcpt, m->km_subject,
@@ -463,7 +524,6 @@ static int ks_message(struct ksmtp_session *s)
 	if (!hdr)
 		return fail(s, -ENOMEM, NULL);
 
-	s->phase = KSMTP_PHASE_MAIL;
 	if (s->caps.flags & KSMTP_CAP_SIZE) {
 		u64 octets = ksmtp_enc_size(hdr, hdr_len, m->km_body,
 					    m->km_body_len, cte, s->chunk,
@@ -476,21 +536,13 @@ static int ks_message(struct ksmtp_session *s)
 			err = fail(s, -EMSGSIZE, s->res->kr_reason);
 			goto out;
 		}
-		snprintf(size, sizeof(size), " SIZE=%llu", octets);
+		snprintf(params, sizeof(params), " SIZE=%llu", octets);
 	}
-	err = ks_expect(s, 250, 0, "MAIL FROM:<%s>%s%s%s", cfg->kc_from, size,
-			cte == KSMTP_CTE_8BIT ? " BODY=8BITMIME" : "",
-			s->from_utf8 || s->rcpt_utf8 ? " SMTPUTF8" : "");
-	if (err)
-		goto out;
-
-	s->phase = KSMTP_PHASE_RCPT;
-	err = ks_expect(s, 250, 251, "RCPT TO:<%s>", m->km_rcpt);
-	if (err)
-		goto out;
-
-	s->phase = KSMTP_PHASE_DATA;
-	err = ks_expect(s, 354, 0, "DATA");
+	if (cte == KSMTP_CTE_8BIT)
+		strlcat(params, " BODY=8BITMIME", sizeof(params));
+	if (s->from_utf8 || s->rcpt_utf8)
+		strlcat(params, " SMTPUTF8", sizeof(params));
+	err = ks_envelope(s, params);
 	if (err)
 		goto out;
 
@@ -518,7 +570,7 @@ out:
 	return err;
 }
 
-static int ks_run(struct ksmtp_session *s)
+static int ks_open(struct ksmtp_conn *s)
 {
 	int err;
 
@@ -540,36 +592,162 @@ static int ks_run(struct ksmtp_session *s)
 		return err;
 
 	s->phase = KSMTP_PHASE_AUTH;
-	err = ks_auth(s);
-	if (err)
-		return err;
-
-	return ks_message(s);
+	return ks_auth(s);
 }
 
-static int ks_check_input(struct ksmtp_session *s)
+/* Bad input is refused before anything is sent. */
+static int check_input(const struct ksmtp_config *cfg,
+		       const struct ksmtp_mail *m, struct ksmtp_result *res,
+		       bool *rcpt_utf8, bool *from_utf8)
 {
-	const struct ksmtp_mail *m = s->mail;
-	const char *why;
+	const char *what = "recipient address", *why;
 
-	why = ksmtp_check_address(m->km_rcpt, &s->rcpt_utf8);
-	if (why) {
-		snprintf(s->res->kr_reason, sizeof(s->res->kr_reason),
-			 "recipient address %s", why);
-		return fail(s, -EINVAL, s->res->kr_reason);
+	why = ksmtp_check_address(m->km_rcpt, rcpt_utf8);
+	if (!why) {
+		ksmtp_check_address(cfg->kc_from, from_utf8);
+		what = "subject";
+		why = m->km_subject ? ksmtp_check_subject(m->km_subject) : "is missing";
 	}
-	ksmtp_check_address(s->cfg->kc_from, &s->from_utf8);
-	why = m->km_subject ? ksmtp_check_subject(m->km_subject) : "is missing";
-	if (why) {
-		snprintf(s->res->kr_reason, sizeof(s->res->kr_reason),
-			 "subject %s", why);
-		return fail(s, -EINVAL, s->res->kr_reason);
+	if (!why) {
+		what = "body";
+		why = !m->km_body && m->km_body_len ? "is missing" : NULL;
 	}
-	if (!m->km_body && m->km_body_len)
-		return fail(s, -EINVAL, "body is missing");
-	if (m->km_priority > KSMTP_PRIO_MAX)
-		return fail(s, -EINVAL, "priority out of range");
-	return 0;
+	if (!why) {
+		what = "priority";
+		why = m->km_priority > KSMTP_PRIO_MAX ? "is out of range" : NULL;
+	}
+	if (!why)
+		return 0;
+	memset(res, 0, sizeof(*res));
+	res->kr_err = -EINVAL;
+	snprintf(res->kr_reason, sizeof(res->kr_reason), "%s %s", what, why);
+	return -EINVAL;
+}
+
+static void result_oom(struct ksmtp_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->kr_err = -ENOMEM;
+	res->kr_transient = true;
+	strscpy(res->kr_reason, "out of memory", sizeof(res->kr_reason));
+}
+
+/**
+ * ksmtp_conn_open() - connect, greet and authenticate: an open session
+ * @client: the client; the session holds a reference until closed
+ * @res: filled when the session could not be opened
+ *
+ * Context: process context; sleeps.
+ * Return: the session, or an ERR_PTR (and the failure in @res).
+ */
+struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
+				   struct ksmtp_result *res)
+{
+	struct ksmtp_conn *s;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (s)
+		s->chunk = kmalloc(KSMTP_CHUNK, GFP_KERNEL);
+	if (!s || !s->chunk) {
+		kfree(s);
+		result_oom(res);
+		return ERR_PTR(-ENOMEM);
+	}
+	s->client = ksmtp_client_get(client);
+	s->cfg = &client->cfg;
+	s->res = res;
+	s->net = maybe_get_net(s->cfg->kc_net);
+	if (!s->net)
+		err = fail(s, -ENETUNREACH, "network namespace is going away");
+	else
+		err = ks_open(s);
+	if (err) {
+		ksmtp_conn_close(s);
+		return ERR_PTR(err);
+	}
+	return s;
+}
+
+/**
+ * ksmtp_conn_mail() - one mail transaction on an open session
+ * @s: the session
+ * @mail: the mail
+ * @res: the result, filled in every case
+ *
+ * After a refused transaction the session is reset (RSET) for the next.
+ *
+ * Context: process context; sleeps.
+ * Return: 0 when the server accepted the mail, else a negative errno.
+ */
+int ksmtp_conn_mail(struct ksmtp_conn *s, const struct ksmtp_mail *mail,
+		    struct ksmtp_result *res)
+{
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	s->res = res;
+	s->mail = mail;
+	s->phase = KSMTP_PHASE_NONE;
+	err = check_input(s->cfg, mail, res, &s->rcpt_utf8, &s->from_utf8);
+	if (err)
+		return err;
+	if (s->need_rset && s->usable) {
+		/* RFC 5321 4.1.1.5: clear what the last refused mail left. */
+		s->phase = KSMTP_PHASE_MAIL;
+		if (ks_cmd(s, "RSET") || s->reply.code != 250)
+			s->usable = false;
+	}
+	s->need_rset = false;
+	if (!s->usable)
+		return fail(s, -ENOTCONN, "the session is closed");
+	err = ks_message(s);
+	s->need_rset = err && s->usable;
+	return err;
+}
+
+/**
+ * ksmtp_conn_usable() - may another mail go over this session?
+ * @s: the session
+ *
+ * Context: any.
+ * Return: true while the connection is open and in step.
+ */
+bool ksmtp_conn_usable(const struct ksmtp_conn *s)
+{
+	return s->usable;
+}
+
+/**
+ * ksmtp_conn_close() - QUIT (when the connection allows) and free
+ * @s: the session, or an ERR_PTR or NULL
+ *
+ * Context: process context; sleeps up to the command timeout.
+ */
+void ksmtp_conn_close(struct ksmtp_conn *s)
+{
+	struct ksmtp_result quit;
+
+	if (IS_ERR_OR_NULL(s))
+		return;
+	if (s->usable) {
+		/* QUIT after success and after an error reply alike; its
+		 * outcome changes no mail's.
+		 */
+		s->res = &quit;
+		memset(&quit, 0, sizeof(quit));
+		s->phase = KSMTP_PHASE_QUIT;
+		ks_cmd(s, "QUIT");
+		kernel_sock_shutdown(s->sock, SHUT_RDWR);
+	}
+	if (s->sock)
+		sock_release(s->sock);
+	if (s->net)
+		put_net(s->net);
+	ksmtp_client_put(s->client);
+	kfree(s->chunk);
+	kfree(s);
 }
 
 /**
@@ -586,48 +764,18 @@ int ksmtp_session_run(struct ksmtp_client *client,
 		      const struct ksmtp_mail *mail,
 		      struct ksmtp_result *res)
 {
-	struct ksmtp_session *s;
-	struct net *net;
+	struct ksmtp_conn *s;
+	bool utf8;
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		goto nomem;
-	s->chunk = kmalloc(KSMTP_CHUNK, GFP_KERNEL);
-	if (!s->chunk) {
-		kfree(s);
-		goto nomem;
-	}
-	s->cfg = &client->cfg;
-	s->mail = mail;
-	s->res = res;
-
-	err = ks_check_input(s);
+	err = check_input(&client->cfg, mail, res, &utf8, &utf8);
 	if (err)
-		goto out;
-	net = maybe_get_net(s->cfg->kc_net);
-	if (!net) {
-		err = fail(s, -ENETUNREACH, "network namespace is going away");
-		goto out;
-	}
-	err = ks_run(s);
-	if (s->usable) {
-		/* QUIT after success and after an error reply alike. */
-		s->phase = KSMTP_PHASE_QUIT;
-		ks_cmd(s, "QUIT");
-		kernel_sock_shutdown(s->sock, SHUT_RDWR);
-	}
-	if (s->sock)
-		sock_release(s->sock);
-	put_net(net);
-out:
-	kfree(s->chunk);
-	kfree(s);
+		return err;
+	s = ksmtp_conn_open(client, res);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	err = ksmtp_conn_mail(s, mail, res);
+	ksmtp_conn_close(s);
 	return err;
-nomem:
-	res->kr_err = -ENOMEM;
-	res->kr_transient = true;
-	strscpy(res->kr_reason, "out of memory", sizeof(res->kr_reason));
-	return -ENOMEM;
 }

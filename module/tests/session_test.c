@@ -15,6 +15,7 @@
 #include <linux/ksmtp.h>
 
 #include "server.h"
+#include "../client.h"
 
 #define GREET		"S220 mx.example ESMTP ready\r\n"
 #define EHLO_BASIC	"S250 mx.example\r\n"
@@ -322,6 +323,27 @@ static const char * const s_dot_body[] = {
 	NULL
 };
 
+static const char * const s_pipelining[] = {
+	GREET, "R", "S250-mx\r\n250 PIPELINING\r\n",
+	/* the three lines before any reply: only a batch gets through */
+	"R", "R", "R", "S250 ok\r\n250 ok\r\n354 go\r\n", "D", "S250 queued\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_pipelining_rcpt_550[] = {
+	GREET, "R", "S250-mx\r\n250 PIPELINING\r\n",
+	"R", "R", "R", "S250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n",
+	QUIT_OK,
+	NULL
+};
+
+static const char * const s_pipelining_354_anyway[] = {
+	GREET, "R", "S250-mx\r\n250 PIPELINING\r\n",
+	"R", "R", "R", "S250 ok\r\n550 5.1.1 no such user\r\n354 go\r\n",
+	"R", "S554 5.5.1 no valid recipients\r\n", QUIT_OK,
+	NULL
+};
+
 struct sess_case {
 	const char *name;
 	const char * const *script;	/* NULL: nobody listens */
@@ -471,6 +493,12 @@ static const struct sess_case sess_cases[] = {
 	  C_EHLO C_MAIL C_RCPT "DATA\r\n"
 	  HDRS("ops@example.net", "Fault", "7bit", "3 (Normal)") ".\r\nQUIT\r\n",
 	  .body = "" },
+	{ "pipelining_one_batch", s_pipelining, C_EHLO C_TXN },
+	{ "pipelining_rcpt_refused", s_pipelining_rcpt_550, C_EHLO C_MAIL C_RCPT "DATA\r\nQUIT\r\n",
+	  -EREMOTEIO, KSMTP_PHASE_RCPT, 550, "5.1.1 no such user" },
+	{ "pipelining_354_after_refusal_ends_empty", s_pipelining_354_anyway,
+	  C_EHLO C_MAIL C_RCPT "DATA\r\n.\r\nQUIT\r\n", -EREMOTEIO, KSMTP_PHASE_RCPT, 550,
+	  "5.1.1 no such user" },
 	{ "connection_refused", NULL, NULL, -ECONNREFUSED, KSMTP_PHASE_CONNECT,
 	  .transient = true },
 	{ "connection_refused_ipv6", NULL, NULL, -ECONNREFUSED, KSMTP_PHASE_CONNECT,
@@ -737,6 +765,48 @@ static void concurrent_sends(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, ksmtp_test_glob(C_EHLO C_TXN, srv[1].rx, srv[1].rx_len));
 }
 
+/* Several mails over one session: RSET after a refused one, then on. */
+static void one_session_several_mails(struct kunit *test)
+{
+	static const char * const s[] = {
+		GREET, "R", EHLO_BASIC,
+		"R", OK, "R", "S550 5.1.1 no such user\r\n",
+		"R", OK, "R", OK, "R", OK, "R", "S354 go\r\n", "D", "S250 queued\r\n",
+		"R", OK, "R", OK, "R", "S354 go\r\n", "D", "S250 queued\r\n",
+		QUIT_OK, NULL
+	};
+	static const struct sess_case c = { "several" };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
+	struct ksmtp_mail mail = {
+		.km_rcpt = "nobody@example.net", .km_subject = "Fault",
+		.km_body = "Fan 2 failed.\n", .km_body_len = 14,
+	};
+	struct ksmtp_client *client;
+	struct ksmtp_conn *conn;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, res);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	client = make_client(test, &c, &srv->addr);
+	conn = ksmtp_conn_open(client, res);
+	ksmtp_client_destroy(client);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), -EREMOTEIO);
+	KUNIT_EXPECT_EQ(test, res->kr_code, 550);
+	KUNIT_EXPECT_TRUE(test, ksmtp_conn_usable(conn));
+	mail.km_rcpt = "ops@example.net";
+	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), 0);
+	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), 0);
+	ksmtp_conn_close(conn);
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_TRUE_MSG(test, ksmtp_test_glob(C_EHLO C_MAIL "RCPT TO:<nobody@example.net>\r\n"
+						     "RSET\r\n" C_MAIL C_RCPT "DATA\r\n" MSG
+						     C_MAIL C_RCPT "DATA\r\n" MSG "QUIT\r\n",
+						     srv->rx, srv->rx_len),
+			      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 3000), srv->rx);
+}
+
 static int session_suite_init(struct kunit_suite *suite)
 {
 	return ksmtp_test_lo_up();
@@ -747,6 +817,7 @@ static struct kunit_case session_cases[] = {
 	KUNIT_CASE(size_parameter),
 	KUNIT_CASE(one_mib_body),
 	KUNIT_CASE(concurrent_sends),
+	KUNIT_CASE(one_session_several_mails),
 	{}
 };
 
