@@ -21,6 +21,10 @@ struct ksmtp_conn;
 
 struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
 				   struct ksmtp_result *res);
+struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
+				    struct ksmtp_result *res);
+int ksmtp_conn_start(struct ksmtp_conn *conn, struct ksmtp_result *res);
+void ksmtp_conn_abort(struct ksmtp_conn *conn);
 int ksmtp_conn_mail(struct ksmtp_conn *conn, const struct ksmtp_mail *mail,
 		    struct ksmtp_result *res);
 bool ksmtp_conn_usable(const struct ksmtp_conn *conn);

@@ -18,55 +18,34 @@
 #include <linux/mm.h>
 #include <linux/in.h>
 #include <linux/in6.h>
+#include <linux/rtnetlink.h>
 #include <net/genetlink.h>
-#include <net/netns/generic.h>
+#include <net/sock.h>
 #include <net/net_namespace.h>
 
 #include "client.h"
 #include "encode.h"
 #include "netlink.h"
+#include "netns.h"
+#include "queue.h"
 
-struct ksmtp_nlcfg {
-	struct ksmtp_config c;
-	char *user;
-	char *pass;
-	char *from;
-	char *domain;
-	char *rcpt;
-	bool server_set;
-};
-
-/**
- * struct ksmtp_net - per network namespace state
- * @lock: serialises configuration updates and reads of @cfg
- * @cfg: the configuration as set by userspace (strings owned)
- * @client_lock: protects @client and @last
- * @client: the default client, NULL until server and from are set
- * @last: the last failure
- * @sent: mails accepted by the server
- * @failed_transient: mails that failed, a retry may succeed
- * @failed_permanent: mails that failed for good
- * @failed_phase: failures by phase
- */
-struct ksmtp_net {
-	struct mutex lock; /* configuration updates; never across a session */
-	struct ksmtp_nlcfg cfg;
-	spinlock_t client_lock; /* @client and @last; only to take a reference */
-	struct ksmtp_client *client;
-	struct ksmtp_result last;
-	atomic64_t sent;
-	atomic64_t failed_transient;
-	atomic64_t failed_permanent;
-	atomic64_t failed_phase[KSMTP_PHASE_MAX + 1];
-};
-
-static unsigned int ksmtp_net_id __read_mostly;
+unsigned int ksmtp_net_id __read_mostly;
 static struct genl_family ksmtp_nl_family;
 
 static struct netlink_range_validation timeout_range = {
 	.min = 100,
 	.max = 3600 * 1000,
 };
+
+static struct netlink_range_validation queue_max_range = { .min = 1, .max = 65536 };
+
+static struct netlink_range_validation queue_bytes_range = { .min = 4096, .max = 256 << 20 };
+
+static struct netlink_range_validation retry_max_range = { .min = 1, .max = 1000 };
+
+static struct netlink_range_validation retry_age_range = { .min = 1, .max = 7 * 86400 };
+
+static struct netlink_range_validation coalesce_range = { .min = 0, .max = 3600 * 1000 };
 
 static const struct nla_policy ksmtp_cfg_policy[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_SERVER_ADDR] = { .type = NLA_BINARY, .len = 16 },
@@ -83,6 +62,12 @@ static const struct nla_policy ksmtp_cfg_policy[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_TIMEOUT_DATA_BLOCK] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_TIMEOUT_FINAL_DOT] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+	[KSMTP_A_CFG_QUEUE_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &queue_max_range),
+	[KSMTP_A_CFG_QUEUE_BYTES] = NLA_POLICY_FULL_RANGE(NLA_U32, &queue_bytes_range),
+	[KSMTP_A_CFG_RETRY_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &retry_max_range),
+	[KSMTP_A_CFG_RETRY_AGE] = NLA_POLICY_FULL_RANGE(NLA_U32, &retry_age_range),
+	[KSMTP_A_CFG_RETRY_BASE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
+	[KSMTP_A_CFG_COALESCE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &coalesce_range),
 };
 
 static const struct nla_policy ksmtp_send_policy[KSMTP_A_MAX + 1] = {
@@ -90,6 +75,7 @@ static const struct nla_policy ksmtp_send_policy[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_MAIL_SUBJECT] = { .type = NLA_NUL_STRING, .len = KSMTP_SUBJECT_MAX },
 	[KSMTP_A_MAIL_PRIORITY] = NLA_POLICY_MAX(NLA_U32, KSMTP_PRIO_MAX),
 	[KSMTP_A_MAIL_BODY] = { .type = NLA_BINARY },
+	[KSMTP_A_MAIL_QUEUE] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 static void nlcfg_free(struct ksmtp_nlcfg *cfg)
@@ -221,6 +207,26 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 	return 0;
 }
 
+static void queue_config(struct ksmtp_queue *q, struct nlattr **attrs)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	if (attrs[KSMTP_A_CFG_QUEUE_MAX])
+		q->max_count = nla_get_u32(attrs[KSMTP_A_CFG_QUEUE_MAX]);
+	if (attrs[KSMTP_A_CFG_QUEUE_BYTES])
+		q->max_bytes = nla_get_u32(attrs[KSMTP_A_CFG_QUEUE_BYTES]);
+	if (attrs[KSMTP_A_CFG_RETRY_MAX])
+		q->retry_max = nla_get_u32(attrs[KSMTP_A_CFG_RETRY_MAX]);
+	if (attrs[KSMTP_A_CFG_RETRY_AGE])
+		q->retry_age_s = nla_get_u32(attrs[KSMTP_A_CFG_RETRY_AGE]);
+	if (attrs[KSMTP_A_CFG_RETRY_BASE_MS])
+		q->retry_base_ms = nla_get_u32(attrs[KSMTP_A_CFG_RETRY_BASE_MS]);
+	if (attrs[KSMTP_A_CFG_COALESCE_MS])
+		q->coalesce_ms = nla_get_u32(attrs[KSMTP_A_CFG_COALESCE_MS]);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
 static char *dup_or_null(const char *s, int *err)
 {
 	char *d;
@@ -235,7 +241,7 @@ static char *dup_or_null(const char *s, int *err)
 
 static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
 	struct ksmtp_client *client = NULL, *old;
 	struct ksmtp_nlcfg cfg;
 	int err = 0;
@@ -262,6 +268,7 @@ static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	nlcfg_free(&kn->cfg);
 	kn->cfg = cfg;
+	queue_config(&kn->queue, info->attrs);
 	spin_lock_bh(&kn->client_lock);
 	old = kn->client;
 	if (client)
@@ -283,9 +290,30 @@ static int put_str(struct sk_buff *skb, int type, const char *s)
 	return s ? nla_put_string(skb, type, s) : 0;
 }
 
+static int put_queue_config(struct sk_buff *msg, struct ksmtp_queue *q)
+{
+	u32 v[6];
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	v[0] = q->max_count;
+	v[1] = q->max_bytes;
+	v[2] = q->retry_max;
+	v[3] = q->retry_age_s;
+	v[4] = q->retry_base_ms;
+	v[5] = q->coalesce_ms;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return nla_put_u32(msg, KSMTP_A_CFG_QUEUE_MAX, v[0]) ?:
+	       nla_put_u32(msg, KSMTP_A_CFG_QUEUE_BYTES, v[1]) ?:
+	       nla_put_u32(msg, KSMTP_A_CFG_RETRY_MAX, v[2]) ?:
+	       nla_put_u32(msg, KSMTP_A_CFG_RETRY_AGE, v[3]) ?:
+	       nla_put_u32(msg, KSMTP_A_CFG_RETRY_BASE_MS, v[4]) ?:
+	       nla_put_u32(msg, KSMTP_A_CFG_COALESCE_MS, v[5]);
+}
+
 static int ksmtp_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
 	const struct ksmtp_timeouts *t;
 	const struct ksmtp_nlcfg *cfg;
 	struct sk_buff *msg;
@@ -335,6 +363,7 @@ static int ksmtp_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
 	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_FINAL_DOT,
 			  t->kt_final_dot_ms ?: KSMTP_TIMEOUT_FINAL_DOT_MS);
 	mutex_unlock(&kn->lock);
+	err = err ?: put_queue_config(msg, &kn->queue);
 	if (err) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
@@ -354,7 +383,14 @@ static int put_result(struct sk_buff *msg, const struct ksmtp_result *r)
 	       nla_put_string(msg, KSMTP_A_RES_REASON, r->kr_reason);
 }
 
-static void account(struct ksmtp_net *kn, const struct ksmtp_result *r)
+/**
+ * ksmtp_net_account() - count the outcome of one attempt
+ * @kn: the namespace
+ * @r: the result
+ *
+ * Context: any but hard IRQ.
+ */
+void ksmtp_net_account(struct ksmtp_net *kn, const struct ksmtp_result *r)
 {
 	if (!r->kr_err) {
 		atomic64_inc(&kn->sent);
@@ -366,6 +402,41 @@ static void account(struct ksmtp_net *kn, const struct ksmtp_result *r)
 	spin_lock_bh(&kn->client_lock);
 	kn->last = *r;
 	spin_unlock_bh(&kn->client_lock);
+}
+
+/**
+ * ksmtp_net_client() - a reference on the namespace's default client
+ * @kn: the namespace
+ *
+ * Context: any but hard IRQ.
+ * Return: the client (ksmtp_client_put() it), or NULL if not configured.
+ */
+struct ksmtp_client *ksmtp_net_client(struct ksmtp_net *kn)
+{
+	struct ksmtp_client *client;
+
+	spin_lock_bh(&kn->client_lock);
+	client = kn->client ? ksmtp_client_get(kn->client) : NULL;
+	spin_unlock_bh(&kn->client_lock);
+	return client;
+}
+
+/**
+ * ksmtp_net_default_rcpt() - a copy of the configured default recipient
+ * @kn: the namespace
+ *
+ * Context: process context; sleeps.
+ * Return: the copy (kfree() it), or NULL if none is configured.
+ */
+char *ksmtp_net_default_rcpt(struct ksmtp_net *kn)
+{
+	char *rcpt = NULL;
+
+	mutex_lock(&kn->lock);
+	if (kn->cfg.rcpt && kn->cfg.rcpt[0])
+		rcpt = kstrdup(kn->cfg.rcpt, GFP_KERNEL);
+	mutex_unlock(&kn->lock);
+	return rcpt;
 }
 
 /* Join the KSMTP_A_MAIL_BODY parts, in order. */
@@ -399,9 +470,46 @@ static char *gather_body(struct genl_info *info, size_t *len)
 	return body;
 }
 
+/* KSMTP_CMD_SEND with KSMTP_A_MAIL_QUEUE: answer with the id at once. */
+static int queue_mail(struct genl_info *info, const char *rcpt,
+		      const char *subject, const char *body, size_t len)
+{
+	struct ksmtp_queue_args a = {
+		.kq_net = genl_info_net(info),
+		.kq_rcpt = rcpt,
+		.kq_subject = subject ?: "",
+		.kq_body = body,
+		.kq_body_len = len,
+	};
+	struct sk_buff *msg;
+	void *hdr;
+	u64 id;
+	int err;
+
+	if (info->attrs[KSMTP_A_MAIL_PRIORITY])
+		a.kq_priority = nla_get_u32(info->attrs[KSMTP_A_MAIL_PRIORITY]);
+	err = ksmtp_mail_queue(&a, &id);
+	if (err == -ENOSPC)
+		NL_SET_ERR_MSG_MOD(info->extack, "the queue is full");
+	else if (err == -ESHUTDOWN)
+		NL_SET_ERR_MSG_MOD(info->extack, "the queue is going away");
+	if (err)
+		return err;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0, KSMTP_CMD_SEND);
+	if (!hdr || nla_put_u64_64bit(msg, KSMTP_A_EV_ID, id, KSMTP_A_PAD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
 static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
 	struct ksmtp_client *client;
 	struct ksmtp_result *res;
 	struct ksmtp_mail mail = {};
@@ -423,11 +531,8 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -EINVAL;
 		goto out_str;
 	}
-	if (!rcpt) {
-		mutex_lock(&kn->lock);
-		if (kn->cfg.rcpt && kn->cfg.rcpt[0])
-			rcpt = kstrdup(kn->cfg.rcpt, GFP_KERNEL);
-		mutex_unlock(&kn->lock);
+	if (!rcpt && !info->attrs[KSMTP_A_MAIL_QUEUE]) {
+		rcpt = ksmtp_net_default_rcpt(kn);
 		if (!rcpt) {
 			NL_SET_ERR_MSG_MOD(info->extack,
 					   "no recipient given and no default recipient configured");
@@ -441,9 +546,11 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_str;
 	}
 
-	spin_lock_bh(&kn->client_lock);
-	client = kn->client ? ksmtp_client_get(kn->client) : NULL;
-	spin_unlock_bh(&kn->client_lock);
+	if (info->attrs[KSMTP_A_MAIL_QUEUE] && nla_get_u8(info->attrs[KSMTP_A_MAIL_QUEUE])) {
+		err = queue_mail(info, rcpt, subject, body, mail.km_body_len);
+		goto out_body;
+	}
+	client = ksmtp_net_client(kn);
 	if (!client) {
 		NL_SET_ERR_MSG_MOD(info->extack,
 				   "not configured: set a server and a from address first");
@@ -458,7 +565,7 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		mail.km_priority = nla_get_u32(info->attrs[KSMTP_A_MAIL_PRIORITY]);
 	ksmtp_mail_send(client, &mail, res);
 	ksmtp_client_put(client);
-	account(kn, res);
+	ksmtp_net_account(kn, res);
 
 	err = -ENOMEM;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -481,9 +588,34 @@ out_str:
 	return err;
 }
 
+static int put_queue_stats(struct sk_buff *msg, struct ksmtp_queue *q)
+{
+	unsigned long flags;
+	u64 len, bytes;
+
+	spin_lock_irqsave(&q->lock, flags);
+	len = q->count;
+	bytes = q->bytes;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return nla_put_u64_64bit(msg, KSMTP_A_STATS_QUEUED, atomic64_read(&q->queued),
+				 KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_RETRIED, atomic64_read(&q->retried),
+				 KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_EXPIRED, atomic64_read(&q->expired),
+				 KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_DROPPED, atomic64_read(&q->dropped),
+				 KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_COALESCED, atomic64_read(&q->coalesced),
+				 KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_REFUSED, atomic64_read(&q->refused),
+				 KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_QUEUE_LEN, len, KSMTP_A_PAD) ?:
+	       nla_put_u64_64bit(msg, KSMTP_A_STATS_QUEUE_BYTES, bytes, KSMTP_A_PAD);
+}
+
 static int ksmtp_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct ksmtp_net *kn = net_generic(genl_info_net(info), ksmtp_net_id);
+	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
 	struct ksmtp_result *last;
 	struct nlattr *nest;
 	struct sk_buff *msg;
@@ -514,6 +646,8 @@ static int ksmtp_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 	    nla_put_u64_64bit(msg, KSMTP_A_STATS_FAILED_PERMANENT,
 			      atomic64_read(&kn->failed_permanent), KSMTP_A_PAD))
 		goto fail;
+	if (put_queue_stats(msg, &kn->queue))
+		goto fail;
 	nest = nla_nest_start(msg, KSMTP_A_STATS_FAILED_PHASE);
 	if (!nest)
 		goto fail;
@@ -532,6 +666,100 @@ fail:
 	nlmsg_free(msg);
 	return err;
 }
+
+static int put_qmail(struct sk_buff *msg, const struct ksmtp_qmail *m)
+{
+	unsigned long now = jiffies;
+
+	return nla_put_u64_64bit(msg, KSMTP_A_EV_ID, m->id, KSMTP_A_PAD) ?:
+	       (m->rcpt ? nla_put_string(msg, KSMTP_A_MAIL_RCPT, m->rcpt) : 0) ?:
+	       nla_put_string(msg, KSMTP_A_MAIL_SUBJECT, m->subject) ?:
+	       nla_put_u32(msg, KSMTP_A_EV_ATTEMPTS, m->attempts) ?:
+	       nla_put_u32(msg, KSMTP_A_EV_REPEATS, m->repeats) ?:
+	       nla_put_u32(msg, KSMTP_A_EV_AGE_MS, jiffies_to_msecs(now - m->queued_at));
+}
+
+static int ksmtp_nl_queue_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct ksmtp_queue *q = &ksmtp_net(sock_net(skb->sk))->queue;
+	u64 after = cb->args[0];
+	struct ksmtp_qmail *m;
+	unsigned long flags;
+	void *hdr;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry(m, &q->mails, node) {
+		if (m->id <= after)
+			continue;
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &ksmtp_nl_family, NLM_F_MULTI, KSMTP_CMD_QUEUE_GET);
+		if (!hdr)
+			break;
+		if (put_qmail(skb, m) ||
+		    nla_put_u32(skb, KSMTP_A_EV_NEXT_MS,
+				time_after(m->next_try, jiffies) ?
+				jiffies_to_msecs(m->next_try - jiffies) : 0) ||
+		    (m->last.kr_err && put_result(skb, &m->last))) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = m->id;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return skb->len;
+}
+
+static int ksmtp_nl_queue_flush_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	ksmtp_queue_flush(&ksmtp_net(genl_info_net(info))->queue);
+	return 0;
+}
+
+static int ksmtp_nl_queue_retry_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	ksmtp_queue_retry_now(&ksmtp_net(genl_info_net(info))->queue);
+	return 0;
+}
+
+/**
+ * ksmtp_nl_event() - multicast one event about a queued mail
+ * @net: its namespace
+ * @type: what happened
+ * @m: the mail, kept alive by the caller
+ * @end: with KSMTP_EV_END, how it ended
+ * @res: the attempt's result, or NULL
+ * @next_ms: with KSMTP_EV_RETRY, the delay to the next attempt
+ *
+ * Context: process context; may sleep (GFP_KERNEL).
+ */
+void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
+		    const struct ksmtp_qmail *m, enum ksmtp_end end,
+		    const struct ksmtp_result *res, unsigned int next_ms)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	/* Sized to fit: a burst of events must not overrun a listener. */
+	msg = genlmsg_new(256 + strlen(m->subject) + (m->rcpt ? strlen(m->rcpt) : 0) +
+			  (res ? sizeof(*res) + 64 : 0), GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &ksmtp_nl_family, 0, KSMTP_CMD_EVENT);
+	if (!hdr || nla_put_u32(msg, KSMTP_A_EV_TYPE, type) || put_qmail(msg, m) ||
+	    (type == KSMTP_EV_END && nla_put_u32(msg, KSMTP_A_EV_END, end)) ||
+	    (type == KSMTP_EV_RETRY && nla_put_u32(msg, KSMTP_A_EV_NEXT_MS, next_ms)) ||
+	    (res && put_result(msg, res))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast_netns(&ksmtp_nl_family, net, msg, 0, 0, GFP_KERNEL);
+}
+
+static const struct genl_multicast_group ksmtp_nl_mcgrps[] = {
+	{ .name = KSMTP_MCGRP_EVENTS },
+};
 
 static const struct genl_ops ksmtp_nl_ops[] = {
 	{
@@ -560,6 +788,26 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
 	},
+	{
+		.cmd = KSMTP_CMD_QUEUE_GET,
+		.dumpit = ksmtp_nl_queue_get_dumpit,
+		.policy = ksmtp_cfg_policy,
+		.maxattr = KSMTP_A_MAX,
+	},
+	{
+		.cmd = KSMTP_CMD_QUEUE_FLUSH,
+		.doit = ksmtp_nl_queue_flush_doit,
+		.policy = ksmtp_cfg_policy,
+		.maxattr = KSMTP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KSMTP_CMD_QUEUE_RETRY,
+		.doit = ksmtp_nl_queue_retry_doit,
+		.policy = ksmtp_cfg_policy,
+		.maxattr = KSMTP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
 static struct genl_family ksmtp_nl_family __ro_after_init = {
@@ -571,23 +819,27 @@ static struct genl_family ksmtp_nl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	.ops = ksmtp_nl_ops,
 	.n_ops = ARRAY_SIZE(ksmtp_nl_ops),
-	.resv_start_op = KSMTP_CMD_STATS_GET + 1,
+	.mcgrps = ksmtp_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(ksmtp_nl_mcgrps),
+	.resv_start_op = KSMTP_CMD_EVENT + 1,
 };
 
 static int __net_init ksmtp_net_init(struct net *net)
 {
-	struct ksmtp_net *kn = net_generic(net, ksmtp_net_id);
+	struct ksmtp_net *kn = ksmtp_net(net);
 
 	mutex_init(&kn->lock);
 	spin_lock_init(&kn->client_lock);
 	kn->cfg.c.kc_net = net;
+	ksmtp_queue_init(&kn->queue, net);
 	return 0;
 }
 
 static void __net_exit ksmtp_net_exit(struct net *net)
 {
-	struct ksmtp_net *kn = net_generic(net, ksmtp_net_id);
+	struct ksmtp_net *kn = ksmtp_net(net);
 
+	ksmtp_queue_shutdown(&kn->queue);
 	ksmtp_client_put(kn->client);
 	kn->client = NULL;
 	nlcfg_free(&kn->cfg);
@@ -610,9 +862,12 @@ int __init ksmtp_nl_init(void)
 {
 	int err;
 
-	err = register_pernet_subsys(&ksmtp_net_ops);
+	err = ksmtp_queue_wq_init();
 	if (err)
 		return err;
+	err = register_pernet_subsys(&ksmtp_net_ops);
+	if (err)
+		goto err_wq;
 	err = genl_register_family(&ksmtp_nl_family);
 	if (err)
 		goto err_pernet;
@@ -620,18 +875,30 @@ int __init ksmtp_nl_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&ksmtp_net_ops);
+err_wq:
+	ksmtp_queue_wq_exit();
 	return err;
 }
 
 /**
- * ksmtp_nl_exit() - unregister, in the reverse order of ksmtp_nl_init()
+ * ksmtp_nl_exit() - drop what is queued, unregister, in reverse order
  *
  * Context: process context (module exit).
  */
 void ksmtp_nl_exit(void)
 {
+	struct net *net;
+
+	/* Every queued mail is reported dropped while the family can still
+	 * carry the events; no namespace can appear or go meanwhile.
+	 */
+	down_read(&net_rwsem);
+	for_each_net(net)
+		ksmtp_queue_shutdown(&ksmtp_net(net)->queue);
+	up_read(&net_rwsem);
 	genl_unregister_family(&ksmtp_nl_family);
 	unregister_pernet_subsys(&ksmtp_net_ops);
+	ksmtp_queue_wq_exit();
 }
 
 MODULE_ALIAS_GENL_FAMILY(KSMTP_GENL_NAME);

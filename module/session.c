@@ -38,6 +38,7 @@ struct ksmtp_conn {
 	enum ksmtp_phase phase;
 	bool usable;
 	bool need_rset;
+	bool aborted;
 	bool rcpt_utf8;
 	bool from_utf8;
 	const char *recv_why;
@@ -303,6 +304,7 @@ static int ks_connect(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
 	struct sockaddr_storage addr = cfg->kc_server;
+	struct socket *sock;
 	int len, err;
 
 	if (addr.ss_family == AF_INET) {
@@ -313,9 +315,13 @@ static int ks_connect(struct ksmtp_conn *s)
 		len = sizeof(struct sockaddr_in6);
 	}
 	err = sock_create_kern(cfg->kc_net, addr.ss_family, SOCK_STREAM,
-			       IPPROTO_TCP, &s->sock);
+			       IPPROTO_TCP, &sock);
 	if (err)
 		return err;
+	/* Pairs with ksmtp_conn_abort(). */
+	smp_store_mb(s->sock, sock);
+	if (READ_ONCE(s->aborted))
+		return -ECONNABORTED;
 	s->sock->sk->sk_sndtimeo = msecs_to_jiffies(cfg->kc_timeouts.kt_connect_ms);
 	err = kernel_connect(s->sock, (struct sockaddr *)&addr, len, 0);
 	if (err == -EINPROGRESS || err == -EALREADY)
@@ -633,18 +639,17 @@ static void result_oom(struct ksmtp_result *res)
 }
 
 /**
- * ksmtp_conn_open() - connect, greet and authenticate: an open session
+ * ksmtp_conn_alloc() - a session, not yet connected
  * @client: the client; the session holds a reference until closed
- * @res: filled when the session could not be opened
+ * @res: filled when out of memory
  *
- * Context: process context; sleeps.
- * Return: the session, or an ERR_PTR (and the failure in @res).
+ * Context: process context; may sleep (GFP_KERNEL).
+ * Return: the session, or ERR_PTR(-ENOMEM).
  */
-struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
-				   struct ksmtp_result *res)
+struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
+				    struct ksmtp_result *res)
 {
 	struct ksmtp_conn *s;
-	int err;
 
 	memset(res, 0, sizeof(*res));
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
@@ -658,11 +663,64 @@ struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
 	s->client = ksmtp_client_get(client);
 	s->cfg = &client->cfg;
 	s->res = res;
+	return s;
+}
+
+/**
+ * ksmtp_conn_start() - connect, greet and authenticate
+ * @s: from ksmtp_conn_alloc()
+ * @res: filled when the session could not be opened
+ *
+ * Context: process context; sleeps.
+ * Return: 0, or a negative errno (and the failure in @res); close @s
+ * either way when done.
+ */
+int ksmtp_conn_start(struct ksmtp_conn *s, struct ksmtp_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	s->res = res;
 	s->net = maybe_get_net(s->cfg->kc_net);
 	if (!s->net)
-		err = fail(s, -ENETUNREACH, "network namespace is going away");
-	else
-		err = ks_open(s);
+		return fail(s, -ENETUNREACH, "network namespace is going away");
+	return ks_open(s);
+}
+
+/**
+ * ksmtp_conn_abort() - cut a session from another thread (module unload)
+ * @s: the session
+ *
+ * Its socket is shut down: whatever the session waits for ends at once.
+ *
+ * Context: process context; may sleep. The caller keeps @s alive.
+ */
+void ksmtp_conn_abort(struct ksmtp_conn *s)
+{
+	struct socket *sock;
+
+	/* Pairs with ks_connect(): either it sees aborted, or we its socket. */
+	smp_store_mb(s->aborted, true);
+	sock = READ_ONCE(s->sock);
+	if (sock)
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+}
+
+/**
+ * ksmtp_conn_open() - connect, greet and authenticate: an open session
+ * @client: the client; the session holds a reference until closed
+ * @res: filled when the session could not be opened
+ *
+ * Context: process context; sleeps.
+ * Return: the session, or an ERR_PTR (and the failure in @res).
+ */
+struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
+				   struct ksmtp_result *res)
+{
+	struct ksmtp_conn *s = ksmtp_conn_alloc(client, res);
+	int err;
+
+	if (IS_ERR(s))
+		return s;
+	err = ksmtp_conn_start(s, res);
 	if (err) {
 		ksmtp_conn_close(s);
 		return ERR_PTR(err);

@@ -49,6 +49,12 @@ static const char * const attr_names[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_MAIL_SUBJECT] = "subject",
 	[KSMTP_A_MAIL_PRIORITY] = "priority",
 	[KSMTP_A_MAIL_BODY] = "body",
+	[KSMTP_A_CFG_QUEUE_MAX] = "queue-max",
+	[KSMTP_A_CFG_QUEUE_BYTES] = "queue-bytes",
+	[KSMTP_A_CFG_RETRY_MAX] = "retry-max",
+	[KSMTP_A_CFG_RETRY_AGE] = "retry-age",
+	[KSMTP_A_CFG_RETRY_BASE_MS] = "retry-base-ms",
+	[KSMTP_A_CFG_COALESCE_MS] = "coalesce-ms",
 };
 
 static const char * const auth_names[] = {
@@ -75,6 +81,14 @@ static const char * const phase_names[] = {
 	[KSMTP_PHASE_DATA] = "DATA",
 	[KSMTP_PHASE_MESSAGE] = "message",
 	[KSMTP_PHASE_QUIT] = "QUIT",
+};
+
+static const char * const end_names[] = {
+	[KSMTP_END_SENT] = "sent",
+	[KSMTP_END_FAILED] = "failed",
+	[KSMTP_END_EXPIRED] = "expired",
+	[KSMTP_END_DROPPED] = "dropped",
+	[KSMTP_END_COALESCED] = "coalesced",
 };
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
@@ -109,6 +123,9 @@ struct request {
 	struct nl_msg *msg;
 	struct nlattr *tb[KSMTP_A_MAX + 1];
 	struct nl_msg *reply;
+	void (*each)(struct request *rq, struct nlattr **tb);
+	bool json;
+	int seen;
 	bool done;
 	int err;
 	char errmsg[512];
@@ -149,6 +166,11 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 
 	nla_parse(rq->tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	if (rq->each) {
+		rq->each(rq, rq->tb);
+		rq->seen++;
+		return NL_OK;
+	}
 	rq->reply = msg;
 	nlmsg_get(msg);
 	return NL_OK;
@@ -218,6 +240,7 @@ static void transact(struct request *rq)
 		die("out of memory");
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, rq);
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, rq);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_ack, rq);
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, rq);
 	err = nl_send_auto(rq->sk, rq->msg);
 	if (err < 0)
@@ -347,6 +370,11 @@ static const char set_help[] =
 	"  helo-only on|off          greet with HELO instead of EHLO\n"
 	"  timeout-connect MS, timeout-greeting MS, timeout-command MS,\n"
 	"  timeout-data-block MS, timeout-final-dot MS   (100 to 3600000)\n"
+	"The queue (ksmtpctl send ... queue, and drivers' queued mails):\n"
+	"  queue-max N, queue-bytes N   bounds (256 mails, 16 MiB)\n"
+	"  retry-max N, retry-age SECONDS, retry-base-ms MS   transient failures are\n"
+	"                            retried, the delay doubling with jitter\n"
+	"  coalesce-ms MS            identical mails within MS become one with a count\n"
 	"The password is never taken from the command line.\n";
 
 static int cmd_set(int argc, char **argv)
@@ -358,6 +386,12 @@ static int cmd_set(int argc, char **argv)
 		{ "from", KSMTP_A_CFG_FROM }, { "rcpt", KSMTP_A_CFG_RCPT },
 		{ "domain", KSMTP_A_CFG_DOMAIN }, { "user", KSMTP_A_CFG_USERNAME },
 	}, timeouts[] = {
+		{ "queue-max", KSMTP_A_CFG_QUEUE_MAX },
+		{ "queue-bytes", KSMTP_A_CFG_QUEUE_BYTES },
+		{ "retry-max", KSMTP_A_CFG_RETRY_MAX },
+		{ "retry-age", KSMTP_A_CFG_RETRY_AGE },
+		{ "retry-base-ms", KSMTP_A_CFG_RETRY_BASE_MS },
+		{ "coalesce-ms", KSMTP_A_CFG_COALESCE_MS },
 		{ "timeout-connect", KSMTP_A_CFG_TIMEOUT_CONNECT },
 		{ "timeout-greeting", KSMTP_A_CFG_TIMEOUT_GREETING },
 		{ "timeout-command", KSMTP_A_CFG_TIMEOUT_COMMAND },
@@ -518,7 +552,14 @@ static int cmd_show(int argc, char **argv)
 		for (i = 0; i < 5; i++)
 			printf("%s\"%s\": %u", i ? ", " : "", timeouts[i].name,
 			       nla_get_u32(rq.tb[timeouts[i].attr]));
-		printf("}}\n");
+		printf("}, \"queue\": {\"max\": %u, \"bytes\": %u, \"retry_max\": %u, "
+		       "\"retry_age_s\": %u, \"retry_base_ms\": %u, \"coalesce_ms\": %u}}\n",
+		       nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_MAX]),
+		       nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_BYTES]),
+		       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_MAX]),
+		       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_AGE]),
+		       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_BASE_MS]),
+		       nla_get_u32(rq.tb[KSMTP_A_CFG_COALESCE_MS]));
 		return 0;
 	}
 	printf("server:     %s port %u%s\n", server[0] ? server : "(not set)",
@@ -539,6 +580,12 @@ static int cmd_show(int argc, char **argv)
 	for (i = 0; i < 5; i++)
 		printf(" %s %u ms%s", timeouts[i].name, nla_get_u32(rq.tb[timeouts[i].attr]),
 		       i < 4 ? "," : "\n");
+	printf("queue:      at most %u mails, %u octets; %u attempts over %u s, first retry "
+	       "after %u ms; coalesce %u ms\n",
+	       nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_MAX]), nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_BYTES]),
+	       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_MAX]), nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_AGE]),
+	       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_BASE_MS]),
+	       nla_get_u32(rq.tb[KSMTP_A_CFG_COALESCE_MS]));
 	return 0;
 }
 
@@ -546,11 +593,14 @@ static int cmd_show(int argc, char **argv)
 
 static const char send_help[] =
 	"usage: ksmtpctl send [to ADDR] [subject TEXT] [priority low|normal|high]\n"
-	"                     [body-file PATH|-] [-j]\n"
+	"                     [body-file PATH|-] [queue] [-j]\n"
 	"Send one mail through the kernel's default client and wait for the outcome.\n"
 	"The body comes from body-file, or from stdin (at most 1 MiB). Without 'to',\n"
 	"the configured default recipient is used. Exit status 0 when the server\n"
-	"accepted the mail; 1 with the failed phase and the server's reply if not.\n";
+	"accepted the mail; 1 with the failed phase and the server's reply if not.\n"
+	"With 'queue', the mail goes into the kernel's queue instead (retried on\n"
+	"transient failures): its id is printed at once, its fate comes as events\n"
+	"(ksmtpctl monitor).\n";
 
 static void print_result(FILE *f, struct nlattr **tb, bool json)
 {
@@ -585,7 +635,7 @@ static int cmd_send(int argc, char **argv)
 {
 	const char *to = NULL, *subject = "ksmtp test message", *body_path = "-";
 	struct request rq = {};
-	bool json = false;
+	bool json = false, queue = false;
 	int i, prio = KSMTP_PRIO_NORMAL;
 	size_t len, off;
 	char *body;
@@ -596,6 +646,10 @@ static int cmd_send(int argc, char **argv)
 
 		if (!strcmp(k, "-j") || !strcmp(k, "--json")) {
 			json = true;
+			continue;
+		}
+		if (!strcmp(k, "queue")) {
+			queue = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -620,6 +674,8 @@ static int cmd_send(int argc, char **argv)
 		nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to);
 	nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject);
 	nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio);
+	if (queue)
+		nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1);
 	/* A netlink attribute holds at most 64 KiB: the body goes in parts. */
 	for (off = 0; off < len || !off; off += 60000) {
 		size_t part = len - off < 60000 ? len - off : 60000;
@@ -633,6 +689,15 @@ static int cmd_send(int argc, char **argv)
 	transact(&rq);
 	if (!rq.reply)
 		die("no reply from the kernel");
+	if (queue) {
+		unsigned long long id = rq.tb[KSMTP_A_EV_ID] ? nla_get_u64(rq.tb[KSMTP_A_EV_ID]) : 0;
+
+		if (json)
+			printf("{\"queued\": true, \"id\": %llu}\n", id);
+		else
+			printf("queued as %llu\n", id);
+		return 0;
+	}
 	err = rq.tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(rq.tb[KSMTP_A_RES_ERRNO]) : EPROTO;
 	if (json) {
 		print_result(stdout, rq.tb, true);
@@ -679,6 +744,17 @@ static int cmd_stats(int argc, char **argv)
 		for (i = 1; i <= KSMTP_PHASE_MAX; i++)
 			printf("%s\"%s\": %llu", i > 1 ? ", " : "", phase_names[i],
 			       (unsigned long long)get_u64(phases[i]));
+		printf("}, \"queue\": {\"queued\": %llu, \"retried\": %llu, \"expired\": %llu, "
+		       "\"dropped\": %llu, \"coalesced\": %llu, \"refused\": %llu, "
+		       "\"length\": %llu, \"bytes\": %llu",
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUED]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_RETRIED]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_EXPIRED]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_DROPPED]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_COALESCED]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_REFUSED]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_LEN]),
+		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_BYTES]));
 		printf("}, \"last_error\": ");
 		if (rq.tb[KSMTP_A_RES_ERRNO])
 			print_result(stdout, rq.tb, true);
@@ -696,12 +772,197 @@ static int cmd_stats(int argc, char **argv)
 	for (i = 1; i <= KSMTP_PHASE_MAX; i++)
 		printf(" %s %llu%s", phase_names[i], (unsigned long long)get_u64(phases[i]),
 		       i < KSMTP_PHASE_MAX ? "," : "\n");
+	printf("queue:             %llu queued, %llu retried, %llu expired, %llu dropped, "
+	       "%llu coalesced, %llu refused; now %llu mails, %llu octets\n",
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUED]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_RETRIED]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_EXPIRED]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_DROPPED]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_COALESCED]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_REFUSED]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_LEN]),
+	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_BYTES]));
 	if (rq.tb[KSMTP_A_RES_ERRNO]) {
 		printf("last error:        ");
 		print_result(stdout, rq.tb, false);
 		putchar('\n');
 	}
 	return 0;
+}
+
+/* ---- queue ---- */
+
+static const char queue_help[] =
+	"usage: ksmtpctl queue [-j]\n"
+	"       ksmtpctl queue flush\n"
+	"       ksmtpctl queue retry-now\n"
+	"List the mails waiting in this namespace's queue; drop them all (each\n"
+	"reported as dropped); or retry them all now. flush and retry-now need\n"
+	"CAP_NET_ADMIN.\n";
+
+static const char *str_or(struct nlattr *a, const char *dflt)
+{
+	return a ? nla_get_string(a) : dflt;
+}
+
+static uint32_t u32_or0(struct nlattr *a)
+{
+	return a ? nla_get_u32(a) : 0;
+}
+
+static void print_qmail(struct request *rq, struct nlattr **tb)
+{
+	unsigned long long id = tb[KSMTP_A_EV_ID] ? nla_get_u64(tb[KSMTP_A_EV_ID]) : 0;
+
+	if (rq->json) {
+		printf("%s{\"id\": %llu, \"rcpt\": ", rq->seen ? ", " : "", id);
+		json_str(str_or(tb[KSMTP_A_MAIL_RCPT], ""));
+		printf(", \"subject\": ");
+		json_str(str_or(tb[KSMTP_A_MAIL_SUBJECT], ""));
+		printf(", \"attempts\": %u, \"repeats\": %u, \"age_ms\": %u, \"next_ms\": %u, "
+		       "\"last_error\": ", u32_or0(tb[KSMTP_A_EV_ATTEMPTS]),
+		       u32_or0(tb[KSMTP_A_EV_REPEATS]), u32_or0(tb[KSMTP_A_EV_AGE_MS]),
+		       u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
+		if (tb[KSMTP_A_RES_ERRNO])
+			print_result(stdout, tb, true);
+		else
+			printf("null");
+		printf("}");
+		return;
+	}
+	printf("%-6llu to %s, \"%s\", %u attempts, %u repeats, age %u ms, next in %u ms",
+	       id, str_or(tb[KSMTP_A_MAIL_RCPT], "(default)"),
+	       str_or(tb[KSMTP_A_MAIL_SUBJECT], ""), u32_or0(tb[KSMTP_A_EV_ATTEMPTS]),
+	       u32_or0(tb[KSMTP_A_EV_REPEATS]), u32_or0(tb[KSMTP_A_EV_AGE_MS]),
+	       u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
+	if (tb[KSMTP_A_RES_ERRNO]) {
+		printf("; last: ");
+		print_result(stdout, tb, false);
+	}
+	putchar('\n');
+}
+
+static int cmd_queue(int argc, char **argv)
+{
+	struct request rq = {};
+
+	if (argc == 2 && !strcmp(argv[1], "flush")) {
+		start(&rq, KSMTP_CMD_QUEUE_FLUSH, 0);
+		transact(&rq);
+		return 0;
+	}
+	if (argc == 2 && !strcmp(argv[1], "retry-now")) {
+		start(&rq, KSMTP_CMD_QUEUE_RETRY, 0);
+		transact(&rq);
+		return 0;
+	}
+	rq.json = want_json(argc, argv, queue_help);
+	rq.each = print_qmail;
+	open_family(&rq);
+	rq.msg = nlmsg_alloc();
+	if (!rq.msg || !genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, rq.family, 0,
+				    NLM_F_DUMP, KSMTP_CMD_QUEUE_GET, KSMTP_GENL_VERSION))
+		die("out of memory");
+	if (rq.json)
+		printf("[");
+	transact(&rq);
+	if (rq.json)
+		printf("]\n");
+	else if (!rq.seen)
+		printf("the queue is empty\n");
+	return 0;
+}
+
+/* ---- monitor ---- */
+
+static const char monitor_help[] =
+	"usage: ksmtpctl monitor [-j]\n"
+	"Print the queue's events as they happen: a mail queued, retried (why,\n"
+	"and when next), and how it ended (sent, failed, expired, dropped,\n"
+	"coalesced), with the server's reply. -j prints one JSON object a line.\n";
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct request *rq = arg;
+	struct nlattr *tb[KSMTP_A_MAX + 1];
+	static const char * const types[] = { "queued", "retry", "end" };
+	uint32_t type, end;
+	unsigned long long id;
+	const char *what;
+
+	if (gh->cmd != KSMTP_CMD_EVENT)
+		return NL_OK;
+	nla_parse(tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	type = u32_or0(tb[KSMTP_A_EV_TYPE]);
+	end = u32_or0(tb[KSMTP_A_EV_END]);
+	id = tb[KSMTP_A_EV_ID] ? nla_get_u64(tb[KSMTP_A_EV_ID]) : 0;
+	if (type > KSMTP_EV_END || end > KSMTP_END_MAX)
+		return NL_OK;
+	what = type == KSMTP_EV_END ? end_names[end] : types[type];
+	if (rq->json) {
+		printf("{\"event\": \"%s\", \"id\": %llu, \"rcpt\": ", what, id);
+		json_str(str_or(tb[KSMTP_A_MAIL_RCPT], ""));
+		printf(", \"subject\": ");
+		json_str(str_or(tb[KSMTP_A_MAIL_SUBJECT], ""));
+		printf(", \"attempts\": %u, \"repeats\": %u", u32_or0(tb[KSMTP_A_EV_ATTEMPTS]),
+		       u32_or0(tb[KSMTP_A_EV_REPEATS]));
+		if (type == KSMTP_EV_RETRY)
+			printf(", \"next_ms\": %u", u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
+		if (tb[KSMTP_A_RES_ERRNO]) {
+			printf(", \"result\": ");
+			print_result(stdout, tb, true);
+		}
+		printf("}\n");
+	} else {
+		printf("%-9s id %llu to %s \"%s\" attempts %u", what, id,
+		       str_or(tb[KSMTP_A_MAIL_RCPT], "(default)"),
+		       str_or(tb[KSMTP_A_MAIL_SUBJECT], ""), u32_or0(tb[KSMTP_A_EV_ATTEMPTS]));
+		if (u32_or0(tb[KSMTP_A_EV_REPEATS]))
+			printf(" repeats %u", u32_or0(tb[KSMTP_A_EV_REPEATS]));
+		if (type == KSMTP_EV_RETRY)
+			printf(" next in %u ms", u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
+		if (tb[KSMTP_A_RES_ERRNO] && (type != KSMTP_EV_END || end != KSMTP_END_SENT)) {
+			printf(": ");
+			print_result(stdout, tb, false);
+		}
+		putchar('\n');
+	}
+	fflush(stdout);
+	return NL_OK;
+}
+
+static int cmd_monitor(int argc, char **argv)
+{
+	struct request rq = {};
+	int grp, err;
+
+	rq.json = want_json(argc, argv, monitor_help);
+	open_family(&rq);
+	grp = genl_ctrl_resolve_grp(rq.sk, KSMTP_GENL_NAME, KSMTP_MCGRP_EVENTS);
+	if (grp < 0)
+		die("no multicast group '%s': %s", KSMTP_MCGRP_EVENTS, nl_geterror(grp));
+	err = nl_socket_add_membership(rq.sk, grp);
+	if (err)
+		die("cannot join the events group: %s", nl_geterror(err));
+	nl_socket_disable_seq_check(rq.sk);
+	nl_socket_modify_cb(rq.sk, NL_CB_VALID, NL_CB_CUSTOM, on_event, &rq);
+	/* Room for bursts (a flush, an unload): 8 MiB where allowed. */
+	if (setsockopt(nl_socket_get_fd(rq.sk), SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 8 << 20 },
+		       sizeof(int)))
+		setsockopt(nl_socket_get_fd(rq.sk), SOL_SOCKET, SO_RCVBUF, &(int){ 8 << 20 },
+			   sizeof(int));
+	fprintf(stderr, "%s: monitoring the ksmtp queue's events (Ctrl-C ends)\n", prog);
+	for (;;) {
+		err = nl_recvmsgs_default(rq.sk);
+		if (err == -NLE_NOMEM) {
+			/* ENOBUFS: the kernel had to drop events for us. */
+			fprintf(stderr, "%s: events were lost (receive buffer overrun)\n", prog);
+			continue;
+		}
+		if (err < 0 && err != -NLE_INTR)
+			die("netlink: %s", nl_geterror(err));
+	}
 }
 
 /* ---- main ---- */
@@ -717,6 +978,8 @@ static const struct {
 	{ "show", cmd_show, show_help, "print the configuration" },
 	{ "send", cmd_send, send_help, "send a mail and print the outcome" },
 	{ "stats", cmd_stats, stats_help, "print the statistics" },
+	{ "queue", cmd_queue, queue_help, "list, flush or retry the queue" },
+	{ "monitor", cmd_monitor, monitor_help, "print the queue's events live" },
 };
 
 static void help(FILE *f)

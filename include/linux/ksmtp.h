@@ -8,9 +8,12 @@
  * drop it. Unlike NetX Duo, a failed send tells the caller the phase that
  * failed and the server's reply code and text.
  *
- * Every function here may sleep: never call one from atomic context
- * (interrupt handlers, timers, softirqs, under a spinlock or in an RCU read
- * side section).
+ * Two ways to send: ksmtp_mail_send() runs a whole session and sleeps:
+ * never call it from atomic context (interrupt handlers, timers, softirqs,
+ * under a spinlock or in an RCU read side section). ksmtp_mail_queue() and
+ * ksmtp_notify() never sleep and may be called from any context: they copy
+ * the mail into a bounded queue that a workqueue delivers, with retries,
+ * through the network namespace's configured client.
  */
 #ifndef _LINUX_KSMTP_H
 #define _LINUX_KSMTP_H
@@ -121,6 +124,55 @@ struct ksmtp_result {
 	bool kr_unknown;
 	char kr_reason[KSMTP_REASON_MAX];
 };
+
+/**
+ * typedef ksmtp_done_fn - how a queued mail ended
+ * @data: the caller's kq_data
+ * @id: the mail's id (from ksmtp_mail_queue())
+ * @end: how it ended
+ * @res: the last attempt's result (kr_err 0 when sent); for an end without
+ *	attempt (dropped, coalesced) a result with only kr_reason set
+ *
+ * Called exactly once per mail accepted by ksmtp_mail_queue(), never for
+ * one it refused; in process context (a workqueue, or the flush, cancel
+ * or unload path), without any ksmtp lock held. It may sleep, and must
+ * not call back into the queue of the same mail.
+ */
+typedef void (*ksmtp_done_fn)(void *data, u64 id, enum ksmtp_end end,
+			      const struct ksmtp_result *res);
+
+/**
+ * struct ksmtp_queue_args - a mail to queue
+ * @kq_net: network namespace whose configuration and queue to use; NULL
+ *	means &init_net
+ * @kq_rcpt: recipient, or NULL for the configured default recipient
+ * @kq_priority: priority
+ * @kq_subject: subject
+ * @kq_body: body
+ * @kq_body_len: its length
+ * @kq_done: completion callback, or NULL
+ * @kq_data: passed to @kq_done
+ * @kq_key: identical mails (same key and subject) still queued are merged
+ *	into one that carries the count; 0 for a key from the subject alone
+ *
+ * Every string and the body are copied: the caller may free them at once.
+ */
+struct ksmtp_queue_args {
+	struct net *kq_net;
+	const char *kq_rcpt;
+	enum ksmtp_priority kq_priority;
+	const char *kq_subject;
+	const char *kq_body;
+	size_t kq_body_len;
+	ksmtp_done_fn kq_done;
+	void *kq_data;
+	unsigned long kq_key;
+};
+
+int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id);
+bool ksmtp_mail_cancel(struct net *net, u64 id);
+__printf(3, 4) int ksmtp_notify(enum ksmtp_priority prio, const char *subject,
+				const char *fmt, ...);
 
 struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg);
 struct ksmtp_client *ksmtp_client_get(struct ksmtp_client *client);

@@ -28,10 +28,14 @@ class Recorder:
         self.user = user
         self.password = password
         self.spool = spool
+        self.flaked = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("nobody@"):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if address.startswith("flaky@") and address not in self.flaked:
+            self.flaked.add(address)
+            return "450 4.2.0 <%s>: mailbox busy, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -16,6 +16,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -350,6 +351,182 @@ def test_stats():
     assert s["failed_permanent"] >= 3 and s["failed_transient"] >= 1, s
     assert s["last_error"] is not None, s
     assert "sent:" in ctl("stats").stdout.decode()
+
+
+class Monitor:
+    """ksmtpctl monitor -j in the background, its events collected."""
+
+    def __init__(self):
+        self.events = []
+        self.p = subprocess.Popen([CTL, "monitor", "-j"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.p.stderr.readline()   # joined the group
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.events.append(json.loads(line))
+
+    def wait(self, pred, timeout=60, what="event"):
+        end = time.time() + timeout
+        while time.time() < end:
+            if pred(list(self.events)):
+                return
+            time.sleep(0.1)
+        raise AssertionError("no %s; events: %s" % (what, self.events[-10:]))
+
+    def of(self, mid, kind=None):
+        return [e for e in list(self.events) if e["id"] == mid and (kind is None or e["event"] == kind)]
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait()
+
+
+def queue(to=None, subject="queued", body=b"queued mail\n"):
+    args = ["send", "subject", subject, "queue"]
+    if to:
+        args += ["to", to]
+    out = ctl(*args, stdin=body).stdout.decode()
+    assert out.startswith("queued as "), out
+    return int(out.split()[-1])
+
+
+def test_queue_transient_450_then_sent():
+    configure(extra=("retry-base-ms", "500", "coalesce-ms", "0"))
+    mon = Monitor()
+    try:
+        mid = queue(to="flaky@example.net", subject="flaky")
+        mon.wait(lambda ev: mon.of(mid, "sent"), what="sent")
+        retries = mon.of(mid, "retry")
+        assert len(retries) == 1 and retries[0]["result"]["code"] == 450, mon.of(mid)
+        assert "mailbox busy" in retries[0]["result"]["text"], retries
+        assert mon.of(mid, "queued") and mon.of(mid, "sent")[0]["attempts"] == 2, mon.of(mid)
+    finally:
+        mon.stop()
+    (m,) = REC4.take()
+    expect_message(m["content"], b"queued mail\r\n", to="flaky@example.net", subject=b"flaky")
+    time.sleep(1)
+    assert REC4.mails == []
+
+
+def test_queue_permanent_550_not_retried():
+    configure(extra=("retry-base-ms", "300", "coalesce-ms", "0"))
+    mon = Monitor()
+    try:
+        mid = queue(to="nobody@example.net", subject="bounce")
+        mon.wait(lambda ev: mon.of(mid, "failed"), what="failed")
+        time.sleep(1.5)   # several retry periods: none may come
+        (f,) = mon.of(mid, "failed")
+        assert f["attempts"] == 1 and f["result"]["code"] == 550, f
+        assert f["result"]["phase"] == "RCPT" and "User unknown" in f["result"]["text"], f
+        assert mon.of(mid, "retry") == [], mon.of(mid)
+    finally:
+        mon.stop()
+    assert REC4.mails == []
+
+
+def test_queue_server_restart_all_arrive_exactly_once():
+    c, rec = start_server("127.0.0.1", 2540, USER, PASSWORD)
+    configure(port=2540, extra=("retry-base-ms", "1000", "retry-max", "100",
+                                "coalesce-ms", "0"))
+    c.stop()   # the server goes down with nothing queued yet
+    mon = Monitor()
+    try:
+        ids = [queue(subject="restart %02d" % i, body=b"mail %d\n" % i) for i in range(20)]
+        mon.wait(lambda ev: all(mon.of(i, "retry") for i in ids), what="a retry of each")
+        c, rec = start_server("127.0.0.1", 2540, USER, PASSWORD)
+        ctl("queue", "retry-now")
+        got = rec.take(20, timeout=120)
+        mon.wait(lambda ev: all(mon.of(i, "sent") for i in ids), what="all sent")
+        time.sleep(2)
+        assert rec.mails == [], "a mail arrived twice"
+        subjects = sorted(re.search(rb"\r\nSubject: (restart \d+)\r\n", m["content"]).group(1)
+                          for m in got)
+        assert subjects == [b"restart %02d" % i for i in range(20)], subjects
+        assert all(len(mon.of(i, "sent")) == 1 for i in ids)
+        assert all(m["mech"] == "PLAIN" for m in got)
+    finally:
+        mon.stop()
+        c.stop()
+
+
+def test_queue_list_and_flush():
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 2532))
+    silent.listen(8)
+    try:
+        configure(port=2532, extra=("coalesce-ms", "600000"))
+        ids = [queue(subject="held %d" % i) for i in range(3)]
+        q = json.loads(ctl("queue", "-j").stdout)
+        assert [e["id"] for e in q] == ids and q[0]["subject"] == "held 0", q
+        assert all(e["attempts"] == 0 for e in q), q
+        mon = Monitor()
+        try:
+            ctl("queue", "flush")
+            mon.wait(lambda ev: all(mon.of(i, "dropped") for i in ids), what="dropped")
+        finally:
+            mon.stop()
+        assert json.loads(ctl("queue", "-j").stdout) == []
+        assert b"the queue is empty" in ctl("queue").stdout
+    finally:
+        silent.close()
+        ctl("set", "coalesce-ms", "2000")
+
+
+def test_sample_driver_fault_storm_from_timer_is_one_mail():
+    configure(port=PORT_OPEN, auth="none", user="", extra=("coalesce-ms", "3000"))
+    before = json.loads(ctl("stats", "-j").stdout)["queue"]
+    subprocess.run(["insmod", SAMPLE, "server=127.0.0.1", "port=%d" % PORT_OPEN,
+                    "from=sample@example.org", "rcpt=oncall@example.net", "storm=10000"],
+                   check=True, timeout=60)
+    try:
+        sync, storm = RECOPEN.take(2, timeout=60)
+        assert b"Subject: ksmtp_sample: fault on device 0" in sync["content"], sync
+        assert storm["rcpt"] == [RCPT], storm
+        expect_message(storm["content"],
+                       b"Device 0 is at 97 C, over its limit of 90 C.\r\n"
+                       b"[repeated 9999 times]\r\n", subject=b"ksmtp_sample: overtemperature",
+                       prio=b"1 \\(Highest\\)")
+        time.sleep(1)
+        assert RECOPEN.mails == [], "the storm made more than one mail"
+        after = json.loads(ctl("stats", "-j").stdout)["queue"]
+        assert after["coalesced"] - before["coalesced"] == 9999, (before, after)
+        assert after["queued"] - before["queued"] == 10000, (before, after)
+        # a fault queued under a spinlock, through debugfs
+        for _ in range(2):
+            with open("/sys/kernel/debug/ksmtp_sample/fault", "w") as f:
+                f.write("1")
+        a, b = RECOPEN.take(2, timeout=60)
+        bodies = sorted([a["content"].split(b"\r\n\r\n", 1)[1], b["content"].split(b"\r\n\r\n", 1)[1]])
+        assert bodies == [b"Fault number 1 injected through debugfs.\r\n",
+                          b"Fault number 2 injected through debugfs.\r\n"], bodies
+    finally:
+        subprocess.run(["rmmod", "ksmtp_sample"], check=True)
+
+
+def test_rmmod_with_100_queued_mails_and_a_silent_server():
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 2531))
+    silent.listen(128)
+    try:
+        configure(port=2531, extra=("timeout-greeting", "600000", "coalesce-ms", "0"))
+        mon = Monitor()
+        ids = [queue(subject="stuck %d" % i) for i in range(100)]
+        conn, _ = silent.accept()   # a session now waits for a greeting
+        s = json.loads(ctl("stats", "-j").stdout)["queue"]
+        assert s["length"] == 100, s
+        # rmmod cuts the session: it must not wait for the 10-minute timeout
+        r = subprocess.run(["rmmod", "ksmtp"], capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        mon.wait(lambda ev: all(mon.of(i, "dropped") for i in ids), timeout=10, what="100 dropped")
+        assert not any(mon.of(i, "sent") for i in ids)
+        mon.stop()
+        conn.close()
+    finally:
+        silent.close()
+    subprocess.run(["modprobe", "ksmtp"], check=True)
 
 
 def test_rmmod_and_autoload():

@@ -48,8 +48,39 @@
  *                              octets in all.
  *   The reply holds the result attributes KSMTP_A_RES_*.
  *
+ *   KSMTP_A_MAIL_QUEUE:        u8, 1: queue the mail instead (answer at once
+ *                              with its KSMTP_A_EV_ID; the outcome comes as
+ *                              events).
+ *
  * KSMTP_CMD_STATS_GET: allowed to all. Answers KSMTP_A_STATS_* and the last
- *   error as KSMTP_A_RES_*.
+ *   error as KSMTP_A_RES_*. Queue figures: KSMTP_A_STATS_QUEUED, _RETRIED,
+ *   _EXPIRED, _DROPPED, _COALESCED, _REFUSED (queue full), _QUEUE_LEN and
+ *   _QUEUE_BYTES (now).
+ *
+ * Queue configuration (in KSMTP_CMD_CONFIG_SET/GET), u32 each:
+ *   KSMTP_A_CFG_QUEUE_MAX:     mails queued at most, 1..65536 (256)
+ *   KSMTP_A_CFG_QUEUE_BYTES:   octets queued at most, 4096..268435456 (16 MiB)
+ *   KSMTP_A_CFG_RETRY_MAX:     attempts per mail at most, 1..1000 (10)
+ *   KSMTP_A_CFG_RETRY_AGE:     seconds a mail may wait at most, 1..604800 (86400)
+ *   KSMTP_A_CFG_RETRY_BASE_MS: first retry delay, doubled each time (with
+ *                              jitter, at most one hour), 100..3600000 (30000)
+ *   KSMTP_A_CFG_COALESCE_MS:   a queued mail waits this long for identical
+ *                              ones to merge into it, 0..3600000 (2000)
+ *
+ * KSMTP_CMD_QUEUE_GET: allowed to all; a dump, one message per queued mail:
+ *   KSMTP_A_EV_ID (u64), KSMTP_A_MAIL_RCPT, KSMTP_A_MAIL_SUBJECT,
+ *   KSMTP_A_EV_ATTEMPTS, KSMTP_A_EV_REPEATS, KSMTP_A_EV_AGE_MS,
+ *   KSMTP_A_EV_NEXT_MS (u32 each), and the last failure as KSMTP_A_RES_*.
+ * KSMTP_CMD_QUEUE_FLUSH: needs CAP_NET_ADMIN; drops every queued mail
+ *   (each reported as dropped).
+ * KSMTP_CMD_QUEUE_RETRY: needs CAP_NET_ADMIN; retries every queued mail now.
+ *
+ * KSMTP_CMD_EVENT: multicast on the group KSMTP_MCGRP_EVENTS of the mail's
+ *   network namespace: KSMTP_A_EV_TYPE (u32, enum ksmtp_event_type),
+ *   KSMTP_A_EV_ID, KSMTP_A_MAIL_RCPT, KSMTP_A_MAIL_SUBJECT,
+ *   KSMTP_A_EV_ATTEMPTS, KSMTP_A_EV_REPEATS; for a retry KSMTP_A_EV_NEXT_MS
+ *   (delay to the next attempt); for an end KSMTP_A_EV_END (u32, enum
+ *   ksmtp_end); for both the failure as KSMTP_A_RES_*.
  *
  * Result attributes (in KSMTP_CMD_SEND replies and statistics):
  *   KSMTP_A_RES_ERRNO:     u32, 0 or a positive errno value.
@@ -139,12 +170,55 @@ enum ksmtp_phase {
 	KSMTP_PHASE_MAX = __KSMTP_PHASE_MAX - 1
 };
 
+/**
+ * enum ksmtp_end - how a queued mail ended (each mail ends exactly once)
+ * @KSMTP_END_SENT: the server accepted it
+ * @KSMTP_END_FAILED: refused for good (5xx or bad input): never retried
+ * @KSMTP_END_EXPIRED: still failing transiently when its retries or its
+ *	age ran out
+ * @KSMTP_END_DROPPED: dropped on purpose: flushed, cancelled, module
+ *	unload, network namespace exit
+ * @KSMTP_END_COALESCED: merged into an identical mail still queued (the
+ *	fault-storm rate limit); that mail carries the repeat count
+ * @__KSMTP_END_MAX: number of ends
+ * @KSMTP_END_MAX: highest end
+ */
+enum ksmtp_end {
+	KSMTP_END_SENT,
+	KSMTP_END_FAILED,
+	KSMTP_END_EXPIRED,
+	KSMTP_END_DROPPED,
+	KSMTP_END_COALESCED,
+
+	__KSMTP_END_MAX,
+	KSMTP_END_MAX = __KSMTP_END_MAX - 1
+};
+
+/**
+ * enum ksmtp_event_type - what a KSMTP_CMD_EVENT multicast reports
+ * @KSMTP_EV_QUEUED: a mail was accepted into the queue
+ * @KSMTP_EV_RETRY: an attempt failed transiently; another follows at
+ *	KSMTP_A_EV_NEXT_MS
+ * @KSMTP_EV_END: the mail ended, as KSMTP_A_EV_END says
+ */
+enum ksmtp_event_type {
+	KSMTP_EV_QUEUED,
+	KSMTP_EV_RETRY,
+	KSMTP_EV_END,
+};
+
+#define KSMTP_MCGRP_EVENTS	"events"
+
 enum ksmtp_cmd {
 	KSMTP_CMD_UNSPEC,
 	KSMTP_CMD_CONFIG_SET,
 	KSMTP_CMD_CONFIG_GET,
 	KSMTP_CMD_SEND,
 	KSMTP_CMD_STATS_GET,
+	KSMTP_CMD_QUEUE_GET,
+	KSMTP_CMD_QUEUE_FLUSH,
+	KSMTP_CMD_QUEUE_RETRY,
+	KSMTP_CMD_EVENT,
 
 	__KSMTP_CMD_MAX,
 	KSMTP_CMD_MAX = __KSMTP_CMD_MAX - 1
@@ -184,6 +258,28 @@ enum ksmtp_attr {
 	KSMTP_A_STATS_FAILED_PERMANENT,
 	KSMTP_A_STATS_FAILED_PHASE,
 	KSMTP_A_PAD,
+	KSMTP_A_MAIL_QUEUE,
+	KSMTP_A_EV_TYPE,
+	KSMTP_A_EV_END,
+	KSMTP_A_EV_ID,
+	KSMTP_A_EV_ATTEMPTS,
+	KSMTP_A_EV_NEXT_MS,
+	KSMTP_A_EV_REPEATS,
+	KSMTP_A_EV_AGE_MS,
+	KSMTP_A_CFG_QUEUE_MAX,
+	KSMTP_A_CFG_QUEUE_BYTES,
+	KSMTP_A_CFG_RETRY_MAX,
+	KSMTP_A_CFG_RETRY_AGE,
+	KSMTP_A_CFG_RETRY_BASE_MS,
+	KSMTP_A_CFG_COALESCE_MS,
+	KSMTP_A_STATS_QUEUED,
+	KSMTP_A_STATS_RETRIED,
+	KSMTP_A_STATS_EXPIRED,
+	KSMTP_A_STATS_DROPPED,
+	KSMTP_A_STATS_COALESCED,
+	KSMTP_A_STATS_REFUSED,
+	KSMTP_A_STATS_QUEUE_LEN,
+	KSMTP_A_STATS_QUEUE_BYTES,
 
 	__KSMTP_A_MAX,
 	KSMTP_A_MAX = __KSMTP_A_MAX - 1

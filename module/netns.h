@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KSMTP_NETNS_H
+#define _KSMTP_NETNS_H
+
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/atomic.h>
+#include <linux/ksmtp.h>
+#include <net/netns/generic.h>
+
+#include "queue.h"
+
+struct ksmtp_nlcfg {
+	struct ksmtp_config c;
+	char *user;
+	char *pass;
+	char *from;
+	char *domain;
+	char *rcpt;
+	bool server_set;
+};
+
+/**
+ * struct ksmtp_net - per network namespace state
+ * @lock: serialises configuration updates and reads of @cfg
+ * @cfg: the configuration as set by userspace (strings owned)
+ * @client_lock: protects @client and @last
+ * @client: the default client, NULL until server and from are set
+ * @last: the last failure
+ * @sent: mails accepted by the server
+ * @failed_transient: mails that failed, a retry may succeed
+ * @failed_permanent: mails that failed for good
+ * @failed_phase: failures by phase
+ * @queue: the queue of mails to deliver (queue.c)
+ */
+struct ksmtp_net {
+	struct mutex lock; /* configuration updates; never across a session */
+	struct ksmtp_nlcfg cfg;
+	spinlock_t client_lock; /* @client and @last; only to take a reference */
+	struct ksmtp_client *client;
+	struct ksmtp_result last;
+	atomic64_t sent;
+	atomic64_t failed_transient;
+	atomic64_t failed_permanent;
+	atomic64_t failed_phase[KSMTP_PHASE_MAX + 1];
+	struct ksmtp_queue queue;
+};
+
+extern unsigned int ksmtp_net_id;
+
+static inline struct ksmtp_net *ksmtp_net(const struct net *net)
+{
+	return net_generic(net, ksmtp_net_id);
+}
+
+struct ksmtp_client *ksmtp_net_client(struct ksmtp_net *kn);
+char *ksmtp_net_default_rcpt(struct ksmtp_net *kn);
+void ksmtp_net_account(struct ksmtp_net *kn, const struct ksmtp_result *r);
+
+#endif /* _KSMTP_NETNS_H */

@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The queue: drivers hand mails over from any context (hard IRQ, timers,
+ * under spinlocks) and a workqueue delivers them through the namespace's
+ * configured client, several per session, retrying transient failures with
+ * exponential backoff and jitter. Every accepted mail ends exactly once
+ * (sent, failed, expired, dropped or coalesced), with its callback, an
+ * event and a counter.
+ *
+ * Locking: q->lock (irqsave) guards the list and the counters and is the
+ * only lock ksmtp_mail_queue() takes. Mails leave the list only under
+ * q->mutex (worker, flush, cancel, unload), so its holder may read the
+ * waiting mails' immutable fields outside q->lock. A mail being delivered
+ * is off the list and belongs to the worker alone.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/jiffies.h>
+#include <linux/hardirq.h>
+#include <net/net_namespace.h>
+
+#include "client.h"
+#include "encode.h"
+#include "netns.h"
+#include "queue.h"
+
+#define KSMTP_BATCH	32
+#define KSMTP_BACKOFF_MAX_MS	(3600 * 1000)
+
+static struct workqueue_struct *ksmtp_wq;
+
+/* A completion owed to a mail merged into another one. */
+struct ksmtp_merged {
+	struct list_head node;
+	u64 id;
+	u64 into;
+	ksmtp_done_fn done;
+	void *data;
+};
+
+static void kick(struct ksmtp_queue *q, unsigned long when)
+{
+	lockdep_assert_held(&q->lock);
+	if (q->dying || (q->kicked && !time_before(when, q->kick_at)))
+		return;
+	q->kicked = true;
+	q->kick_at = when;
+	mod_delayed_work(ksmtp_wq, &q->work,
+			 time_after(when, jiffies) ? when - jiffies : 0);
+}
+
+static unsigned long subject_key(const char *subject, unsigned long key)
+{
+	return jhash(subject, strlen(subject), 0) ^ key;
+}
+
+/* A merge into @into: its count grows, the new mail's completion is owed. */
+static int merge(struct ksmtp_queue *q, struct ksmtp_qmail *into,
+		 const struct ksmtp_queue_args *a, u64 *id)
+{
+	struct ksmtp_merged *mg = NULL;
+
+	if (a->kq_done) {
+		mg = kmalloc(sizeof(*mg), GFP_ATOMIC);
+		if (!mg)
+			return -ENOMEM;
+		mg->done = a->kq_done;
+		mg->data = a->kq_data;
+		mg->into = into->id;
+	}
+	into->repeats++;
+	*id = q->next_id++;
+	if (mg) {
+		mg->id = *id;
+		list_add_tail(&mg->node, &q->merged);
+		kick(q, jiffies);
+	}
+	atomic64_inc(&q->queued);
+	atomic64_inc(&q->coalesced);
+	return 0;
+}
+
+/**
+ * ksmtp_mail_queue() - queue a mail; never sleeps
+ * @args: the mail; everything is copied
+ * @id: set to the mail's id (for ksmtp_mail_cancel() and the events), may
+ *	be NULL
+ *
+ * The mail is delivered by a workqueue through the namespace's configured
+ * client (ksmtpctl set), retried on transient failures. A mail identical
+ * to one still queued (same subject and key) is merged into it: that one
+ * carries the count ("repeated N times") and this one ends as coalesced.
+ * After a zero return exactly one call of @args->kq_done follows; after an
+ * error none.
+ *
+ * Context: any: hard or soft interrupt, timer, spinlock held. Allocates
+ * with GFP_ATOMIC.
+ * Return: 0; -EINVAL for bad input (recipient, subject), -EMSGSIZE for a
+ * body over KSMTP_BODY_MAX, -ENOSPC when the queue is full (mails or
+ * octets), -ESHUTDOWN while the module or the namespace goes away,
+ * -ENOMEM.
+ */
+int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
+{
+	struct net *net = args->kq_net ?: &init_net;
+	struct ksmtp_queue *q = &ksmtp_net(net)->queue;
+	size_t rlen = args->kq_rcpt ? strlen(args->kq_rcpt) + 1 : 0;
+	size_t slen, size;
+	unsigned long key, flags;
+	struct ksmtp_qmail *m, *it;
+	u64 dummy;
+	bool utf8;
+	int err;
+
+	id = id ?: &dummy;
+	if (!args->kq_subject || ksmtp_check_subject(args->kq_subject) ||
+	    (args->kq_rcpt && ksmtp_check_address(args->kq_rcpt, &utf8)) ||
+	    (!args->kq_body && args->kq_body_len) ||
+	    args->kq_priority > KSMTP_PRIO_MAX)
+		return -EINVAL;
+	if (args->kq_body_len > KSMTP_BODY_MAX)
+		return -EMSGSIZE;
+	slen = strlen(args->kq_subject) + 1;
+	size = sizeof(*m) + rlen + slen + args->kq_body_len;
+	key = subject_key(args->kq_subject, args->kq_key);
+
+	spin_lock_irqsave(&q->lock, flags);
+	err = -ESHUTDOWN;
+	if (q->dying)
+		goto refuse;
+	list_for_each_entry(it, &q->mails, node) {
+		if (it->key == key && !strcmp(it->subject, args->kq_subject) &&
+		    !it->attempts) {
+			err = merge(q, it, args, id);
+			spin_unlock_irqrestore(&q->lock, flags);
+			return err;
+		}
+	}
+	err = -ENOSPC;
+	if (q->count >= q->max_count || q->bytes + size > q->max_bytes)
+		goto refuse;
+	err = -ENOMEM;
+	m = kmalloc(size, GFP_ATOMIC);
+	if (!m)
+		goto refuse;
+	memset(m, 0, sizeof(*m));
+	m->subject = (char *)(m + 1);
+	memcpy(m->subject, args->kq_subject, slen);
+	if (rlen) {
+		m->rcpt = m->subject + slen;
+		memcpy(m->rcpt, args->kq_rcpt, rlen);
+	}
+	m->body = m->subject + slen + rlen;
+	if (args->kq_body_len)
+		memcpy(m->body, args->kq_body, args->kq_body_len);
+	m->body_len = args->kq_body_len;
+	m->size = size;
+	m->key = key;
+	m->priority = args->kq_priority;
+	m->done = args->kq_done;
+	m->data = args->kq_data;
+	m->id = q->next_id++;
+	m->queued_at = jiffies;
+	m->next_try = m->queued_at + msecs_to_jiffies(q->coalesce_ms);
+	list_add_tail(&m->node, &q->mails);
+	q->count++;
+	q->bytes += size;
+	*id = m->id;
+	atomic64_inc(&q->queued);
+	/* Announce at once; deliver once the coalescing window is over. */
+	kick(q, jiffies);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return 0;
+
+refuse:
+	atomic64_inc(&q->refused);
+	spin_unlock_irqrestore(&q->lock, flags);
+	return err;
+}
+EXPORT_SYMBOL_GPL(ksmtp_mail_queue);
+
+/**
+ * ksmtp_notify() - mail the configured default recipient; never sleeps
+ * @prio: priority
+ * @subject: subject
+ * @fmt: printf format of the body
+ *
+ * A convenience for drivers: ksmtp_mail_queue() in init_net, without a
+ * callback, the caller's address as coalescing key, so that the same
+ * report firing again and again becomes one mail with a count.
+ *
+ * Context: any, as ksmtp_mail_queue().
+ * Return: as ksmtp_mail_queue().
+ */
+int ksmtp_notify(enum ksmtp_priority prio, const char *subject,
+		 const char *fmt, ...)
+{
+	struct ksmtp_queue_args a = {
+		.kq_priority = prio,
+		.kq_subject = subject,
+		.kq_key = (unsigned long)__builtin_return_address(0),
+	};
+	va_list ap;
+	char *body;
+	int err;
+
+	va_start(ap, fmt);
+	body = kvasprintf(GFP_ATOMIC, fmt, ap);
+	va_end(ap);
+	if (!body)
+		return -ENOMEM;
+	a.kq_body = body;
+	a.kq_body_len = strlen(body);
+	err = ksmtp_mail_queue(&a, NULL);
+	kfree(body);
+	return err;
+}
+EXPORT_SYMBOL_GPL(ksmtp_notify);
+
+/* The end of a mail that is off the list: event, callback, counters. */
+static void end_mail(struct ksmtp_queue *q, struct ksmtp_qmail *m,
+		     enum ksmtp_end end, const struct ksmtp_result *res)
+{
+	unsigned long flags;
+
+	ksmtp_nl_event(q->net, KSMTP_EV_END, m, end, res, 0);
+	if (m->done)
+		m->done(m->data, m->id, end, res);
+	if (end == KSMTP_END_EXPIRED)
+		atomic64_inc(&q->expired);
+	else if (end == KSMTP_END_DROPPED)
+		atomic64_inc(&q->dropped);
+	spin_lock_irqsave(&q->lock, flags);
+	q->count--;
+	q->bytes -= m->size;
+	spin_unlock_irqrestore(&q->lock, flags);
+	kfree(m);
+}
+
+static void end_why(struct ksmtp_queue *q, struct ksmtp_qmail *m,
+		    enum ksmtp_end end, const char *why)
+{
+	strscpy(m->last.kr_reason, why, sizeof(m->last.kr_reason));
+	if (!m->last.kr_err)
+		m->last.kr_err = -ECANCELED;
+	end_mail(q, m, end, &m->last);
+}
+
+static void complete_merged(struct ksmtp_queue *q, struct list_head *list)
+{
+	struct ksmtp_merged *mg, *tmp;
+	struct ksmtp_result *res;
+
+	if (list_empty(list))
+		return;
+	res = kzalloc(sizeof(*res), GFP_KERNEL);
+	list_for_each_entry_safe(mg, tmp, list, node) {
+		if (res) {
+			res->kr_err = -ECANCELED;
+			snprintf(res->kr_reason, sizeof(res->kr_reason),
+				 "merged into mail %llu", mg->into);
+		}
+		mg->done(mg->data, mg->id, KSMTP_END_COALESCED, res);
+		kfree(mg);
+	}
+	kfree(res);
+}
+
+static unsigned int backoff_ms(const struct ksmtp_queue *q, unsigned int attempts)
+{
+	u64 ms = (u64)q->retry_base_ms << min(attempts - 1, 20U);
+
+	ms = min_t(u64, ms, KSMTP_BACKOFF_MAX_MS);
+	return ms + get_random_u32_below(ms / 4 + 1);
+}
+
+/* After an attempt: end the mail, or put it back for a retry. */
+static void settle(struct ksmtp_queue *q, struct ksmtp_qmail *m,
+		   const struct ksmtp_result *res)
+{
+	unsigned long flags, age;
+	unsigned int next;
+	bool expired;
+
+	m->last = *res;
+	if (!res->kr_err) {
+		end_mail(q, m, KSMTP_END_SENT, res);
+		return;
+	}
+	if (!res->kr_transient) {
+		end_mail(q, m, KSMTP_END_FAILED, res);
+		return;
+	}
+	age = jiffies - m->queued_at;
+	next = backoff_ms(q, m->attempts);
+	spin_lock_irqsave(&q->lock, flags);
+	expired = m->attempts >= q->retry_max ||
+		  age + msecs_to_jiffies(next) > (unsigned long)q->retry_age_s * HZ;
+	spin_unlock_irqrestore(&q->lock, flags);
+	if (expired) {
+		end_mail(q, m, KSMTP_END_EXPIRED, res);
+		return;
+	}
+	/* The event first: once back on the list, flush may free the mail. */
+	m->next_try = jiffies + msecs_to_jiffies(next);
+	ksmtp_nl_event(q->net, KSMTP_EV_RETRY, m, 0, res, next);
+	spin_lock_irqsave(&q->lock, flags);
+	if (q->dying) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		end_mail(q, m, KSMTP_END_DROPPED, res);
+		return;
+	}
+	list_add_tail(&m->node, &q->mails);
+	kick(q, m->next_try);
+	spin_unlock_irqrestore(&q->lock, flags);
+	atomic64_inc(&q->retried);
+}
+
+/* The body as sent: with the count of the identical mails merged into it. */
+static char *body_with_repeats(const struct ksmtp_qmail *m, size_t *len)
+{
+	char *b;
+	int n;
+
+	*len = m->body_len;
+	if (!m->repeats)
+		return m->body;
+	b = kvmalloc(m->body_len + 64, GFP_KERNEL);
+	if (!b)
+		return NULL;
+	memcpy(b, m->body, m->body_len);
+	n = snprintf(b + m->body_len, 64, "%s[repeated %u times]\n",
+		     m->body_len && m->body[m->body_len - 1] != '\n' ? "\n" : "",
+		     m->repeats);
+	*len = m->body_len + n;
+	return b;
+}
+
+static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
+		    struct list_head *batch, struct ksmtp_result *res)
+{
+	struct ksmtp_client *client = ksmtp_net_client(kn);
+	struct ksmtp_conn *conn = NULL;
+	struct ksmtp_qmail *m, *tmp;
+	struct ksmtp_mail mail;
+	char *rcpt = NULL, *body;
+
+	if (!client) {
+		memset(res, 0, sizeof(*res));
+		res->kr_err = -ENOTCONN;
+		res->kr_transient = true;
+		strscpy(res->kr_reason, "not configured: no server or from address",
+			sizeof(res->kr_reason));
+	} else {
+		rcpt = ksmtp_net_default_rcpt(kn);
+	}
+	list_for_each_entry_safe(m, tmp, batch, node) {
+		list_del_init(&m->node);
+		if (READ_ONCE(q->dying)) {
+			end_why(q, m, KSMTP_END_DROPPED,
+				"dropped: the module or namespace goes away");
+			continue;
+		}
+		m->attempts++;
+		if (!client) {
+			settle(q, m, res);
+			continue;
+		}
+		mail = (struct ksmtp_mail){
+			.km_rcpt = m->rcpt ?: rcpt,
+			.km_priority = m->priority,
+			.km_subject = m->subject,
+		};
+		if (!mail.km_rcpt) {
+			memset(res, 0, sizeof(*res));
+			res->kr_err = -EDESTADDRREQ;
+			strscpy(res->kr_reason, "no recipient and no default recipient configured",
+				sizeof(res->kr_reason));
+			settle(q, m, res);
+			continue;
+		}
+		if (!conn) {
+			conn = ksmtp_conn_alloc(client, res);
+			if (!IS_ERR(conn)) {
+				mutex_lock(&q->conn_lock);
+				q->conn = conn;
+				mutex_unlock(&q->conn_lock);
+				if (ksmtp_conn_start(conn, res)) {
+					mutex_lock(&q->conn_lock);
+					q->conn = NULL;
+					mutex_unlock(&q->conn_lock);
+					ksmtp_conn_close(conn);
+					conn = ERR_PTR(-ENOTCONN);
+				}
+			}
+			if (IS_ERR(conn)) {
+				/* The session failed: so does this attempt. */
+				conn = NULL;
+				ksmtp_net_account(kn, res);
+				settle(q, m, res);
+				continue;
+			}
+		}
+		body = body_with_repeats(m, &mail.km_body_len);
+		if (!body) {
+			memset(res, 0, sizeof(*res));
+			res->kr_err = -ENOMEM;
+			res->kr_transient = true;
+			strscpy(res->kr_reason, "out of memory", sizeof(res->kr_reason));
+		} else {
+			mail.km_body = body;
+			ksmtp_conn_mail(conn, &mail, res);
+			if (body != m->body)
+				kvfree(body);
+		}
+		ksmtp_net_account(kn, res);
+		settle(q, m, res);
+		if (!ksmtp_conn_usable(conn)) {
+			mutex_lock(&q->conn_lock);
+			q->conn = NULL;
+			mutex_unlock(&q->conn_lock);
+			ksmtp_conn_close(conn);
+			conn = NULL;
+		}
+	}
+	if (conn) {
+		mutex_lock(&q->conn_lock);
+		q->conn = NULL;
+		mutex_unlock(&q->conn_lock);
+		ksmtp_conn_close(conn);
+	}
+	kfree(rcpt);
+	ksmtp_client_put(client);
+}
+
+static void ksmtp_queue_work(struct work_struct *work)
+{
+	struct ksmtp_queue *q = container_of(to_delayed_work(work),
+					     struct ksmtp_queue, work);
+	struct ksmtp_net *kn = container_of(q, struct ksmtp_net, queue);
+	struct ksmtp_qmail *announce[16], *m, *tmp;
+	unsigned long flags, now, earliest = 0;
+	bool more, pending = false;
+	struct ksmtp_result *res;
+	LIST_HEAD(merged);
+	LIST_HEAD(batch);
+	int i, n, taken = 0;
+
+	mutex_lock(&q->mutex);
+	do {
+		n = 0;
+		spin_lock_irqsave(&q->lock, flags);
+		list_for_each_entry(m, &q->mails, node) {
+			if (m->announced)
+				continue;
+			if (n == ARRAY_SIZE(announce))
+				break;
+			m->announced = true;
+			announce[n++] = m;
+		}
+		more = n == ARRAY_SIZE(announce);
+		spin_unlock_irqrestore(&q->lock, flags);
+		/* q->mutex keeps them alive; their fields are immutable. */
+		for (i = 0; i < n; i++)
+			ksmtp_nl_event(q->net, KSMTP_EV_QUEUED, announce[i], 0, NULL, 0);
+	} while (more);
+
+	spin_lock_irqsave(&q->lock, flags);
+	q->kicked = false;
+	list_splice_init(&q->merged, &merged);
+	now = jiffies;
+	list_for_each_entry_safe(m, tmp, &q->mails, node) {
+		if (time_after_eq(now, m->next_try) && taken < KSMTP_BATCH) {
+			list_move_tail(&m->node, &batch);
+			taken++;
+		} else if (!pending || time_before(m->next_try, earliest)) {
+			earliest = m->next_try;
+			pending = true;
+		}
+	}
+	if (pending)
+		kick(q, earliest);
+	spin_unlock_irqrestore(&q->lock, flags);
+	mutex_unlock(&q->mutex);
+
+	complete_merged(q, &merged);
+	if (list_empty(&batch))
+		return;
+	res = kmalloc(sizeof(*res), GFP_KERNEL);
+	if (!res) {
+		/* Put them back and try again later. */
+		spin_lock_irqsave(&q->lock, flags);
+		list_splice(&batch, &q->mails);
+		kick(q, jiffies + HZ);
+		spin_unlock_irqrestore(&q->lock, flags);
+		return;
+	}
+	deliver(q, kn, &batch, res);
+	kfree(res);
+}
+
+/**
+ * ksmtp_mail_cancel() - drop a queued mail that is not being delivered
+ * @net: its namespace (NULL: init_net)
+ * @id: its id
+ *
+ * On success the mail ends as dropped: its callback runs before the
+ * return. A mail being delivered cannot be cancelled: it ends on its own.
+ *
+ * Context: process context; sleeps (the callback may).
+ * Return: true when it was cancelled, false when it was not queued.
+ */
+bool ksmtp_mail_cancel(struct net *net, u64 id)
+{
+	struct ksmtp_queue *q = &ksmtp_net(net ?: &init_net)->queue;
+	struct ksmtp_qmail *m, *found = NULL;
+	unsigned long flags;
+
+	might_sleep();
+	mutex_lock(&q->mutex);
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry(m, &q->mails, node) {
+		if (m->id == id) {
+			list_del_init(&m->node);
+			found = m;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	mutex_unlock(&q->mutex);
+	if (found)
+		end_why(q, found, KSMTP_END_DROPPED, "dropped: cancelled");
+	return found;
+}
+EXPORT_SYMBOL_GPL(ksmtp_mail_cancel);
+
+static void drop_all(struct ksmtp_queue *q, const char *why)
+{
+	struct ksmtp_qmail *m, *tmp;
+	unsigned long flags;
+	LIST_HEAD(merged);
+	LIST_HEAD(list);
+
+	mutex_lock(&q->mutex);
+	spin_lock_irqsave(&q->lock, flags);
+	list_splice_init(&q->mails, &list);
+	list_splice_init(&q->merged, &merged);
+	spin_unlock_irqrestore(&q->lock, flags);
+	mutex_unlock(&q->mutex);
+	complete_merged(q, &merged);
+	list_for_each_entry_safe(m, tmp, &list, node) {
+		list_del_init(&m->node);
+		end_why(q, m, KSMTP_END_DROPPED, why);
+	}
+}
+
+/**
+ * ksmtp_queue_flush() - drop every waiting mail (each reported as dropped)
+ * @q: the queue
+ *
+ * Context: process context; sleeps.
+ */
+void ksmtp_queue_flush(struct ksmtp_queue *q)
+{
+	drop_all(q, "dropped: the queue was flushed");
+}
+
+/**
+ * ksmtp_queue_retry_now() - make every waiting mail due now
+ * @q: the queue
+ *
+ * Context: any.
+ */
+void ksmtp_queue_retry_now(struct ksmtp_queue *q)
+{
+	struct ksmtp_qmail *m;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	list_for_each_entry(m, &q->mails, node)
+		m->next_try = jiffies;
+	q->kicked = false;
+	kick(q, jiffies);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * ksmtp_queue_init() - set up a namespace's queue
+ * @q: the queue
+ * @net: its namespace
+ *
+ * Context: process context.
+ */
+void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net)
+{
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->mails);
+	INIT_LIST_HEAD(&q->merged);
+	mutex_init(&q->mutex);
+	mutex_init(&q->conn_lock);
+	INIT_DELAYED_WORK(&q->work, ksmtp_queue_work);
+	q->net = net;
+	q->next_id = 1;
+	q->max_count = 256;
+	q->max_bytes = 16 << 20;
+	q->retry_max = 10;
+	q->retry_age_s = 86400;
+	q->retry_base_ms = 30000;
+	q->coalesce_ms = 2000;
+}
+
+/**
+ * ksmtp_queue_shutdown() - refuse new mails, stop delivery, drop the rest
+ * @q: the queue
+ *
+ * A session in progress is cut at once (its socket shut down), so that a
+ * silent or trickling server cannot hold this up. Every mail still queued
+ * ends as dropped, with its callback and event. Idempotent.
+ *
+ * Context: process context; sleeps.
+ */
+void ksmtp_queue_shutdown(struct ksmtp_queue *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	q->dying = true;
+	spin_unlock_irqrestore(&q->lock, flags);
+	mutex_lock(&q->conn_lock);
+	if (q->conn)
+		ksmtp_conn_abort(q->conn);
+	mutex_unlock(&q->conn_lock);
+	cancel_delayed_work_sync(&q->work);
+	drop_all(q, "dropped: the module or namespace goes away");
+}
+
+/**
+ * ksmtp_queue_wq_init() - create the delivery workqueue
+ *
+ * Context: process context (module init).
+ * Return: 0 or -ENOMEM.
+ */
+int __init ksmtp_queue_wq_init(void)
+{
+	ksmtp_wq = alloc_workqueue("ksmtp", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	return ksmtp_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * ksmtp_queue_wq_exit() - destroy it, after every queue was shut down
+ *
+ * Context: process context (module exit).
+ */
+void ksmtp_queue_wq_exit(void)
+{
+	destroy_workqueue(ksmtp_wq);
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _KSMTP_QUEUE_H
+#define _KSMTP_QUEUE_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/ksmtp.h>
+
+struct ksmtp_conn;
+struct net;
+
+/**
+ * struct ksmtp_qmail - a queued mail (one allocation with its strings)
+ * @node: in ksmtp_queue.mails while waiting; alone while being delivered
+ * @id: its id, unique in its namespace
+ * @key: the coalescing key
+ * @queued_at: jiffies when queued
+ * @next_try: jiffies of the next attempt
+ * @attempts: attempts made
+ * @repeats: identical mails merged into this one
+ * @announced: the "queued" event went out
+ * @size: octets counted against the queue's byte limit
+ * @priority: priority
+ * @done: completion callback, or NULL
+ * @data: for @done
+ * @rcpt: recipient, or NULL for the default one
+ * @subject: subject
+ * @body: body
+ * @body_len: its length
+ * @last: the last failure (kr_err 0 before any)
+ */
+struct ksmtp_qmail {
+	struct list_head node;
+	u64 id;
+	unsigned long key;
+	unsigned long queued_at;
+	unsigned long next_try;
+	unsigned int attempts;
+	unsigned int repeats;
+	bool announced;
+	size_t size;
+	enum ksmtp_priority priority;
+	ksmtp_done_fn done;
+	void *data;
+	char *rcpt;
+	char *subject;
+	char *body;
+	size_t body_len;
+	struct ksmtp_result last;
+};
+
+/**
+ * struct ksmtp_queue - a namespace's queue of mails to deliver
+ * @lock: protects everything but @conn and the counters; taken with
+ *	interrupts off, since ksmtp_mail_queue() runs in hard IRQ context too
+ * @mails: waiting mails, in the order they were queued
+ * @merged: completions owed to mails merged into others
+ * @count: mails accepted and not yet ended (in flight included)
+ * @bytes: their octets
+ * @next_id: the next id
+ * @dying: no more mails: module unload or namespace exit
+ * @kicked: @work is scheduled, for @kick_at
+ * @kick_at: jiffies it is scheduled for
+ * @max_count: limit on @count
+ * @max_bytes: limit on @bytes
+ * @retry_max: attempts per mail at most
+ * @retry_age_s: seconds a mail may wait at most
+ * @retry_base_ms: first retry delay
+ * @coalesce_ms: how long a new mail waits for identical ones
+ * @work: delivery
+ * @mutex: held to take mails off @mails (worker, flush, cancel, unload),
+ *	so that whoever holds it may read the waiting mails
+ * @conn_lock: protects @conn
+ * @conn: the session being used, for the unload path to abort
+ * @net: the namespace
+ * @queued: mails accepted
+ * @retried: retries scheduled
+ * @expired: mails that expired
+ * @dropped: mails dropped (flush, cancel, unload)
+ * @coalesced: mails merged into others
+ * @refused: mails refused (queue full, going away)
+ */
+struct ksmtp_queue {
+	spinlock_t lock; /* irqsave; see above */
+	struct list_head mails;
+	struct list_head merged;
+	unsigned int count;
+	size_t bytes;
+	u64 next_id;
+	bool dying;
+	bool kicked;
+	unsigned long kick_at;
+	unsigned int max_count;
+	size_t max_bytes;
+	unsigned int retry_max;
+	unsigned int retry_age_s;
+	unsigned int retry_base_ms;
+	unsigned int coalesce_ms;
+	struct delayed_work work;
+	struct mutex mutex; /* taking mails off @mails; see above */
+	struct mutex conn_lock; /* @conn: the worker sets it, unload aborts it */
+	struct ksmtp_conn *conn;
+	struct net *net;
+	atomic64_t queued;
+	atomic64_t retried;
+	atomic64_t expired;
+	atomic64_t dropped;
+	atomic64_t coalesced;
+	atomic64_t refused;
+};
+
+int ksmtp_queue_wq_init(void);
+void ksmtp_queue_wq_exit(void);
+void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net);
+void ksmtp_queue_shutdown(struct ksmtp_queue *q);
+void ksmtp_queue_flush(struct ksmtp_queue *q);
+void ksmtp_queue_retry_now(struct ksmtp_queue *q);
+
+/* netlink.c: multicast one event about @m */
+void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
+		    const struct ksmtp_qmail *m, enum ksmtp_end end,
+		    const struct ksmtp_result *res, unsigned int next_ms);
+
+#endif /* _KSMTP_QUEUE_H */
