@@ -4,6 +4,7 @@
 # make demo     install what is missing, boot a guest, deliver a mail with ksmtp
 # make test     build, checkpatch, KUnit (UML) and the guest end-to-end tests
 # make check    checkpatch --strict, kernel-doc and sparse on our kernel sources
+# make bench    mails per second three ways, side by side, in a guest (no test)
 
 KABI ?= $(shell tests/vm/kabi.sh 2>/dev/null)
 ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)
@@ -12,7 +13,7 @@ else
 KDIR ?= /usr/src/linux-headers-$(KABI)
 endif
 
-KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h samples/*.c)) \
+KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h samples/*.c tests/bench/*.c)) \
        include/linux/ksmtp.h include/uapi/linux/ksmtp.h
 
 all: module userspace
@@ -36,6 +37,9 @@ kunit:
 e2e: all
 	tests/e2e/run.sh
 
+bench: all
+	tests/bench/run.sh
+
 demo: deps
 	$(MAKE) all
 	tests/vm/demo.sh
@@ -47,4 +51,4 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 
-.PHONY: all module userspace deps check kunit e2e demo test clean
+.PHONY: all module userspace deps check kunit e2e demo bench test clean

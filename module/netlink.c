@@ -242,7 +242,7 @@ static char *dup_or_null(const char *s, int *err)
 static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
-	struct ksmtp_client *client = NULL, *old;
+	struct ksmtp_client *client = NULL;
 	struct ksmtp_nlcfg cfg;
 	int err = 0;
 
@@ -269,14 +269,9 @@ static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 	nlcfg_free(&kn->cfg);
 	kn->cfg = cfg;
 	queue_config(&kn->queue, info->attrs);
-	spin_lock_bh(&kn->client_lock);
-	old = kn->client;
 	if (client)
-		kn->client = client;
-	spin_unlock_bh(&kn->client_lock);
+		ksmtp_client_put(ksmtp_net_set_client(kn, client));
 	mutex_unlock(&kn->lock);
-	if (client)
-		ksmtp_client_put(old);
 	return 0;
 
 refuse:
@@ -419,6 +414,28 @@ struct ksmtp_client *ksmtp_net_client(struct ksmtp_net *kn)
 	client = kn->client ? ksmtp_client_get(kn->client) : NULL;
 	spin_unlock_bh(&kn->client_lock);
 	return client;
+}
+
+/**
+ * ksmtp_net_set_client() - make @client the namespace's default client
+ * @kn: the namespace
+ * @client: the new client; its reference passes to @kn (may be NULL)
+ *
+ * Sends in flight keep the client they started with.
+ *
+ * Context: any but hard IRQ.
+ * Return: the previous client, whose reference passes to the caller.
+ */
+struct ksmtp_client *ksmtp_net_set_client(struct ksmtp_net *kn,
+					  struct ksmtp_client *client)
+{
+	struct ksmtp_client *old;
+
+	spin_lock_bh(&kn->client_lock);
+	old = kn->client;
+	kn->client = client;
+	spin_unlock_bh(&kn->client_lock);
+	return old;
 }
 
 /**

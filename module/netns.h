@@ -54,6 +54,8 @@ static inline struct ksmtp_net *ksmtp_net(const struct net *net)
 }
 
 struct ksmtp_client *ksmtp_net_client(struct ksmtp_net *kn);
+struct ksmtp_client *ksmtp_net_set_client(struct ksmtp_net *kn,
+					  struct ksmtp_client *client);
 char *ksmtp_net_default_rcpt(struct ksmtp_net *kn);
 void ksmtp_net_account(struct ksmtp_net *kn, const struct ksmtp_result *r);
 

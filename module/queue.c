@@ -30,6 +30,8 @@
 #include "queue.h"
 
 #define KSMTP_BATCH	32
+/* Mails due this close together go in one session. */
+#define KSMTP_SLACK	(HZ / 10)
 #define KSMTP_BACKOFF_MAX_MS	(3600 * 1000)
 
 static struct workqueue_struct *ksmtp_wq;
@@ -271,7 +273,19 @@ static void complete_merged(struct ksmtp_queue *q, struct list_head *list)
 	kfree(res);
 }
 
-static unsigned int backoff_ms(const struct ksmtp_queue *q, unsigned int attempts)
+/**
+ * ksmtp_queue_backoff_ms() - the delay before the next attempt
+ * @q: the queue (its retry_base_ms)
+ * @attempts: attempts made so far, at least 1
+ *
+ * retry_base_ms doubled for each attempt after the first, at most an hour,
+ * plus up to a quarter more of random jitter, so that the senders that a
+ * server outage stopped do not all come back at once.
+ *
+ * Context: any.
+ * Return: milliseconds.
+ */
+unsigned int ksmtp_queue_backoff_ms(const struct ksmtp_queue *q, unsigned int attempts)
 {
 	u64 ms = (u64)q->retry_base_ms << min(attempts - 1, 20U);
 
@@ -297,7 +311,7 @@ static void settle(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 		return;
 	}
 	age = jiffies - m->queued_at;
-	next = backoff_ms(q, m->attempts);
+	next = ksmtp_queue_backoff_ms(q, m->attempts);
 	spin_lock_irqsave(&q->lock, flags);
 	expired = m->attempts >= q->retry_max ||
 		  age + msecs_to_jiffies(next) > (unsigned long)q->retry_age_s * HZ;
@@ -475,7 +489,7 @@ static void ksmtp_queue_work(struct work_struct *work)
 	list_splice_init(&q->merged, &merged);
 	now = jiffies;
 	list_for_each_entry_safe(m, tmp, &q->mails, node) {
-		if (time_after_eq(now, m->next_try) && taken < KSMTP_BATCH) {
+		if (time_after_eq(now + KSMTP_SLACK, m->next_try) && taken < KSMTP_BATCH) {
 			list_move_tail(&m->node, &batch);
 			taken++;
 		} else if (!pending || time_before(m->next_try, earliest)) {

@@ -117,6 +117,7 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net);
 void ksmtp_queue_shutdown(struct ksmtp_queue *q);
 void ksmtp_queue_flush(struct ksmtp_queue *q);
 void ksmtp_queue_retry_now(struct ksmtp_queue *q);
+unsigned int ksmtp_queue_backoff_ms(const struct ksmtp_queue *q, unsigned int attempts);
 
 /* netlink.c: multicast one event about @m */
 void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,

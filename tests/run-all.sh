@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make test: install what is missing, build, checkpatch --strict, the KUnit
-# suites (UML, KASAN, lockdep) and the end-to-end tests in a guest. The last
+# suites (UML, KASAN, lockdep), the queue suite again on x86_64 with
+# DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest. The last
 # line is "N passed, N failed": the KUnit cases plus the end-to-end cases;
 # a failed build or checkpatch counts as one more failure each.
 set -uo pipefail
@@ -41,6 +42,8 @@ if ! step checkpatch make -s check; then
 fi
 step kunit tests/kunit/run.sh
 count kunit "$logs/kunit.log"
+step kunit-atomic tests/kunit/run.sh --atomic
+count kunit-atomic "$logs/kunit-atomic.log"
 step e2e tests/e2e/run.sh
 count e2e "$logs/e2e.log"
 echo "logs: $logs"

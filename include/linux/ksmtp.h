@@ -14,6 +14,12 @@
  * ksmtp_notify() never sleep and may be called from any context: they copy
  * the mail into a bounded queue that a workqueue delivers, with retries,
  * through the network namespace's configured client.
+ *
+ * Lifetime: a module that calls this API depends on ksmtp, so "rmmod ksmtp"
+ * is refused (module in use) while it is loaded: unload the callers first.
+ * When ksmtp goes away, or a network namespace with it, the session in
+ * progress is cut at once and every queued mail ends as dropped, its
+ * callback and event included; nothing waits for a server's timeout.
  */
 #ifndef _LINUX_KSMTP_H
 #define _LINUX_KSMTP_H

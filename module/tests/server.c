@@ -221,10 +221,14 @@ int ksmtp_test_server_thread(void *data)
 {
 	struct ksmtp_test_server *srv = data;
 	struct socket *c = NULL;
-	int err;
+	unsigned int i;
+	int err = 0;
 
-	err = kernel_accept(srv->lsock, &c, 0);
-	if (!err) {
+	for (i = 0; i < srv->nconns && !err; i++) {
+		err = kernel_accept(srv->lsock, &c, 0);
+		if (err)
+			break;
+		srv->script = srv->scripts ? srv->scripts[i] : srv->script;
 		tcp_sock_set_nodelay(c->sk);
 		c->sk->sk_rcvtimeo = SRV_TIMEOUT;
 		c->sk->sk_sndtimeo = SRV_TIMEOUT;
@@ -251,9 +255,31 @@ void ksmtp_test_server_start(struct kunit *test, struct ksmtp_test_server *srv,
 {
 	struct task_struct *t;
 
+	ksmtp_test_server_start_multi(test, srv, family, NULL, 1, rx_cap);
+	srv->script = script;
+	t = kthread_run(ksmtp_test_server_thread, srv, "ksmtp-test-srv");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+}
+
+/**
+ * ksmtp_test_server_start_multi() - serve @nconns connections in turn
+ * @test: the test
+ * @srv: the server, filled in
+ * @family: AF_INET (127.0.0.1) or AF_INET6 (::1)
+ * @scripts: the script of each connection (NULL: srv->script for all)
+ * @nconns: how many connections
+ * @rx_cap: how many client bytes to record at most, over all of them
+ */
+void ksmtp_test_server_start_multi(struct kunit *test, struct ksmtp_test_server *srv,
+				   int family, const char * const * const *scripts,
+				   unsigned int nconns, size_t rx_cap)
+{
+	struct task_struct *t;
+
 	memset(srv, 0, sizeof(*srv));
 	init_completion(&srv->done);
-	srv->script = script;
+	srv->scripts = scripts;
+	srv->nconns = nconns;
 	srv->rx_cap = rx_cap;
 	srv->rx = kunit_kzalloc(test, rx_cap + 1, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, srv->rx);
@@ -262,6 +288,8 @@ void ksmtp_test_server_start(struct kunit *test, struct ksmtp_test_server *srv,
 	KUNIT_ASSERT_EQ(test, bind_loopback(srv->lsock, family, &srv->addr), 0);
 	KUNIT_ASSERT_EQ(test, kernel_listen(srv->lsock, 4), 0);
 	srv->lsock->sk->sk_rcvtimeo = SRV_TIMEOUT;
+	if (!scripts && nconns == 1)
+		return;	/* ksmtp_test_server_start() sets the script, then runs */
 	t = kthread_run(ksmtp_test_server_thread, srv, "ksmtp-test-srv");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 }

@@ -11,7 +11,9 @@
  * struct ksmtp_test_server - a scripted SMTP server on loopback, for KUnit
  * @lsock: listening socket
  * @addr: the address it listens on (127.0.0.1 or ::1, ephemeral port)
- * @script: the script, NULL-terminated (see server.c)
+ * @script: the script of the current connection, NULL-terminated (server.c)
+ * @scripts: one script per connection, served one after the other
+ * @nconns: how many connections to serve
  * @done: completed when the server thread has finished
  * @rx: every byte the client sent
  * @rx_len: their number
@@ -23,6 +25,8 @@ struct ksmtp_test_server {
 	struct socket *lsock;
 	struct sockaddr_storage addr;
 	const char * const *script;
+	const char * const * const *scripts;
+	unsigned int nconns;
 	struct completion done;
 	char *rx;
 	size_t rx_len;
@@ -36,6 +40,9 @@ int ksmtp_test_server_thread(void *data);
 void ksmtp_test_server_start(struct kunit *test, struct ksmtp_test_server *srv,
 			     int family, const char * const *script,
 			     size_t rx_cap);
+void ksmtp_test_server_start_multi(struct kunit *test, struct ksmtp_test_server *srv,
+				   int family, const char * const * const *scripts,
+				   unsigned int nconns, size_t rx_cap);
 void ksmtp_test_server_wait(struct kunit *test, struct ksmtp_test_server *srv);
 void ksmtp_test_refused_addr(struct kunit *test, int family,
 			     struct sockaddr_storage *addr);

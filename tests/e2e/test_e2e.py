@@ -506,6 +506,29 @@ def test_sample_driver_fault_storm_from_timer_is_one_mail():
         subprocess.run(["rmmod", "ksmtp_sample"], check=True)
 
 
+def test_namespace_teardown_with_queued_mails():
+    ns = ("ip", "netns", "exec", "ksmtp-q")
+    before = json.loads(ctl("stats", "-j").stdout)["queue"]
+    subprocess.run(["ip", "netns", "add", "ksmtp-q"], check=True)
+    try:
+        subprocess.run(list(ns) + ["ip", "link", "set", "lo", "up"], check=True)
+        ctl("set", "server", "127.0.0.1", "port", str(PORT_DOWN), "from", FROM,
+            "rcpt", RCPT, "retry-base-ms", "600000", "coalesce-ms", "0", prefix=ns)
+        for i in range(5):
+            ctl("send", "subject", "ns %d" % i, "queue", stdin=b"x\n", prefix=ns)
+        mine = json.loads(ctl("queue", "-j", prefix=ns).stdout)
+        assert len(mine) == 5, mine
+        # each namespace has its own queue
+        assert json.loads(ctl("queue", "-j").stdout) == []
+    finally:
+        subprocess.run(["ip", "netns", "del", "ksmtp-q"], check=True)
+    time.sleep(3)   # the namespace's cleanup runs in the background
+    after = json.loads(ctl("stats", "-j").stdout)["queue"]
+    assert after["length"] == before["length"], (before, after)
+    dmesg = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    assert not re.search(r"BUG:|WARNING:|Oops", dmesg), dmesg[-2000:]
+
+
 def test_rmmod_with_100_queued_mails_and_a_silent_server():
     silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     silent.bind(("127.0.0.1", 2531))

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit: the queue. Mails queued from atomic context (a spinlock held with
+ * interrupts off, a timer callback), delivered by the real workqueue over
+ * loopback to the scripted server; retries and their schedule, permanent
+ * failures, coalescing, bounds, exactly-once completion, cancel, shutdown.
+ * Every case runs on init_net's queue, set up and restored around it.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/hrtimer.h>
+#include <linux/slab.h>
+#include <linux/in.h>
+#include <linux/delay.h>
+#include <net/net_namespace.h>
+#include <linux/ksmtp.h>
+
+#include "server.h"
+#include "../client.h"
+#include "../netns.h"
+#include "../queue.h"
+
+#define GREET	"S220 mx.example ESMTP\r\n"
+#define EHLO	"S250 mx.example\r\n"
+#define TXN	"R", "S250 ok\r\n", "R", "S250 ok\r\n", "R", "S354 go\r\n", "D", "S250 queued\r\n"
+#define QUIT	"R", "S221 bye\r\n"
+
+#define MAX_IDS	2048
+
+/* What the callbacks saw: each id must end exactly once. */
+struct ends {
+	spinlock_t lock; /* the fields below; callbacks run concurrently */
+	unsigned int calls[MAX_IDS];
+	enum ksmtp_end end[MAX_IDS];
+	unsigned int attempts_err[MAX_IDS];
+	unsigned int total;
+	unsigned int want;
+	struct completion all;
+};
+
+static struct ends *ends;
+
+static unsigned int count_mail_from(const struct ksmtp_test_server *srv)
+{
+	const char *p = srv->rx, *end = srv->rx + srv->rx_len;
+	unsigned int n = 0;
+
+	while ((p = strnstr(p, "MAIL FROM:", end - p))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+static void done(void *data, u64 id, enum ksmtp_end end, const struct ksmtp_result *res)
+{
+	struct ends *e = data;
+
+	spin_lock(&e->lock);
+	if (id < MAX_IDS) {
+		e->calls[id]++;
+		e->end[id] = end;
+		e->attempts_err[id] = res ? -res->kr_err : 0;
+	}
+	if (++e->total == e->want)
+		complete(&e->all);
+	spin_unlock(&e->lock);
+}
+
+static struct ksmtp_queue *q0(void)
+{
+	return &ksmtp_net(&init_net)->queue;
+}
+
+static void set_limits(unsigned int coalesce_ms, unsigned int base_ms, unsigned int retry_max,
+		       unsigned int max_count)
+{
+	struct ksmtp_queue *q = q0();
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	q->coalesce_ms = coalesce_ms;
+	q->retry_base_ms = base_ms;
+	q->retry_max = retry_max;
+	q->max_count = max_count;
+	q->max_bytes = 16 << 20;
+	q->retry_age_s = 3600;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+static void use_server(struct kunit *test, const struct sockaddr_storage *addr)
+{
+	struct ksmtp_config cfg = {
+		.kc_server = *addr,
+		.kc_port = ntohs(((const struct sockaddr_in *)addr)->sin_port),
+		.kc_from = "dev@example.org",
+		.kc_domain = "client.example",
+		.kc_timeouts = { 3000, 3000, 3000, 3000, 3000 },
+	};
+	struct ksmtp_client *c = ksmtp_client_create(&cfg);
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(c));
+	ksmtp_client_put(ksmtp_net_set_client(ksmtp_net(&init_net), c));
+}
+
+static int queue_init(struct kunit *test)
+{
+	ends = kunit_kzalloc(test, sizeof(*ends), GFP_KERNEL);
+	if (!ends)
+		return -ENOMEM;
+	spin_lock_init(&ends->lock);
+	init_completion(&ends->all);
+	return 0;
+}
+
+static void queue_exit(struct kunit *test)
+{
+	struct ksmtp_queue *q = q0();
+
+	ksmtp_queue_flush(q);
+	ksmtp_client_put(ksmtp_net_set_client(ksmtp_net(&init_net), NULL));
+	set_limits(2000, 30000, 10, 256);
+}
+
+static void expect_ends(struct kunit *test, unsigned int n)
+{
+	ends->want = n;
+	if (ends->total < n)
+		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ends->all, 20 * HZ));
+}
+
+static u64 queue_one(struct kunit *test, const char *subject, const char *body,
+		     const char *rcpt, unsigned long key)
+{
+	struct ksmtp_queue_args a = {
+		.kq_rcpt = rcpt ?: "ops@example.net",
+		.kq_subject = subject,
+		.kq_body = body,
+		.kq_body_len = strlen(body),
+		.kq_done = done,
+		.kq_data = ends,
+		.kq_key = key,
+	};
+	u64 id = 0;
+
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), 0);
+	KUNIT_EXPECT_LT(test, id, (u64)MAX_IDS);
+	return id;
+}
+
+struct timer_ctx {
+	struct timer_list t;
+	struct kunit *test;
+	int err;
+	u64 id;
+	struct completion fired;
+};
+
+static void timer_fn(struct timer_list *t)
+{
+	struct timer_ctx *c = from_timer(c, t, t);
+	struct ksmtp_queue_args a = {
+		.kq_rcpt = "ops@example.net",
+		.kq_subject = "from a timer",
+		.kq_body = "timer\n",
+		.kq_body_len = 6,
+		.kq_done = done,
+		.kq_data = ends,
+	};
+
+	c->err = ksmtp_mail_queue(&a, &c->id);
+	complete(&c->fired);
+}
+
+static const char want_two[] =
+	"EHLO client.example\r\n"
+	"MAIL FROM:<dev@example.org>\r\nRCPT TO:<ops@example.net>\r\nDATA\r\n"
+	"Date: *\r\nFrom: dev@example.org\r\nTo: ops@example.net\r\n"
+	"Subject: under a spinlock\r\n*\r\n*\r\n*\r\n*\r\n*\r\n\r\nspinlock\r\n.\r\n"
+	"MAIL FROM:<dev@example.org>\r\nRCPT TO:<ops@example.net>\r\nDATA\r\n"
+	"Date: *\r\nFrom: dev@example.org\r\nTo: ops@example.net\r\n"
+	"Subject: from a timer\r\n*\r\n*\r\n*\r\n*\r\n*\r\n\r\ntimer\r\n.\r\nQUIT\r\n";
+
+/* Queued with a spinlock held (irqs off) and from a timer: both arrive,
+ * in one session, each completed once as sent.
+ */
+static void atomic_contexts(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO, TXN, TXN, QUIT, NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct timer_ctx *tc = kunit_kzalloc(test, sizeof(*tc), GFP_KERNEL);
+	DEFINE_SPINLOCK(lock);
+	unsigned long flags;
+	u64 a;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, tc);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(500, 30000, 10, 256);
+
+	spin_lock_irqsave(&lock, flags);
+	a = queue_one(test, "under a spinlock", "spinlock\n", NULL, 0);
+	spin_unlock_irqrestore(&lock, flags);
+	init_completion(&tc->fired);
+	timer_setup_on_stack(&tc->t, timer_fn, 0);
+	mod_timer(&tc->t, jiffies + 1);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&tc->fired, 5 * HZ));
+	del_timer_sync(&tc->t);
+	destroy_timer_on_stack(&tc->t);
+	KUNIT_ASSERT_EQ(test, tc->err, 0);
+
+	expect_ends(test, 2);
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_EQ(test, ends->calls[a], 1);
+	KUNIT_EXPECT_EQ(test, ends->calls[tc->id], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[a], KSMTP_END_SENT);
+	KUNIT_EXPECT_EQ(test, ends->end[tc->id], KSMTP_END_SENT);
+	KUNIT_EXPECT_TRUE_MSG(test, ksmtp_test_glob(want_two, srv->rx, srv->rx_len),
+			      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 2000), srv->rx);
+}
+
+struct hr_ctx {
+	struct hrtimer t;
+	int err;
+	bool hardirq;
+	u64 id;
+	struct completion fired;
+};
+
+static enum hrtimer_restart hr_fn(struct hrtimer *t)
+{
+	struct hr_ctx *c = container_of(t, struct hr_ctx, t);
+	struct ksmtp_queue_args a = {
+		.kq_rcpt = "ops@example.net",
+		.kq_subject = "from hard irq",
+		.kq_body = "hardirq\n",
+		.kq_body_len = 8,
+		.kq_done = done,
+		.kq_data = ends,
+	};
+
+	c->hardirq = in_hardirq();
+	c->err = ksmtp_mail_queue(&a, &c->id);
+	complete(&c->fired);
+	return HRTIMER_NORESTART;
+}
+
+/* From a hard interrupt (an hrtimer in hard mode), as a driver's handler. */
+static void hard_irq(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO, TXN, QUIT, NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct hr_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 30000, 10, 256);
+	init_completion(&c->fired);
+	hrtimer_init(&c->t, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	c->t.function = hr_fn;
+	hrtimer_start(&c->t, ms_to_ktime(1), HRTIMER_MODE_REL_HARD);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&c->fired, 5 * HZ));
+	hrtimer_cancel(&c->t);
+	KUNIT_EXPECT_TRUE(test, c->hardirq);
+	KUNIT_ASSERT_EQ(test, c->err, 0);
+	expect_ends(test, 1);
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_EQ(test, ends->calls[c->id], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[c->id], KSMTP_END_SENT);
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx, "\r\n\r\nhardirq\r\n.\r\n", srv->rx_len));
+}
+
+/* 421 at the greeting: retried after the backoff, then sent, once. */
+static void transient_then_sent(struct kunit *test)
+{
+	static const char * const busy[] = { "S421 mx.example busy\r\n", "Z", NULL };
+	static const char * const ok[] = { GREET, "R", EHLO, TXN, QUIT, NULL };
+	static const char * const * const scripts[] = { busy, ok };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	unsigned long t0 = jiffies;
+	u64 id;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start_multi(test, srv, AF_INET, scripts, 2, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 300, 10, 256);
+	id = queue_one(test, "retry me", "again\n", NULL, 0);
+	expect_ends(test, 1);
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_EQ(test, ends->calls[id], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[id], KSMTP_END_SENT);
+	/* not before the first backoff (300 ms, jitter only adds) */
+	KUNIT_EXPECT_GE(test, jiffies_to_msecs(jiffies - t0), 300U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&q0()->retried) > 0, true);
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx, "Subject: retry me\r\n", srv->rx_len));
+}
+
+/* 550: failed at once, never retried. */
+static void permanent_not_retried(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO, "R", "S250 ok\r\n",
+		"R", "S550 5.1.1 no such user\r\n", QUIT, NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	u64 id;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 100, 10, 256);
+	id = queue_one(test, "bounce", "x\n", "nobody@example.net", 0);
+	expect_ends(test, 1);
+	ksmtp_test_server_wait(test, srv);
+	msleep(500);	/* five retry periods: nothing more may happen */
+	KUNIT_EXPECT_EQ(test, ends->calls[id], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[id], KSMTP_END_FAILED);
+	KUNIT_EXPECT_EQ(test, ends->attempts_err[id], (unsigned int)EREMOTEIO);
+	KUNIT_EXPECT_TRUE(test, ksmtp_test_glob("EHLO client.example\r\n"
+						"MAIL FROM:<dev@example.org>\r\n"
+						"RCPT TO:<nobody@example.net>\r\nQUIT\r\n",
+						srv->rx, srv->rx_len));
+}
+
+/* A fault storm: 1000 identical mails from atomic context are one mail. */
+static void coalescing(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO, TXN, QUIT, NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	DEFINE_SPINLOCK(lock);
+	unsigned long flags;
+	unsigned int i, merged = 0;
+	u64 first = 0, id;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(300, 30000, 10, 256);
+	for (i = 0; i < 1000; i++) {
+		spin_lock_irqsave(&lock, flags);
+		id = queue_one(test, "fan 2 failed", "Fan 2 stopped.\n", NULL, 42);
+		spin_unlock_irqrestore(&lock, flags);
+		if (!i)
+			first = id;
+	}
+	expect_ends(test, 1000);
+	ksmtp_test_server_wait(test, srv);
+	for (i = first; i < first + 1000; i++) {
+		KUNIT_EXPECT_EQ(test, ends->calls[i], 1);
+		merged += ends->end[i] == KSMTP_END_COALESCED;
+	}
+	KUNIT_EXPECT_EQ(test, ends->end[first], KSMTP_END_SENT);
+	KUNIT_EXPECT_EQ(test, merged, 999);
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx,
+					    "\r\n\r\nFan 2 stopped.\r\n[repeated 999 times]\r\n.\r\n",
+					    srv->rx_len));
+	KUNIT_EXPECT_EQ(test, (int)count_mail_from(srv), 1);
+}
+
+/* Bounds and bad input are refused at once, and no callback follows. */
+static void bounds(struct kunit *test)
+{
+	struct ksmtp_queue_args a = {
+		.kq_rcpt = "ops@example.net", .kq_subject = "s", .kq_body = "b",
+		.kq_body_len = 1, .kq_done = done, .kq_data = ends,
+	};
+	u64 refused = atomic64_read(&q0()->refused);
+	u64 id;
+
+	set_limits(60000, 30000, 10, 2);
+	a.kq_key = 1;
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), 0);
+	a.kq_key = 2;
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), 0);
+	a.kq_key = 3;
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&q0()->refused), refused + 1);
+	a.kq_rcpt = "ops@example.net\r\nRCPT TO:<x@y.z>";
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), -EINVAL);
+	a.kq_rcpt = NULL;
+	a.kq_subject = "a\nBcc: x@y.z";
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), -EINVAL);
+	a.kq_subject = "s";
+	a.kq_body_len = KSMTP_BODY_MAX + 1;
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id), -EMSGSIZE);
+	/* the two accepted ones end, as dropped, when flushed */
+	ksmtp_queue_flush(q0());
+	expect_ends(test, 2);
+	KUNIT_EXPECT_EQ(test, ends->total, 2U);
+}
+
+/* Cancel settles with complete: exactly one callback, whoever wins. */
+static void cancel_once(struct kunit *test)
+{
+	u64 id;
+
+	set_limits(60000, 30000, 10, 256);
+	id = queue_one(test, "to cancel", "x\n", NULL, 0);
+	KUNIT_EXPECT_TRUE(test, ksmtp_mail_cancel(&init_net, id));
+	KUNIT_EXPECT_FALSE(test, ksmtp_mail_cancel(&init_net, id));
+	KUNIT_EXPECT_EQ(test, ends->calls[id], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[id], KSMTP_END_DROPPED);
+	ksmtp_queue_flush(q0());
+	KUNIT_EXPECT_EQ(test, ends->calls[id], 1);
+}
+
+/* Shutdown (unload, namespace exit): a silent server does not hold it up;
+ * every mail ends once, dropped; nothing more is accepted.
+ */
+static void shutdown_drops_everything(struct kunit *test)
+{
+	static const char * const s[] = { "Z", NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_queue *q = q0();
+	unsigned long flags, t0;
+	unsigned int i;
+	u64 id;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 30000, 10, 256);
+	for (i = 0; i < 20; i++)
+		queue_one(test, "stuck", "x\n", NULL, i);
+	msleep(200);	/* the worker is now waiting for a greeting (3 s) */
+	t0 = jiffies;
+	ksmtp_queue_shutdown(q);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 2500U);
+	expect_ends(test, 20);
+	for (i = 0; i < MAX_IDS; i++)
+		KUNIT_EXPECT_LE(test, ends->calls[i], 1U);
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&(struct ksmtp_queue_args){
+		.kq_subject = "late", .kq_body = "", }, &id), -ESHUTDOWN);
+	ksmtp_test_server_wait(test, srv);
+	/* bring init_net's queue back for the other cases */
+	spin_lock_irqsave(&q->lock, flags);
+	q->dying = false;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/* The backoff schedule: doubling from the base, capped, jitter up to 1/4. */
+static void backoff_schedule(struct kunit *test)
+{
+	struct ksmtp_queue q = { .retry_base_ms = 1000 };
+	unsigned int a, i, v;
+
+	for (a = 1; a <= 25; a++) {
+		u64 want = min_t(u64, 1000ULL << (a - 1), 3600 * 1000);
+
+		for (i = 0; i < 20; i++) {
+			v = ksmtp_queue_backoff_ms(&q, a);
+			KUNIT_EXPECT_GE(test, (u64)v, want);
+			KUNIT_EXPECT_LE(test, (u64)v, want + want / 4);
+		}
+	}
+}
+
+static struct kunit_case queue_cases[] = {
+	KUNIT_CASE(backoff_schedule),
+	KUNIT_CASE(bounds),
+	KUNIT_CASE(cancel_once),
+	KUNIT_CASE(atomic_contexts),
+	KUNIT_CASE(hard_irq),
+	KUNIT_CASE(transient_then_sent),
+	KUNIT_CASE(permanent_not_retried),
+	KUNIT_CASE(coalescing),
+	KUNIT_CASE(shutdown_drops_everything),
+	{}
+};
+
+static int queue_suite_init(struct kunit_suite *suite)
+{
+	return ksmtp_test_lo_up();
+}
+
+static struct kunit_suite queue_suite = {
+	.name = "ksmtp-queue",
+	.suite_init = queue_suite_init,
+	.init = queue_init,
+	.exit = queue_exit,
+	.test_cases = queue_cases,
+};
+
+kunit_test_suite(queue_suite);
