@@ -87,6 +87,44 @@ const char *ksmtp_check_address(const char *addr, bool *utf8)
 }
 
 /**
+ * ksmtp_check_rcpt_list() - may this recipient list go into RCPT and To:?
+ * @list: one address, or up to KSMTP_RCPT_MAX separated by commas
+ * @utf8: set to true when one holds 8-bit octets (needs SMTPUTF8)
+ *
+ * Context: any.
+ * Return: NULL when it may, else a static string saying what is wrong.
+ */
+const char *ksmtp_check_rcpt_list(const char *list, bool *utf8)
+{
+	char addr[KSMTP_ADDR_MAX + 2];
+	unsigned int n = 0;
+	const char *why;
+	bool u;
+	size_t len;
+
+	*utf8 = false;
+	if (strlen(list) > KSMTP_RCPT_LIST_MAX)
+		return "is a list longer than 1000 octets";
+	do {
+		list = skip_spaces(list);
+		len = strcspn(list, ",");
+		while (len && list[len - 1] == ' ')
+			len--;
+		if (len > KSMTP_ADDR_MAX)
+			return "is longer than 254 octets";
+		strscpy(addr, list, len + 1);
+		why = ksmtp_check_address(addr, &u);
+		if (why)
+			return why;
+		*utf8 |= u;
+		if (++n > KSMTP_RCPT_MAX)
+			return "is a list of more than 16 addresses";
+		list += strcspn(list, ",");
+	} while (*list++ == ',');
+	return NULL;
+}
+
+/**
  * ksmtp_check_domain() - may this be the argument of EHLO/HELO?
  * @domain: a host name or an address literal ("[192.0.2.1]")
  *

@@ -9,6 +9,9 @@
 #define KSMTP_LOCAL_MAX		64
 #define KSMTP_DOMAIN_MAX	255
 #define KSMTP_ADDR_MAX		254
+/* Several recipients of one mail: "a@b.c, d@e.f" */
+#define KSMTP_RCPT_MAX		16
+#define KSMTP_RCPT_LIST_MAX	1000
 /* Longest line we send, CRLF excluded (RFC 5322 2.1.1) */
 #define KSMTP_TEXT_LINE_MAX	998
 /* Quoted-printable lines, soft break "=" included (RFC 2045 6.7) */
@@ -30,6 +33,7 @@ enum ksmtp_cte {
 enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime);
 
 const char *ksmtp_check_address(const char *addr, bool *utf8);
+const char *ksmtp_check_rcpt_list(const char *list, bool *utf8);
 const char *ksmtp_check_domain(const char *domain);
 const char *ksmtp_check_subject(const char *subject);
 

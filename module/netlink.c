@@ -61,7 +61,7 @@ static const struct nla_policy ksmtp_cfg_policy[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_TIMEOUT_COMMAND] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_TIMEOUT_DATA_BLOCK] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_TIMEOUT_FINAL_DOT] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
-	[KSMTP_A_CFG_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+	[KSMTP_A_CFG_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_RCPT_LIST_MAX },
 	[KSMTP_A_CFG_QUEUE_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &queue_max_range),
 	[KSMTP_A_CFG_QUEUE_BYTES] = NLA_POLICY_FULL_RANGE(NLA_U32, &queue_bytes_range),
 	[KSMTP_A_CFG_RETRY_MAX] = NLA_POLICY_FULL_RANGE(NLA_U32, &retry_max_range),
@@ -71,7 +71,7 @@ static const struct nla_policy ksmtp_cfg_policy[KSMTP_A_MAX + 1] = {
 };
 
 static const struct nla_policy ksmtp_send_policy[KSMTP_A_MAX + 1] = {
-	[KSMTP_A_MAIL_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+	[KSMTP_A_MAIL_RCPT] = { .type = NLA_NUL_STRING, .len = KSMTP_RCPT_LIST_MAX },
 	[KSMTP_A_MAIL_SUBJECT] = { .type = NLA_NUL_STRING, .len = KSMTP_SUBJECT_MAX },
 	[KSMTP_A_MAIL_PRIORITY] = NLA_POLICY_MAX(NLA_U32, KSMTP_PRIO_MAX),
 	[KSMTP_A_MAIL_BODY] = { .type = NLA_BINARY },
@@ -140,6 +140,13 @@ static const char *check_addr(const char *s)
 	return ksmtp_check_address(s, &utf8);
 }
 
+static const char *check_rcpts(const char *s)
+{
+	bool utf8;
+
+	return ksmtp_check_rcpt_list(s, &utf8);
+}
+
 static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 {
 	static const struct {
@@ -190,7 +197,7 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 	      take_str(info, KSMTP_A_CFG_PASSWORD, &cfg->pass, NULL) ?:
 	      take_str(info, KSMTP_A_CFG_FROM, &cfg->from, check_addr) ?:
 	      take_str(info, KSMTP_A_CFG_DOMAIN, &cfg->domain, ksmtp_check_domain) ?:
-	      take_str(info, KSMTP_A_CFG_RCPT, &cfg->rcpt, check_addr);
+	      take_str(info, KSMTP_A_CFG_RCPT, &cfg->rcpt, check_rcpts);
 	if (err)
 		return err;
 	if (attrs[KSMTP_A_CFG_FROM] && !cfg->from[0]) {
@@ -538,7 +545,7 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	res = kzalloc(sizeof(*res), GFP_KERNEL);
 	if (!res)
 		return -ENOMEM;
-	err = take_str(info, KSMTP_A_MAIL_RCPT, &rcpt, check_addr) ?:
+	err = take_str(info, KSMTP_A_MAIL_RCPT, &rcpt, check_rcpts) ?:
 	      take_str(info, KSMTP_A_MAIL_SUBJECT, &subject, ksmtp_check_subject);
 	if (err)
 		goto out_str;

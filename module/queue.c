@@ -121,7 +121,7 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 
 	id = id ?: &dummy;
 	if (!args->kq_subject || ksmtp_check_subject(args->kq_subject) ||
-	    (args->kq_rcpt && ksmtp_check_address(args->kq_rcpt, &utf8)) ||
+	    (args->kq_rcpt && ksmtp_check_rcpt_list(args->kq_rcpt, &utf8)) ||
 	    (!args->kq_body && args->kq_body_len) ||
 	    args->kq_priority > KSMTP_PRIO_MAX)
 		return -EINVAL;
@@ -403,6 +403,9 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 			if (!IS_ERR(conn)) {
 				mutex_lock(&q->conn_lock);
 				q->conn = conn;
+				/* Shutdown sets dying, then looks at q->conn. */
+				if (READ_ONCE(q->dying))
+					ksmtp_conn_abort(conn);
 				mutex_unlock(&q->conn_lock);
 				if (ksmtp_conn_start(conn, res)) {
 					mutex_lock(&q->conn_lock);

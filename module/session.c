@@ -25,7 +25,7 @@
 #include "encode.h"
 
 #define KSMTP_RX_BUF	2048
-#define KSMTP_CMD_MAX	1024
+#define KSMTP_CMD_MAX	2048
 #define KSMTP_CHUNK	16384
 
 struct ksmtp_conn {
@@ -45,6 +45,8 @@ struct ksmtp_conn {
 	struct ksmtp_caps caps;
 	struct ksmtp_rparser parser;
 	struct ksmtp_reply reply;
+	struct ksmtp_reply refusal;
+	unsigned int refused;
 	size_t rx_len;
 	char rx[KSMTP_RX_BUF];
 	char cmd[KSMTP_CMD_MAX];
@@ -116,11 +118,11 @@ static int fail(struct ksmtp_conn *s, int err, const char *why)
 	return err;
 }
 
-/* The reply in s->reply ends the session: report it as what it is. */
-static int fail_reply(struct ksmtp_conn *s)
+/* The reply @reply ends the mail: report it as what it is. */
+static int fail_reply_of(struct ksmtp_conn *s, const struct ksmtp_reply *reply)
 {
 	struct ksmtp_result *r = s->res;
-	unsigned int code = s->reply.code;
+	unsigned int code = reply->code;
 	const char *why;
 	int err;
 
@@ -182,9 +184,14 @@ static int fail_reply(struct ksmtp_conn *s)
 		return fail(s, err, why);
 	fail(s, err, why);
 	r->kr_code = code;
-	strscpy(r->kr_text, s->reply.text, sizeof(r->kr_text));
+	strscpy(r->kr_text, reply->text, sizeof(r->kr_text));
 	r->kr_transient = code >= 400 && code < 500;
 	return err;
+}
+
+static int fail_reply(struct ksmtp_conn *s)
+{
+	return fail_reply_of(s, &s->reply);
 }
 
 static long left(unsigned long deadline)
@@ -447,59 +454,109 @@ static int ks_auth(struct ksmtp_conn *s)
 	return err;
 }
 
-/* MAIL, RCPT and DATA: one at a time, or in one batch (RFC 2920). */
+/* The next address of a comma-separated recipient list, into @addr. */
+static const char *next_rcpt(const char *p, char *addr, size_t size)
+{
+	size_t len;
+
+	p = skip_spaces(p);
+	len = strcspn(p, ", ");
+	strscpy(addr, p, min(len + 1, size));
+	p += len;
+	while (*p == ' ' || *p == ',')
+		p++;
+	return p;
+}
+
+/* One RCPT reply: count it, keep the first refusal. */
+static void rcpt_reply(struct ksmtp_conn *s, unsigned int *accepted)
+{
+	unsigned int code = s->reply.code;
+
+	if (code == 250 || code == 251) {
+		(*accepted)++;
+		return;
+	}
+	if (!s->refused++)
+		s->refusal = s->reply;
+}
+
+/* MAIL, RCPT (one per recipient) and DATA: one at a time, or in one batch
+ * (RFC 2920). Refused recipients among several do not stop the mail; when
+ * all are refused, the first refusal is the failure.
+ */
 static int ks_envelope(struct ksmtp_conn *s, const char *params)
 {
 	const struct ksmtp_config *cfg = s->cfg;
-	const char *rcpt = s->mail->km_rcpt;
-	unsigned int code;
+	unsigned int t = cfg->kc_timeouts.kt_command_ms;
+	unsigned int accepted = 0, i;
+	char addr[KSMTP_ADDR_MAX + 1];
+	const char *p;
 	int n, err;
 
+	s->refused = 0;
+	s->phase = KSMTP_PHASE_MAIL;
 	if (!(s->caps.flags & KSMTP_CAP_PIPELINING)) {
-		s->phase = KSMTP_PHASE_MAIL;
 		err = ks_expect(s, 250, 0, "MAIL FROM:<%s>%s", cfg->kc_from, params);
 		if (err)
 			return err;
 		s->phase = KSMTP_PHASE_RCPT;
-		err = ks_expect(s, 250, 251, "RCPT TO:<%s>", rcpt);
-		if (err)
-			return err;
+		for (p = s->mail->km_rcpt; *p;) {
+			p = next_rcpt(p, addr, sizeof(addr));
+			err = ks_cmd(s, "RCPT TO:<%s>", addr);
+			if (err)
+				return err;
+			if (s->reply.code == 421)
+				return fail_reply(s);
+			rcpt_reply(s, &accepted);
+		}
+		if (!accepted)
+			return fail_reply_of(s, &s->refusal);
 		s->phase = KSMTP_PHASE_DATA;
 		return ks_expect(s, 354, 0, "DATA");
 	}
 
-	s->phase = KSMTP_PHASE_MAIL;
-	n = snprintf(s->cmd, sizeof(s->cmd), "MAIL FROM:<%s>%s\r\nRCPT TO:<%s>\r\nDATA\r\n",
-		     cfg->kc_from, params, rcpt);
+	n = snprintf(s->cmd, sizeof(s->cmd), "MAIL FROM:<%s>%s\r\n", cfg->kc_from, params);
+	for (p = s->mail->km_rcpt, i = 0; *p && n < sizeof(s->cmd); i++) {
+		p = next_rcpt(p, addr, sizeof(addr));
+		n += snprintf(s->cmd + n, sizeof(s->cmd) - n, "RCPT TO:<%s>\r\n", addr);
+	}
+	if (n < sizeof(s->cmd))
+		n += snprintf(s->cmd + n, sizeof(s->cmd) - n, "DATA\r\n");
 	if (n >= sizeof(s->cmd))
-		return fail(s, -E2BIG, "command line too long");
-	err = ks_send(s, s->cmd, n, cfg->kc_timeouts.kt_command_ms);
+		return fail(s, -E2BIG, "command lines too long");
+	err = ks_send(s, s->cmd, n, t);
 	if (err)
 		return fail(s, err, NULL);
 	/* Every reply is read, in order, to keep the stream in step; the
 	 * first refusal is the one reported.
 	 */
-	err = ks_recv(s, cfg->kc_timeouts.kt_command_ms);
+	err = ks_recv(s, t);
 	if (err)
 		return fail(s, err, NULL);
 	if (s->reply.code != 250)
 		fail_reply(s);
 	s->phase = KSMTP_PHASE_RCPT;
-	err = ks_recv(s, cfg->kc_timeouts.kt_command_ms);
-	if (err)
-		return fail(s, err, NULL);
-	code = s->reply.code;
-	if (code != 250 && code != 251)
-		fail_reply(s);
+	while (i--) {
+		err = ks_recv(s, t);
+		if (err)
+			return fail(s, err, NULL);
+		rcpt_reply(s, &accepted);
+	}
 	s->phase = KSMTP_PHASE_DATA;
-	err = ks_recv(s, cfg->kc_timeouts.kt_command_ms);
+	err = ks_recv(s, t);
 	if (err)
 		return fail(s, err, NULL);
+	if (!accepted && !s->res->kr_err) {
+		s->phase = KSMTP_PHASE_RCPT;
+		fail_reply_of(s, &s->refusal);
+		s->phase = KSMTP_PHASE_DATA;
+	}
 	if (s->reply.code != 354)
 		return s->res->kr_err ?: fail_reply(s);
 	if (s->res->kr_err) {
-		/* 354 although MAIL or RCPT failed: end an empty message. */
-		if (!ks_send(s, ".\r\n", 3, cfg->kc_timeouts.kt_command_ms))
+		/* 354 although MAIL or every RCPT failed: end an empty message. */
+		if (!ks_send(s, ".\r\n", 3, t))
 			ks_recv(s, cfg->kc_timeouts.kt_final_dot_ms);
 		return s->res->kr_err;
 	}
@@ -570,6 +627,12 @@ static int ks_message(struct ksmtp_conn *s)
 			   NULL);
 	} else if (s->reply.code != 250) {
 		err = fail_reply(s);
+	} else if (s->refused) {
+		/* Delivered, but not to every recipient: say which refusal. */
+		s->res->kr_code = s->refusal.code;
+		strscpy(s->res->kr_text, s->refusal.text, sizeof(s->res->kr_text));
+		snprintf(s->res->kr_reason, sizeof(s->res->kr_reason),
+			 "delivered, but %u recipient(s) refused", s->refused);
 	}
 out:
 	kfree(hdr);
@@ -608,7 +671,7 @@ static int check_input(const struct ksmtp_config *cfg,
 {
 	const char *what = "recipient address", *why;
 
-	why = ksmtp_check_address(m->km_rcpt, rcpt_utf8);
+	why = m->km_rcpt ? ksmtp_check_rcpt_list(m->km_rcpt, rcpt_utf8) : "is missing";
 	if (!why) {
 		ksmtp_check_address(cfg->kc_from, from_utf8);
 		what = "subject";

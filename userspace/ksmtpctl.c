@@ -361,7 +361,7 @@ static const char set_help[] =
 	"  server ADDR|HOST          SMTP server (IPv4, IPv6 or a name resolved now)\n"
 	"  port N                    TCP port (default 25)\n"
 	"  from ADDR                 sender address (envelope and From:)\n"
-	"  rcpt ADDR                 default recipient\n"
+	"  rcpt ADDR[, ADDR]...      default recipient(s), up to 16: one mail to all\n"
 	"  domain NAME               EHLO argument (empty: address literal)\n"
 	"  auth none|plain|login|cram-md5\n"
 	"  user NAME                 user name for AUTH\n"
@@ -595,7 +595,8 @@ static const char send_help[] =
 	"usage: ksmtpctl send [to ADDR] [subject TEXT] [priority low|normal|high]\n"
 	"                     [body-file PATH|-] [queue] [-j]\n"
 	"Send one mail through the kernel's default client and wait for the outcome.\n"
-	"The body comes from body-file, or from stdin (at most 1 MiB). Without 'to',\n"
+	"The body comes from body-file, or from stdin (at most 1 MiB). 'to' takes one\n"
+	"address or up to 16 separated by commas (one mail to all). Without 'to',\n"
 	"the configured default recipient is used. Exit status 0 when the server\n"
 	"accepted the mail; 1 with the failed phase and the server's reply if not.\n"
 	"With 'queue', the mail goes into the kernel's queue instead (retried on\n"
@@ -708,6 +709,11 @@ static int cmd_send(int argc, char **argv)
 		fputc('\n', stderr);
 	} else {
 		printf("sent\n");
+		if (rq.tb[KSMTP_A_RES_CODE] && nla_get_u32(rq.tb[KSMTP_A_RES_CODE]))
+			fprintf(stderr, "%s: %s: server said %u %s\n", prog,
+				get_str(rq.tb[KSMTP_A_RES_REASON]),
+				nla_get_u32(rq.tb[KSMTP_A_RES_CODE]),
+				get_str(rq.tb[KSMTP_A_RES_TEXT]));
 	}
 	return err ? 1 : 0;
 }

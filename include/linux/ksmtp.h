@@ -93,7 +93,9 @@ struct ksmtp_config {
 
 /**
  * struct ksmtp_mail - one mail to send
- * @km_rcpt: recipient address, local@domain
+ * @km_rcpt: recipient address, local@domain; or up to 16 of them separated
+ *	by commas ("ops@example.org, oncall@example.org"): one mail, one RCPT
+ *	each; it is delivered when at least one recipient is accepted
  * @km_priority: priority, see enum ksmtp_priority
  * @km_subject: subject (folded or encoded as needed; never a new header)
  * @km_body: body text, UTF-8; any line endings, any bytes
@@ -119,7 +121,9 @@ struct ksmtp_mail {
  *	connection refused or reset); false for 5xx and bad input
  * @kr_unknown: true when the mail may have been delivered although the
  *	send failed (no reply to the final dot): do not resend blindly
- * @kr_reason: what the failure means, in words; "" on success
+ * @kr_reason: what the failure means, in words; "" on success, or which
+ *	recipients were refused when a mail to several was delivered (then
+ *	@kr_code and @kr_text give the first refusal)
  */
 struct ksmtp_result {
 	int kr_err;
@@ -151,7 +155,8 @@ typedef void (*ksmtp_done_fn)(void *data, u64 id, enum ksmtp_end end,
  * struct ksmtp_queue_args - a mail to queue
  * @kq_net: network namespace whose configuration and queue to use; NULL
  *	means &init_net
- * @kq_rcpt: recipient, or NULL for the configured default recipient
+ * @kq_rcpt: recipient(s) as in struct ksmtp_mail, or NULL for the
+ *	configured default recipient(s)
  * @kq_priority: priority
  * @kq_subject: subject
  * @kq_body: body

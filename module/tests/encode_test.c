@@ -239,13 +239,14 @@ static void subject_folding(struct kunit *test)
 struct check_case {
 	const char *name;
 	const char *s;
-	int kind;	/* 0 address, 1 domain, 2 subject */
+	int kind;	/* 0 address, 1 domain, 2 subject, 3 recipient list */
 	bool ok;
 	bool utf8;
 };
 
 static char long_local[80];
 static char long_subject[KSMTP_SUBJECT_MAX + 2];
+static char many_rcpts[17 * 9 + 1];
 
 static const struct check_case check_cases[] = {
 	{ "addr_ok", "ops@example.net", 0, true },
@@ -269,6 +270,15 @@ static const struct check_case check_cases[] = {
 	{ "subject_lf", "a\nBcc: x@y.z", 2, false },
 	{ "subject_cr", "a\rb", 2, false },
 	{ "subject_too_long", long_subject, 2, false },
+	{ "list_one", "ops@example.net", 3, true },
+	{ "list_two", "ops@example.net, oncall@example.net", 3, true },
+	{ "list_no_space", "ops@example.net,oncall@example.net", 3, true },
+	{ "list_utf8", "ops@example.net, j\303\266rg@example.net", 3, true, true },
+	{ "list_empty_item", "ops@example.net,,oncall@example.net", 3, false },
+	{ "list_trailing_comma", "ops@example.net, ", 3, false },
+	{ "list_bad_item", "ops@example.net, on call@example.net", 3, false },
+	{ "list_crlf", "ops@example.net,\r\nRCPT TO:<x@y.z>", 3, false },
+	{ "list_seventeen", many_rcpts, 3, false },
 };
 
 static void check_case_desc(const struct check_case *c, char *desc)
@@ -288,6 +298,8 @@ static void input_checks(struct kunit *test)
 		why = ksmtp_check_address(c->s, &utf8);
 	else if (c->kind == 1)
 		why = ksmtp_check_domain(c->s);
+	else if (c->kind == 3)
+		why = ksmtp_check_rcpt_list(c->s, &utf8);
 	else
 		why = ksmtp_check_subject(c->s);
 	if (c->ok)
@@ -299,9 +311,14 @@ static void input_checks(struct kunit *test)
 
 static int encode_suite_init(struct kunit_suite *suite)
 {
+	int i;
+
 	memset(long_local, 'a', 70);
 	strcpy(long_local + 70, "@b.c");
 	memset(long_subject, 's', KSMTP_SUBJECT_MAX + 1);
+	for (i = 0; i < 17; i++)
+		memcpy(many_rcpts + i * 9, "a@b.c.de,", 9);
+	many_rcpts[17 * 9 - 1] = '\0';	/* 17 addresses, no trailing comma */
 	return 0;
 }
 

@@ -344,6 +344,35 @@ static const char * const s_pipelining_354_anyway[] = {
 	NULL
 };
 
+static const char * const s_two_rcpts[] = {
+	GREET, "R", EHLO_BASIC, "R", OK, "R", OK, "R", OK,
+	"R", "S354 go\r\n", "D", "S250 queued\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_two_rcpts_one_refused[] = {
+	GREET, "R", EHLO_BASIC, "R", OK, "R", OK, "R", "S550 5.1.1 oncall: no such user\r\n",
+	"R", "S354 go\r\n", "D", "S250 queued\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_two_rcpts_refused[] = {
+	GREET, "R", EHLO_BASIC, "R", OK, "R", "S550 5.1.1 ops: no such user\r\n",
+	"R", "S450 4.2.0 oncall: busy\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_two_rcpts_pipelined[] = {
+	GREET, "R", "S250-mx\r\n250 PIPELINING\r\n",
+	"R", "R", "R", "R", "S250 ok\r\n250 ok\r\n550 5.1.1 oncall: no such user\r\n354 go\r\n",
+	"D", "S250 queued\r\n", QUIT_OK,
+	NULL
+};
+
+#define TWO	"ops@example.net, oncall@example.net"
+#define C_TWO	"RCPT TO:<ops@example.net>\r\nRCPT TO:<oncall@example.net>\r\n"
+#define MSG_TWO	HDRS(TWO, "Fault", "7bit", "3 (Normal)") "Fan 2 failed.\r\n.\r\n"
+
 struct sess_case {
 	const char *name;
 	const char * const *script;	/* NULL: nobody listens */
@@ -499,6 +528,16 @@ static const struct sess_case sess_cases[] = {
 	{ "pipelining_354_after_refusal_ends_empty", s_pipelining_354_anyway,
 	  C_EHLO C_MAIL C_RCPT "DATA\r\n.\r\nQUIT\r\n", -EREMOTEIO, KSMTP_PHASE_RCPT, 550,
 	  "5.1.1 no such user" },
+	{ "several_recipients", s_two_rcpts, C_EHLO C_MAIL C_TWO "DATA\r\n" MSG_TWO "QUIT\r\n",
+	  .rcpt = TWO },
+	{ "several_recipients_one_refused", s_two_rcpts_one_refused,
+	  C_EHLO C_MAIL C_TWO "DATA\r\n" MSG_TWO "QUIT\r\n", 0, KSMTP_PHASE_NONE, 550,
+	  "5.1.1 oncall: no such user", .rcpt = TWO },
+	{ "several_recipients_all_refused", s_two_rcpts_refused, C_EHLO C_MAIL C_TWO "QUIT\r\n",
+	  -EREMOTEIO, KSMTP_PHASE_RCPT, 550, "5.1.1 ops: no such user", .rcpt = TWO },
+	{ "several_recipients_pipelined", s_two_rcpts_pipelined,
+	  C_EHLO C_MAIL C_TWO "DATA\r\n" MSG_TWO "QUIT\r\n", 0, KSMTP_PHASE_NONE, 550,
+	  "5.1.1 oncall: no such user", .rcpt = TWO },
 	{ "connection_refused", NULL, NULL, -ECONNREFUSED, KSMTP_PHASE_CONNECT,
 	  .transient = true },
 	{ "connection_refused_ipv6", NULL, NULL, -ECONNREFUSED, KSMTP_PHASE_CONNECT,
@@ -590,7 +629,7 @@ static void session(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, res->kr_text, c->text ?: "");
 	KUNIT_EXPECT_EQ(test, res->kr_transient, c->transient);
 	KUNIT_EXPECT_EQ(test, res->kr_unknown, c->unknown);
-	if (c->err)
+	if (c->err || c->code)
 		KUNIT_EXPECT_NE(test, res->kr_reason[0], '\0');
 	else
 		KUNIT_EXPECT_STREQ(test, res->kr_reason, "");

@@ -4,9 +4,7 @@
 # guest; prints its figures. KSMTP_BENCH_N sets the number of mails (500).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-kabi=$("$repo/tests/vm/kabi.sh") || exit 2
-make -s -C "$repo" module KDIR="/usr/src/linux-headers-$kabi" >/dev/null || exit 2
-make -s -C "$repo" userspace >/dev/null || exit 2
+"$repo/tests/vm/build.sh" || exit 2
 res=$(mktemp -d /tmp/ksmtp-bench.XXXXXX)
 echo "KSMTP_BENCH_N=${KSMTP_BENCH_N:-500}" > "$res/bench.env"
 KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$repo/tests/bench/guest.sh" 3600

@@ -5,9 +5,7 @@
 # "e2e: N passed, N failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-kabi=$("$repo/tests/vm/kabi.sh") || exit 2
-make -s -C "$repo" module KDIR="/usr/src/linux-headers-$kabi" >/dev/null || exit 2
-make -s -C "$repo" userspace >/dev/null || exit 2
+"$repo/tests/vm/build.sh" || exit 2
 res=$(mktemp -d /tmp/ksmtp-e2e.XXXXXX)
 KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$repo/tests/e2e/guest.sh" 900
 rc=$?

@@ -187,6 +187,21 @@ def test_recipient_refused():
     assert REC4.mails == []
 
 
+def test_several_default_recipients_one_mail():
+    configure(extra=("rcpt", "ops@example.net, oncall@example.net"))
+    send(b"to both\n")
+    (m,) = REC4.take()
+    assert m["rcpt"] == ["ops@example.net", "oncall@example.net"], m
+    expect_message(m["content"], b"to both\r\n", to="ops@example.net, oncall@example.net")
+    # one refused among them: delivered to the other, the refusal reported
+    p = send(b"partly\n", to="nobody@example.net, ops@example.net", check=False)
+    assert p.returncode == 0 and p.stdout == b"sent\n", p
+    (m,) = REC4.take()
+    assert m["rcpt"] == ["ops@example.net"], m
+    cfg = show()
+    assert cfg["rcpt"] == "ops@example.net, oncall@example.net", cfg
+
+
 def test_send_json_result():
     configure()
     p = ctl("send", "to", "nobody@example.net", "-j", stdin=b"x\n", check=False)

@@ -67,7 +67,7 @@ PY
 log=$build/test.log
 # UML's virtio-PCI stub warns at boot when no device is configured (it is in
 # kunit.py's arch_uml.config): that one warning is not ours.
-if [ -f "$log" ] && grep -E -n 'BUG: KASAN|WARNING: possible|possible circular locking|inconsistent lock state|BUG: sleeping function|general protection|Kernel panic|WARNING: CPU:|BUG: unable|kmemleak|UBSAN' "$log" |
+if [ -f "$log" ] && grep -E -n 'BUG: KASAN|WARNING: possible|possible circular locking|inconsistent lock state|BUG: sleeping function|non-static key|locking correctness validator|general protection|Kernel panic|WARNING: CPU:|BUG: unable|kmemleak|UBSAN' "$log" |
 	grep -v 'arch/um/drivers/virt-pci.c'; then
 	echo "$label: kernel reported a problem (see $log)" >&2
 	failed=$((failed + 1))

@@ -4,11 +4,9 @@
 # ksmtp to a real SMTP server in it, and print what happened.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-kabi=$("$repo/tests/vm/kabi.sh") || exit 2
-make -s -C "$repo" module KDIR="/usr/src/linux-headers-$kabi" >/dev/null || exit 2
-make -s -C "$repo" userspace >/dev/null || exit 2
+"$repo/tests/vm/build.sh" || exit 2
 res=$(mktemp -d /tmp/ksmtp-demo.XXXXXX)
-echo "demo: booting Debian's $kabi kernel in QEMU (TCG, no network card)..."
+echo "demo: booting Debian's $("$repo/tests/vm/kabi.sh") kernel in QEMU (TCG, no network card)..."
 KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$repo/tests/vm/demo-guest.sh" 600
 rc=$?
 tr -d '\r' < "$res/serial.log" | sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' |

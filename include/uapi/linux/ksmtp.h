@@ -28,8 +28,9 @@
  *   KSMTP_A_CFG_TIMEOUT_*:     u32, milliseconds, 100..3600000 each: TCP
  *                              connect, greeting, each command reply, each
  *                              data block, reply to the final dot.
- *   KSMTP_A_CFG_RCPT:          NUL-terminated string: default recipient
- *                              (used by KSMTP_CMD_SEND without one).
+ *   KSMTP_A_CFG_RCPT:          NUL-terminated string: default recipient(s),
+ *                              up to 16 separated by commas (used by
+ *                              KSMTP_CMD_SEND and queued mails without one).
  *
  * KSMTP_CMD_CONFIG_GET: allowed to all. Answers with the attributes above
  *   except KSMTP_A_CFG_PASSWORD; KSMTP_A_CFG_PASSWORD_SET (u8) tells
