@@ -420,6 +420,39 @@ static void cancel_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ends->calls[id], 1);
 }
 
+/* Cancel against delivery: a mail being delivered cannot be cancelled; it
+ * ends on its own, once; a waiting one can, once.
+ */
+static void cancel_vs_delivery(struct kunit *test)
+{
+	static const char * const silent[] = { "Z", NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_queue *q = q0();
+	unsigned long flags;
+	u64 flying, waiting;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, silent, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 30000, 1, 256);
+	flying = queue_one(test, "in flight", "x\n", NULL, 1);
+	msleep(300);	/* taken by the worker, waiting for a greeting (3 s) */
+	spin_lock_irqsave(&q->lock, flags);
+	q->coalesce_ms = 600000;
+	spin_unlock_irqrestore(&q->lock, flags);
+	waiting = queue_one(test, "waiting", "y\n", NULL, 2);
+	KUNIT_EXPECT_FALSE(test, ksmtp_mail_cancel(&init_net, flying));
+	KUNIT_EXPECT_TRUE(test, ksmtp_mail_cancel(&init_net, waiting));
+	KUNIT_EXPECT_FALSE(test, ksmtp_mail_cancel(&init_net, waiting));
+	expect_ends(test, 2);	/* the greeting timeout ends the first: expired */
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_EQ(test, ends->calls[flying], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[flying], KSMTP_END_EXPIRED);
+	KUNIT_EXPECT_EQ(test, ends->attempts_err[flying], (unsigned int)ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, ends->calls[waiting], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[waiting], KSMTP_END_DROPPED);
+}
+
 /* Shutdown (unload, namespace exit): a silent server does not hold it up;
  * every mail ends once, dropped; nothing more is accepted.
  */
@@ -475,6 +508,7 @@ static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(backoff_schedule),
 	KUNIT_CASE(bounds),
 	KUNIT_CASE(cancel_once),
+	KUNIT_CASE(cancel_vs_delivery),
 	KUNIT_CASE(atomic_contexts),
 	KUNIT_CASE(hard_irq),
 	KUNIT_CASE(transient_then_sent),

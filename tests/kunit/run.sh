@@ -34,6 +34,15 @@ ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 key=$(sha256sum "$kunitconfig" | cut -c1-12)
 build=$cache/$arch-$ver-$key
 
+# The cache is shared by checkouts (CI clones elsewhere each run): make
+# decides by mtimes, so objects built from another checkout may look newer
+# than our sources. Rebuild our part whenever the checkout changes.
+if [ "$(cat "$build/.ksmtp-repo" 2>/dev/null)" != "$repo" ]; then
+	rm -rf "$build/drivers/ksmtp"
+	mkdir -p "$build"
+	echo "$repo" > "$build/.ksmtp-repo"
+fi
+
 json=$(mktemp)
 trap 'rm -f "$json"' EXIT
 rc=0
