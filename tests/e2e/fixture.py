@@ -10,13 +10,14 @@ import os
 import secrets
 import sys
 import threading
+import logging
 import time
-import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, AuthResult, LoginPassword
 
-warnings.filterwarnings("ignore", "Session.login_data is deprecated")
+# aiosmtpd itself logs a deprecation of its own Session.login_data on each AUTH
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 
 class Recorder:
