@@ -363,6 +363,7 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 	struct ksmtp_qmail *m, *tmp;
 	struct ksmtp_mail mail;
 	char *rcpt = NULL, *body;
+	bool down = false;
 
 	if (!client) {
 		memset(res, 0, sizeof(*res));
@@ -381,7 +382,13 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 			continue;
 		}
 		m->attempts++;
-		if (!client) {
+		if (!client || down) {
+			/* Not configured, or the server could not be reached
+			 * just now: the rest of the batch fails the same way,
+			 * without a connection (and a timeout) each.
+			 */
+			if (down)
+				ksmtp_net_account(kn, res);
 			settle(q, m, res);
 			continue;
 		}
@@ -418,6 +425,7 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 			if (IS_ERR(conn)) {
 				/* The session failed: so does this attempt. */
 				conn = NULL;
+				down = true;
 				ksmtp_net_account(kn, res);
 				settle(q, m, res);
 				continue;
