@@ -355,6 +355,23 @@ static char *body_with_repeats(const struct ksmtp_qmail *m, size_t *len)
 	return b;
 }
 
+/* Show @conn (or NULL) to ksmtp_queue_shutdown(), which aborts it. */
+static void conn_publish(struct ksmtp_queue *q, struct ksmtp_conn *conn)
+{
+	mutex_lock(&q->conn_lock);
+	q->conn = conn;
+	/* Shutdown sets dying, then looks at q->conn. */
+	if (conn && READ_ONCE(q->dying))
+		ksmtp_conn_abort(conn);
+	mutex_unlock(&q->conn_lock);
+}
+
+static void conn_close(struct ksmtp_queue *q, struct ksmtp_conn *conn)
+{
+	conn_publish(q, NULL);
+	ksmtp_conn_close(conn);
+}
+
 static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 		    struct list_head *batch, struct ksmtp_result *res)
 {
@@ -408,17 +425,9 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 		if (!conn) {
 			conn = ksmtp_conn_alloc(client, res);
 			if (!IS_ERR(conn)) {
-				mutex_lock(&q->conn_lock);
-				q->conn = conn;
-				/* Shutdown sets dying, then looks at q->conn. */
-				if (READ_ONCE(q->dying))
-					ksmtp_conn_abort(conn);
-				mutex_unlock(&q->conn_lock);
+				conn_publish(q, conn);
 				if (ksmtp_conn_start(conn, res)) {
-					mutex_lock(&q->conn_lock);
-					q->conn = NULL;
-					mutex_unlock(&q->conn_lock);
-					ksmtp_conn_close(conn);
+					conn_close(q, conn);
 					conn = ERR_PTR(-ENOTCONN);
 				}
 			}
@@ -446,19 +455,12 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 		ksmtp_net_account(kn, res);
 		settle(q, m, res);
 		if (!ksmtp_conn_usable(conn)) {
-			mutex_lock(&q->conn_lock);
-			q->conn = NULL;
-			mutex_unlock(&q->conn_lock);
-			ksmtp_conn_close(conn);
+			conn_close(q, conn);
 			conn = NULL;
 		}
 	}
-	if (conn) {
-		mutex_lock(&q->conn_lock);
-		q->conn = NULL;
-		mutex_unlock(&q->conn_lock);
-		ksmtp_conn_close(conn);
-	}
+	if (conn)
+		conn_close(q, conn);
 	kfree(rcpt);
 	ksmtp_client_put(client);
 }

@@ -33,6 +33,14 @@ RCPT = "ops@example.net"
 PORT_AUTH4, PORT_AUTH6, PORT_OPEN, PORT_DOWN = 2525, 2526, 2527, 2599
 
 
+def silent_listener(port, backlog):
+    """A server that accepts connections (in its backlog) and says nothing."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(backlog)
+    return sock
+
+
 def ctl(*args, stdin=None, env=None, check=True, prefix=()):
     e = dict(os.environ)
     e.update(env or {})
@@ -331,9 +339,7 @@ def test_fixture_with_swaks():
 
 
 def test_slow_server_does_not_block_show_or_other_namespaces():
-    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    silent.bind(("127.0.0.1", 2530))
-    silent.listen(4)
+    silent = silent_listener(2530, 4)
     try:
         configure(port=2530, extra=("timeout-greeting", "15000"))
         slow = subprocess.Popen([CTL, "send"], stdin=subprocess.PIPE,
@@ -468,9 +474,7 @@ def test_queue_server_restart_all_arrive_exactly_once():
 
 
 def test_queue_list_and_flush():
-    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    silent.bind(("127.0.0.1", 2532))
-    silent.listen(8)
+    silent = silent_listener(2532, 8)
     try:
         configure(port=2532, extra=("coalesce-ms", "600000"))
         ids = [queue(subject="held %d" % i) for i in range(3)]
@@ -545,9 +549,7 @@ def test_namespace_teardown_with_queued_mails():
 
 
 def test_rmmod_with_100_queued_mails_and_a_silent_server():
-    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    silent.bind(("127.0.0.1", 2531))
-    silent.listen(128)
+    silent = silent_listener(2531, 128)
     try:
         configure(port=2531, extra=("timeout-greeting", "600000", "coalesce-ms", "0"))
         mon = Monitor()
