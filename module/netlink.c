@@ -540,8 +540,12 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	char *rcpt = NULL, *subject = NULL, *body;
 	struct sk_buff *msg;
 	void *hdr;
+	bool queue;
 	int err;
 
+	/* Queued mail without a recipient takes the default at delivery. */
+	queue = info->attrs[KSMTP_A_MAIL_QUEUE] &&
+		nla_get_u8(info->attrs[KSMTP_A_MAIL_QUEUE]);
 	res = kzalloc(sizeof(*res), GFP_KERNEL);
 	if (!res)
 		return -ENOMEM;
@@ -555,7 +559,7 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -EINVAL;
 		goto out_str;
 	}
-	if (!rcpt && !info->attrs[KSMTP_A_MAIL_QUEUE]) {
+	if (!rcpt && !queue) {
 		rcpt = ksmtp_net_default_rcpt(kn);
 		if (!rcpt) {
 			NL_SET_ERR_MSG_MOD(info->extack,
@@ -570,7 +574,7 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_str;
 	}
 
-	if (info->attrs[KSMTP_A_MAIL_QUEUE] && nla_get_u8(info->attrs[KSMTP_A_MAIL_QUEUE])) {
+	if (queue) {
 		err = queue_mail(info, rcpt, subject, body, mail.km_body_len);
 		goto out_body;
 	}
