@@ -22,6 +22,8 @@ static void client_free(struct ksmtp_client *c)
 	kfree_sensitive(c->cfg.kc_password);
 	kfree(c->cfg.kc_from);
 	kfree(c->cfg.kc_domain);
+	kfree(c->cfg.kc_tls_name);
+	kfree(c->cfg.kc_tls_ca_file);
 	kfree(c);
 }
 
@@ -41,6 +43,34 @@ static bool cred_ok(const char *s)
 }
 
 /**
+ * ksmtp_config_tls_check() - is the TLS part of a configuration sound?
+ * @cfg: the configuration
+ *
+ * Context: any.
+ * Return: NULL, or what is wrong, in words.
+ */
+const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg)
+{
+	const char *ca = cfg->kc_tls_ca_file;
+
+	if (cfg->kc_tls > KSMTP_TLS_MAX)
+		return "unknown TLS mode";
+	if (cfg->kc_tls_name && cfg->kc_tls_name[0] &&
+	    (cfg->kc_tls_name[0] == '[' || ksmtp_check_domain(cfg->kc_tls_name)))
+		return "TLS server name must be a DNS name";
+	if (ca && ca[0] && (ca[0] != '/' || strlen(ca) > KSMTP_PATH_MAX ||
+			    strpbrk(ca, "\r\n")))
+		return "CA file must be an absolute path";
+	if (cfg->kc_tls == KSMTP_TLS_NONE)
+		return NULL;
+	if (!cfg->kc_tls_name || !cfg->kc_tls_name[0])
+		return "TLS needs the server name to verify (tls-name)";
+	if (cfg->kc_helo_only)
+		return "TLS needs EHLO: helo-only cannot be on";
+	return NULL;
+}
+
+/**
  * ksmtp_client_create() - create a client
  * @cfg: the configuration; every string is copied
  *
@@ -48,7 +78,9 @@ static bool cred_ok(const char *s)
  * AF_INET or AF_INET6, the from address local@domain without CR, LF,
  * spaces or angle brackets, the domain a host name or an address literal,
  * the user name and password at most 255 octets without CR or LF, and a
- * mechanism other than KSMTP_AUTH_NONE needs a user name.
+ * mechanism other than KSMTP_AUTH_NONE needs a user name. With TLS, the
+ * server name to verify is required (a DNS name), HELO-only is refused,
+ * and a CA file, if any, is an absolute path.
  *
  * Context: process context; may sleep (GFP_KERNEL).
  * Return: the client, holding one reference for the caller (drop it with
@@ -69,7 +101,8 @@ struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg)
 	    !cred_ok(cfg->kc_username) || !cred_ok(cfg->kc_password) ||
 	    cfg->kc_auth > KSMTP_AUTH_MAX ||
 	    (cfg->kc_auth != KSMTP_AUTH_NONE &&
-	     (!cfg->kc_username || !cfg->kc_username[0])))
+	     (!cfg->kc_username || !cfg->kc_username[0])) ||
+	    ksmtp_config_tls_check(cfg))
 		return ERR_PTR(-EINVAL);
 
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
@@ -81,13 +114,15 @@ struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg)
 	c->cfg.kc_password = kstrdup(cfg->kc_password ?: "", GFP_KERNEL);
 	c->cfg.kc_from = kstrdup(cfg->kc_from, GFP_KERNEL);
 	c->cfg.kc_domain = kstrdup(cfg->kc_domain ?: "", GFP_KERNEL);
+	c->cfg.kc_tls_name = kstrdup(cfg->kc_tls_name ?: "", GFP_KERNEL);
+	c->cfg.kc_tls_ca_file = kstrdup(cfg->kc_tls_ca_file ?: "", GFP_KERNEL);
 	if (!c->cfg.kc_username || !c->cfg.kc_password || !c->cfg.kc_from ||
-	    !c->cfg.kc_domain) {
+	    !c->cfg.kc_domain || !c->cfg.kc_tls_name || !c->cfg.kc_tls_ca_file) {
 		client_free(c);
 		return ERR_PTR(-ENOMEM);
 	}
 	if (!c->cfg.kc_port)
-		c->cfg.kc_port = 25;
+		c->cfg.kc_port = cfg->kc_tls == KSMTP_TLS_IMPLICIT ? 465 : 25;
 	if (!c->cfg.kc_net)
 		c->cfg.kc_net = &init_net;
 	t = &c->cfg.kc_timeouts;
@@ -205,6 +240,7 @@ const char *ksmtp_phase_name(enum ksmtp_phase phase)
 		[KSMTP_PHASE_DATA] = "DATA",
 		[KSMTP_PHASE_MESSAGE] = "message",
 		[KSMTP_PHASE_QUIT] = "QUIT",
+		[KSMTP_PHASE_TLS] = "TLS",
 	};
 
 	return phase <= KSMTP_PHASE_MAX ? names[phase] : "unknown";

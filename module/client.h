@@ -30,6 +30,8 @@ int ksmtp_conn_mail(struct ksmtp_conn *conn, const struct ksmtp_mail *mail,
 bool ksmtp_conn_usable(const struct ksmtp_conn *conn);
 void ksmtp_conn_close(struct ksmtp_conn *conn);
 
+const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg);
+
 int ksmtp_session_run(struct ksmtp_client *client,
 		      const struct ksmtp_mail *mail,
 		      struct ksmtp_result *res);

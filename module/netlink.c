@@ -28,9 +28,9 @@
 #include "netlink.h"
 #include "netns.h"
 #include "queue.h"
+#include "tls.h"
 
 unsigned int ksmtp_net_id __read_mostly;
-static struct genl_family ksmtp_nl_family;
 
 static struct netlink_range_validation timeout_range = {
 	.min = 100,
@@ -68,6 +68,17 @@ static const struct nla_policy ksmtp_cfg_policy[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_RETRY_AGE] = NLA_POLICY_FULL_RANGE(NLA_U32, &retry_age_range),
 	[KSMTP_A_CFG_RETRY_BASE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_COALESCE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &coalesce_range),
+	[KSMTP_A_CFG_TLS] = NLA_POLICY_MAX(NLA_U32, KSMTP_TLS_MAX),
+	[KSMTP_A_CFG_TLS_NAME] = { .type = NLA_NUL_STRING, .len = KSMTP_DOMAIN_MAX },
+	[KSMTP_A_CFG_TLS_CA_FILE] = { .type = NLA_NUL_STRING, .len = KSMTP_PATH_MAX },
+	[KSMTP_A_CFG_AUTH_CLEARTEXT] = NLA_POLICY_MAX(NLA_U8, 1),
+};
+
+static const struct nla_policy ksmtp_tls_policy[KSMTP_A_MAX + 1] = {
+	[KSMTP_A_TLS_ID] = { .type = NLA_U64 },
+	[KSMTP_A_TLS_STATUS] = NLA_POLICY_MAX(NLA_U32, 4095),
+	[KSMTP_A_TLS_REASON] = { .type = NLA_NUL_STRING, .len = KSMTP_REASON_MAX - 1 },
+	[KSMTP_A_TLS_INFO] = { .type = NLA_NUL_STRING, .len = KSMTP_TLS_INFO_MAX - 1 },
 };
 
 static const struct nla_policy ksmtp_send_policy[KSMTP_A_MAX + 1] = {
@@ -85,6 +96,8 @@ static void nlcfg_free(struct ksmtp_nlcfg *cfg)
 	kfree(cfg->from);
 	kfree(cfg->domain);
 	kfree(cfg->rcpt);
+	kfree(cfg->tls_name);
+	kfree(cfg->ca_file);
 }
 
 static void nlcfg_link(struct ksmtp_nlcfg *cfg)
@@ -93,6 +106,8 @@ static void nlcfg_link(struct ksmtp_nlcfg *cfg)
 	cfg->c.kc_password = cfg->pass;
 	cfg->c.kc_from = cfg->from;
 	cfg->c.kc_domain = cfg->domain;
+	cfg->c.kc_tls_name = cfg->tls_name;
+	cfg->c.kc_tls_ca_file = cfg->ca_file;
 }
 
 /* A string attribute: no NUL inside (NLA_NUL_STRING stops at the first). */
@@ -147,6 +162,16 @@ static const char *check_rcpts(const char *s)
 	return ksmtp_check_rcpt_list(s, &utf8);
 }
 
+static const char *check_tls_name(const char *s)
+{
+	return s[0] == '[' || ksmtp_check_domain(s) ? "TLS server name must be a DNS name" : NULL;
+}
+
+static const char *check_path(const char *s)
+{
+	return s[0] != '/' ? "CA file must be an absolute path" : NULL;
+}
+
 static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 {
 	static const struct {
@@ -162,6 +187,7 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 	};
 	struct nlattr **attrs = info->attrs;
 	struct nlattr *a = attrs[KSMTP_A_CFG_SERVER_ADDR];
+	const char *why;
 	unsigned int i;
 	int err;
 
@@ -188,6 +214,10 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 		cfg->c.kc_auth = nla_get_u32(attrs[KSMTP_A_CFG_AUTH]);
 	if (attrs[KSMTP_A_CFG_HELO_ONLY])
 		cfg->c.kc_helo_only = nla_get_u8(attrs[KSMTP_A_CFG_HELO_ONLY]);
+	if (attrs[KSMTP_A_CFG_TLS])
+		cfg->c.kc_tls = nla_get_u32(attrs[KSMTP_A_CFG_TLS]);
+	if (attrs[KSMTP_A_CFG_AUTH_CLEARTEXT])
+		cfg->c.kc_auth_cleartext = nla_get_u8(attrs[KSMTP_A_CFG_AUTH_CLEARTEXT]);
 	for (i = 0; i < ARRAY_SIZE(timeouts); i++)
 		if (attrs[timeouts[i].type])
 			*(unsigned int *)((char *)&cfg->c.kc_timeouts + timeouts[i].off) =
@@ -197,7 +227,9 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 	      take_str(info, KSMTP_A_CFG_PASSWORD, &cfg->pass, NULL) ?:
 	      take_str(info, KSMTP_A_CFG_FROM, &cfg->from, check_addr) ?:
 	      take_str(info, KSMTP_A_CFG_DOMAIN, &cfg->domain, ksmtp_check_domain) ?:
-	      take_str(info, KSMTP_A_CFG_RCPT, &cfg->rcpt, check_rcpts);
+	      take_str(info, KSMTP_A_CFG_RCPT, &cfg->rcpt, check_rcpts) ?:
+	      take_str(info, KSMTP_A_CFG_TLS_NAME, &cfg->tls_name, check_tls_name) ?:
+	      take_str(info, KSMTP_A_CFG_TLS_CA_FILE, &cfg->ca_file, check_path);
 	if (err)
 		return err;
 	if (attrs[KSMTP_A_CFG_FROM] && !cfg->from[0]) {
@@ -209,6 +241,24 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack, attrs[KSMTP_A_CFG_AUTH] ?:
 				    attrs[KSMTP_A_CFG_USERNAME],
 				    "an auth mechanism needs a username");
+		return -EINVAL;
+	}
+	nlcfg_link(cfg);
+	why = ksmtp_config_tls_check(&cfg->c);
+	if (why) {
+		/* Name the attribute the admin just set that conflicts. */
+		static const int tls_attrs[] = {
+			KSMTP_A_CFG_TLS, KSMTP_A_CFG_TLS_NAME, KSMTP_A_CFG_HELO_ONLY,
+		};
+
+		if (info->extack)
+			info->extack->_msg = why;
+		for (i = 0; i < ARRAY_SIZE(tls_attrs); i++) {
+			if (attrs[tls_attrs[i]]) {
+				NL_SET_BAD_ATTR(info->extack, attrs[tls_attrs[i]]);
+				break;
+			}
+		}
 		return -EINVAL;
 	}
 	return 0;
@@ -260,6 +310,8 @@ static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 	cfg.from = dup_or_null(kn->cfg.from, &err);
 	cfg.domain = dup_or_null(kn->cfg.domain, &err);
 	cfg.rcpt = dup_or_null(kn->cfg.rcpt, &err);
+	cfg.tls_name = dup_or_null(kn->cfg.tls_name, &err);
+	cfg.ca_file = dup_or_null(kn->cfg.ca_file, &err);
 	if (!err)
 		err = nlcfg_apply(&cfg, info);
 	if (err)
@@ -346,12 +398,17 @@ static int ksmtp_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
 					       &((struct sockaddr_in6 *)ss)->sin6_addr);
 	}
 	err = err ?:
-	      nla_put_u16(msg, KSMTP_A_CFG_PORT, cfg->c.kc_port ?: 25) ?:
+	      nla_put_u16(msg, KSMTP_A_CFG_PORT, cfg->c.kc_port ?:
+			  (cfg->c.kc_tls == KSMTP_TLS_IMPLICIT ? 465 : 25)) ?:
 	      put_str(msg, KSMTP_A_CFG_USERNAME, cfg->user) ?:
 	      nla_put_u8(msg, KSMTP_A_CFG_PASSWORD_SET, cfg->pass && cfg->pass[0]) ?:
 	      put_str(msg, KSMTP_A_CFG_FROM, cfg->from) ?:
 	      put_str(msg, KSMTP_A_CFG_DOMAIN, cfg->domain) ?:
 	      put_str(msg, KSMTP_A_CFG_RCPT, cfg->rcpt) ?:
+	      put_str(msg, KSMTP_A_CFG_TLS_NAME, cfg->tls_name) ?:
+	      put_str(msg, KSMTP_A_CFG_TLS_CA_FILE, cfg->ca_file) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_TLS, cfg->c.kc_tls) ?:
+	      nla_put_u8(msg, KSMTP_A_CFG_AUTH_CLEARTEXT, cfg->c.kc_auth_cleartext) ?:
 	      nla_put_u32(msg, KSMTP_A_CFG_AUTH, cfg->c.kc_auth) ?:
 	      nla_put_u8(msg, KSMTP_A_CFG_HELO_ONLY, cfg->c.kc_helo_only) ?:
 	      nla_put_u32(msg, KSMTP_A_CFG_TIMEOUT_CONNECT,
@@ -382,7 +439,8 @@ static int put_result(struct sk_buff *msg, const struct ksmtp_result *r)
 	       nla_put_string(msg, KSMTP_A_RES_TEXT, r->kr_text) ?:
 	       nla_put_u8(msg, KSMTP_A_RES_TRANSIENT, r->kr_transient) ?:
 	       nla_put_u8(msg, KSMTP_A_RES_UNKNOWN, r->kr_unknown) ?:
-	       nla_put_string(msg, KSMTP_A_RES_REASON, r->kr_reason);
+	       nla_put_string(msg, KSMTP_A_RES_REASON, r->kr_reason) ?:
+	       (r->kr_tls[0] ? nla_put_string(msg, KSMTP_A_RES_TLS, r->kr_tls) : 0);
 }
 
 /**
@@ -787,6 +845,7 @@ void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
 
 static const struct genl_multicast_group ksmtp_nl_mcgrps[] = {
 	{ .name = KSMTP_MCGRP_EVENTS },
+	[KSMTP_MCGRP_TLS_ID] = { .name = KSMTP_MCGRP_TLS },
 };
 
 static const struct genl_ops ksmtp_nl_ops[] = {
@@ -836,9 +895,23 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.maxattr = KSMTP_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},
+	{
+		.cmd = KSMTP_CMD_TLS_ACCEPT,
+		.doit = ksmtp_nl_tls_accept_doit,
+		.policy = ksmtp_tls_policy,
+		.maxattr = KSMTP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = KSMTP_CMD_TLS_DONE,
+		.doit = ksmtp_nl_tls_done_doit,
+		.policy = ksmtp_tls_policy,
+		.maxattr = KSMTP_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
 };
 
-static struct genl_family ksmtp_nl_family __ro_after_init = {
+struct genl_family ksmtp_nl_family __ro_after_init = {
 	.name = KSMTP_GENL_NAME,
 	.version = KSMTP_GENL_VERSION,
 	.maxattr = KSMTP_A_MAX,
@@ -899,8 +972,13 @@ int __init ksmtp_nl_init(void)
 	err = genl_register_family(&ksmtp_nl_family);
 	if (err)
 		goto err_pernet;
+	err = ksmtp_tls_init();
+	if (err)
+		goto err_family;
 	return 0;
 
+err_family:
+	genl_unregister_family(&ksmtp_nl_family);
 err_pernet:
 	unregister_pernet_subsys(&ksmtp_net_ops);
 err_wq:
@@ -924,6 +1002,7 @@ void ksmtp_nl_exit(void)
 	for_each_net(net)
 		ksmtp_queue_shutdown(&ksmtp_net(net)->queue);
 	up_read(&net_rwsem);
+	ksmtp_tls_exit();
 	genl_unregister_family(&ksmtp_nl_family);
 	unregister_pernet_subsys(&ksmtp_net_ops);
 	ksmtp_queue_wq_exit();

@@ -17,6 +17,8 @@ struct ksmtp_nlcfg {
 	char *from;
 	char *domain;
 	char *rcpt;
+	char *tls_name;
+	char *ca_file;
 	bool server_set;
 };
 

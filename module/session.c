@@ -15,18 +15,26 @@
 #include <linux/jiffies.h>
 #include <linux/random.h>
 #include <linux/timekeeping.h>
+#include <linux/file.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <uapi/linux/tls.h>
 
 #include "client.h"
 #include "reply.h"
 #include "caps.h"
 #include "auth.h"
 #include "encode.h"
+#include "tls.h"
 
 #define KSMTP_RX_BUF	2048
 #define KSMTP_CMD_MAX	2048
 #define KSMTP_CHUNK	16384
+
+/* TLS record content types (RFC 8446 5.1) */
+#define TLS_CT_ALERT		21
+#define TLS_CT_HANDSHAKE	22
+#define TLS_CT_DATA		23
 
 struct ksmtp_conn {
 	struct ksmtp_client *client;
@@ -41,7 +49,9 @@ struct ksmtp_conn {
 	bool aborted;
 	bool rcpt_utf8;
 	bool from_utf8;
+	bool tls_on;
 	const char *recv_why;
+	struct ksmtp_tls_req tls;
 	struct ksmtp_caps caps;
 	struct ksmtp_rparser parser;
 	struct ksmtp_reply reply;
@@ -68,6 +78,7 @@ static bool err_transient(int err)
 	case -EAGAIN:
 	case -ENOMEM:
 	case -EINTR:
+	case -ESRCH:
 		return true;
 	default:
 		return false;
@@ -135,7 +146,9 @@ static int fail_reply_of(struct ksmtp_conn *s, const struct ksmtp_reply *reply)
 	case 454:
 		err = -EAGAIN;
 		why = s->phase == KSMTP_PHASE_AUTH ?
-		      "temporary authentication failure" : "temporary failure";
+		      "temporary authentication failure" :
+		      s->phase == KSMTP_PHASE_TLS ? "TLS not available for now" :
+		      "temporary failure";
 		break;
 	case 530:
 		err = -EACCES;
@@ -224,11 +237,28 @@ static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
 	return 0;
 }
 
+/* What kernel TLS says the octets just read are: data, or a record of
+ * another type (TLS 1.3 session tickets, alerts) returned on its own.
+ */
+static int record_type(const struct msghdr *msg, const struct cmsghdr *cmsg)
+{
+	if (msg->msg_flags & MSG_CTRUNC)
+		return -1;
+	if (cmsg->cmsg_len && cmsg->cmsg_level == SOL_TLS &&
+	    cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
+		return *(u8 *)CMSG_DATA(cmsg);
+	return TLS_CT_DATA;
+}
+
 /* Read one whole reply into s->reply. */
 static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
-	struct msghdr msg = {};
+	union {
+		struct cmsghdr cmsg;
+		u8 buf[CMSG_SPACE(sizeof(u8))];
+	} ctl;
+	struct msghdr msg;
 	struct kvec iov;
 	size_t used;
 	int ret;
@@ -253,6 +283,12 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 		WRITE_ONCE(s->sock->sk->sk_rcvtimeo, left(deadline));
 		iov.iov_base = s->rx;
 		iov.iov_len = sizeof(s->rx);
+		memset(&msg, 0, sizeof(msg));
+		if (s->tls_on) {
+			memset(&ctl, 0, sizeof(ctl));
+			msg.msg_control = &ctl;
+			msg.msg_controllen = sizeof(ctl);
+		}
 		ret = kernel_recvmsg(s->sock, &msg, &iov, 1, sizeof(s->rx), 0);
 		if (ret == 0)
 			return -ECONNRESET;
@@ -260,6 +296,21 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 			continue;
 		if (ret < 0)
 			return ret == -ERESTARTSYS ? -EINTR : ret;
+		if (s->tls_on) {
+			switch (record_type(&msg, &ctl.cmsg)) {
+			case TLS_CT_DATA:
+				break;
+			case TLS_CT_HANDSHAKE:
+				/* Post-handshake messages: tickets we keep none of. */
+				continue;
+			case TLS_CT_ALERT:
+				s->recv_why = "TLS alert from the server";
+				return -ECONNRESET;
+			default:
+				s->recv_why = "unexpected TLS record from the server";
+				return -EBADMSG;
+			}
+		}
 		s->rx_len = ret;
 	}
 }
@@ -325,6 +376,20 @@ static int ks_connect(struct ksmtp_conn *s)
 			       IPPROTO_TCP, &sock);
 	if (err)
 		return err;
+	if (cfg->kc_tls != KSMTP_TLS_NONE) {
+		struct file *file;
+
+		/* The TLS helper gets the socket as a descriptor, so it needs
+		 * a file; and a socket userspace can hold must pin its
+		 * namespace, as a user's does (so do MPTCP's subflows).
+		 */
+		sock->sk->sk_net_refcnt = 1;
+		get_net_track(s->net, &sock->sk->ns_tracker, GFP_KERNEL);
+		sock_inuse_add(s->net, 1);
+		file = sock_alloc_file(sock, 0, NULL);
+		if (IS_ERR(file))
+			return PTR_ERR(file);	/* and the socket is gone */
+	}
 	/* Pairs with ksmtp_conn_abort(). */
 	smp_store_mb(s->sock, sock);
 	if (READ_ONCE(s->aborted))
@@ -370,9 +435,9 @@ static int ks_greet(struct ksmtp_conn *s)
 		ksmtp_caps_parse(&s->caps, &s->reply);
 		return 0;
 	}
-	/* RFC 5321 4.1.4: HELO instead, unless AUTH is required. */
+	/* RFC 5321 4.1.4: HELO instead, unless AUTH or TLS is required. */
 	if ((code == 500 || code == 501 || code == 502 || code == 550) &&
-	    cfg->kc_auth == KSMTP_AUTH_NONE)
+	    cfg->kc_auth == KSMTP_AUTH_NONE && cfg->kc_tls == KSMTP_TLS_NONE)
 		return ks_expect(s, 250, 0, "HELO %s", s->domain);
 	return fail_reply(s);
 }
@@ -402,6 +467,9 @@ static int ks_auth(struct ksmtp_conn *s)
 		return fail(s, err, "the server offers no AUTH mechanism we know");
 	if (mech == KSMTP_AUTH_NONE)
 		return 0;
+	if (!s->tls_on && !cfg->kc_auth_cleartext)
+		return fail(s, -EPERM,
+			    "AUTH without TLS refused: configure TLS, or allow auth-cleartext");
 	resp = kmalloc(KSMTP_AUTH_RESP_MAX, GFP_KERNEL);
 	if (!resp)
 		return fail(s, -ENOMEM, NULL);
@@ -639,6 +707,54 @@ out:
 	return err;
 }
 
+/* The helper does the handshake; then the socket speaks kernel TLS. */
+static int ks_handshake(struct ksmtp_conn *s)
+{
+	const struct ksmtp_config *cfg = s->cfg;
+	struct ksmtp_tls_req *req = &s->tls;
+	int err;
+
+	s->phase = KSMTP_PHASE_TLS;
+	req->net = s->net;
+	req->sock = s->sock;
+	req->name = cfg->kc_tls_name;
+	req->ca_file = cfg->kc_tls_ca_file;
+	err = ksmtp_tls_handshake(req, cfg->kc_timeouts.kt_command_ms, &s->aborted);
+	if (err) {
+		/* Half a handshake: nothing more may cross, not even QUIT. */
+		s->usable = false;
+		return fail(s, err, req->reason[0] ? req->reason : NULL);
+	}
+	s->tls_on = true;
+	return 0;
+}
+
+/* RFC 3207: only when offered; 220, the handshake, EHLO again. */
+static int ks_starttls(struct ksmtp_conn *s)
+{
+	int err;
+
+	s->phase = KSMTP_PHASE_TLS;
+	if (!(s->caps.flags & KSMTP_CAP_STARTTLS))
+		return fail(s, -EPROTONOSUPPORT,
+			    "server does not offer STARTTLS, which is required");
+	err = ks_cmd(s, "STARTTLS");
+	if (err)
+		return err;
+	if (s->reply.code != 220)
+		return fail_reply(s);
+	/* Whatever followed the 220 came before the handshake: not the
+	 * server's to say (response injection, RFC 3207 section 6).
+	 */
+	s->rx_len = 0;
+	err = ks_handshake(s);
+	if (err)
+		return err;
+	/* ks_greet() forgets what the server offered in cleartext. */
+	s->phase = KSMTP_PHASE_EHLO;
+	return ks_greet(s);
+}
+
 static int ks_open(struct ksmtp_conn *s)
 {
 	int err;
@@ -647,6 +763,12 @@ static int ks_open(struct ksmtp_conn *s)
 	err = ks_connect(s);
 	if (err)
 		return fail(s, err, NULL);
+
+	if (s->cfg->kc_tls == KSMTP_TLS_IMPLICIT) {
+		err = ks_handshake(s);
+		if (err)
+			return err;
+	}
 
 	s->phase = KSMTP_PHASE_GREETING;
 	err = ks_recv(s, s->cfg->kc_timeouts.kt_greeting_ms);
@@ -659,6 +781,12 @@ static int ks_open(struct ksmtp_conn *s)
 	err = ks_greet(s);
 	if (err)
 		return err;
+
+	if (s->cfg->kc_tls == KSMTP_TLS_STARTTLS) {
+		err = ks_starttls(s);
+		if (err)
+			return err;
+	}
 
 	s->phase = KSMTP_PHASE_AUTH;
 	return ks_auth(s);
@@ -726,6 +854,7 @@ struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
 	s->client = ksmtp_client_get(client);
 	s->cfg = &client->cfg;
 	s->res = res;
+	ksmtp_tls_req_init(&s->tls);
 	return s;
 }
 
@@ -765,6 +894,7 @@ void ksmtp_conn_abort(struct ksmtp_conn *s)
 	sock = READ_ONCE(s->sock);
 	if (sock)
 		kernel_sock_shutdown(sock, SHUT_RDWR);
+	ksmtp_tls_abort(&s->tls);
 }
 
 /**
@@ -808,6 +938,8 @@ int ksmtp_conn_mail(struct ksmtp_conn *s, const struct ksmtp_mail *mail,
 	int err;
 
 	memset(res, 0, sizeof(*res));
+	if (s->tls_on)
+		strscpy(res->kr_tls, s->tls.info, sizeof(res->kr_tls));
 	s->res = res;
 	s->mail = mail;
 	s->phase = KSMTP_PHASE_NONE;
@@ -862,7 +994,9 @@ void ksmtp_conn_close(struct ksmtp_conn *s)
 		ks_cmd(s, "QUIT");
 		kernel_sock_shutdown(s->sock, SHUT_RDWR);
 	}
-	if (s->sock)
+	if (s->sock && s->sock->file)
+		fput(s->sock->file);
+	else if (s->sock)
 		sock_release(s->sock);
 	if (s->net)
 		put_net(s->net);

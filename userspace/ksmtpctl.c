@@ -55,6 +55,16 @@ static const char * const attr_names[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_RETRY_AGE] = "retry-age",
 	[KSMTP_A_CFG_RETRY_BASE_MS] = "retry-base-ms",
 	[KSMTP_A_CFG_COALESCE_MS] = "coalesce-ms",
+	[KSMTP_A_CFG_TLS] = "tls",
+	[KSMTP_A_CFG_TLS_NAME] = "tls-name",
+	[KSMTP_A_CFG_TLS_CA_FILE] = "ca-file",
+	[KSMTP_A_CFG_AUTH_CLEARTEXT] = "auth-cleartext",
+};
+
+static const char * const tls_names[] = {
+	[KSMTP_TLS_NONE] = "none",
+	[KSMTP_TLS_STARTTLS] = "starttls",
+	[KSMTP_TLS_IMPLICIT] = "tls",
 };
 
 static const char * const auth_names[] = {
@@ -81,6 +91,7 @@ static const char * const phase_names[] = {
 	[KSMTP_PHASE_DATA] = "DATA",
 	[KSMTP_PHASE_MESSAGE] = "message",
 	[KSMTP_PHASE_QUIT] = "QUIT",
+	[KSMTP_PHASE_TLS] = "TLS",
 };
 
 static const char * const end_names[] = {
@@ -336,10 +347,12 @@ static char *slurp(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-static void put_address(struct nl_msg *msg, const char *host)
+/* Returns true when @host was a name (not an address): the TLS name. */
+static bool put_address(struct nl_msg *msg, const char *host)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
 	int err = getaddrinfo(host, NULL, &hints, &ai);
+	unsigned char bin[16];
 
 	if (err)
 		usage_die("server: cannot resolve '%s': %s", host, gai_strerror(err));
@@ -350,6 +363,7 @@ static void put_address(struct nl_msg *msg, const char *host)
 		nla_put(msg, KSMTP_A_CFG_SERVER_ADDR, 16,
 			&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
 	freeaddrinfo(ai);
+	return inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1;
 }
 
 /* ---- set ---- */
@@ -368,6 +382,13 @@ static const char set_help[] =
 	"  password-file PATH|-      read the password from a file or stdin\n"
 	"  password-env VAR          read the password from an environment variable\n"
 	"  helo-only on|off          greet with HELO instead of EHLO\n"
+	"  tls none|starttls|tls     STARTTLS (required: no fallback) or implicit TLS\n"
+	"                            (port 465 by default); the handshake is done by\n"
+	"                            ksmtp-tlsd, which must be running\n"
+	"  tls-name NAME             name the server's certificate must carry (default:\n"
+	"                            the host name given as server; needed for an address)\n"
+	"  ca-file PATH              CA bundle to trust (empty: the system trust store)\n"
+	"  auth-cleartext on|off     allow AUTH without TLS (off by default)\n"
 	"  timeout-connect MS, timeout-greeting MS, timeout-command MS,\n"
 	"  timeout-data-block MS, timeout-final-dot MS   (100 to 3600000)\n"
 	"The queue (ksmtpctl send ... queue, and drivers' queued mails):\n"
@@ -385,6 +406,7 @@ static int cmd_set(int argc, char **argv)
 	} strs[] = {
 		{ "from", KSMTP_A_CFG_FROM }, { "rcpt", KSMTP_A_CFG_RCPT },
 		{ "domain", KSMTP_A_CFG_DOMAIN }, { "user", KSMTP_A_CFG_USERNAME },
+		{ "tls-name", KSMTP_A_CFG_TLS_NAME }, { "ca-file", KSMTP_A_CFG_TLS_CA_FILE },
 	}, timeouts[] = {
 		{ "queue-max", KSMTP_A_CFG_QUEUE_MAX },
 		{ "queue-bytes", KSMTP_A_CFG_QUEUE_BYTES },
@@ -399,6 +421,8 @@ static int cmd_set(int argc, char **argv)
 		{ "timeout-final-dot", KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
 	};
 	struct request rq = {};
+	const char *server_name = NULL;
+	bool tls_name = false;
 	int i, n;
 	size_t j;
 
@@ -421,10 +445,21 @@ static int cmd_set(int argc, char **argv)
 				nla_put_u32(rq.msg, timeouts[j].attr, number(k, v, UINT32_MAX));
 				found = true;
 			}
+		if (!strcmp(k, "tls-name"))
+			tls_name = true;
 		if (found)
 			continue;
 		if (!strcmp(k, "server")) {
-			put_address(rq.msg, v);
+			server_name = put_address(rq.msg, v) ? v : NULL;
+		} else if (!strcmp(k, "tls")) {
+			n = lookup(v, tls_names, KSMTP_TLS_MAX + 1);
+			if (n < 0)
+				usage_die("tls: '%s' is not none, starttls or tls", v);
+			nla_put_u32(rq.msg, KSMTP_A_CFG_TLS, n);
+		} else if (!strcmp(k, "auth-cleartext")) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				usage_die("auth-cleartext: '%s' is not on or off", v);
+			nla_put_u8(rq.msg, KSMTP_A_CFG_AUTH_CLEARTEXT, !strcmp(v, "on"));
 		} else if (!strcmp(k, "port")) {
 			nla_put_u16(rq.msg, KSMTP_A_CFG_PORT, number(k, v, 65535));
 		} else if (!strcmp(k, "auth")) {
@@ -465,6 +500,9 @@ static int cmd_set(int argc, char **argv)
 			usage_die("set: unknown key '%s'", k);
 		}
 	}
+	/* A server given by name is the name its certificate must carry. */
+	if (server_name && !tls_name)
+		nla_put_string(rq.msg, KSMTP_A_CFG_TLS_NAME, server_name);
 	transact(&rq);
 	/* The request held the password: clear it before freeing. */
 	explicit_bzero(nlmsg_hdr(rq.msg), nlmsg_hdr(rq.msg)->nlmsg_len);
@@ -523,7 +561,8 @@ static int cmd_show(int argc, char **argv)
 	bool json = want_json(argc, argv, show_help);
 	struct request rq = {};
 	char server[INET6_ADDRSTRLEN];
-	uint32_t auth;
+	uint32_t auth, tls;
+	bool cleartext;
 	size_t i;
 
 	start(&rq, KSMTP_CMD_CONFIG_GET, 0);
@@ -532,6 +571,11 @@ static int cmd_show(int argc, char **argv)
 	auth = rq.tb[KSMTP_A_CFG_AUTH] ? nla_get_u32(rq.tb[KSMTP_A_CFG_AUTH]) : 0;
 	if (auth > KSMTP_AUTH_MAX)
 		auth = 0;
+	tls = rq.tb[KSMTP_A_CFG_TLS] ? nla_get_u32(rq.tb[KSMTP_A_CFG_TLS]) : 0;
+	if (tls > KSMTP_TLS_MAX)
+		tls = 0;
+	cleartext = rq.tb[KSMTP_A_CFG_AUTH_CLEARTEXT] &&
+		    nla_get_u8(rq.tb[KSMTP_A_CFG_AUTH_CLEARTEXT]);
 	if (json) {
 		printf("{\"configured\": %s, \"server\": ",
 		       rq.tb[KSMTP_A_CFG_CONFIGURED] &&
@@ -548,6 +592,11 @@ static int cmd_show(int argc, char **argv)
 		printf(", \"password_set\": %s, \"helo_only\": %s",
 		       nla_get_u8(rq.tb[KSMTP_A_CFG_PASSWORD_SET]) ? "true" : "false",
 		       nla_get_u8(rq.tb[KSMTP_A_CFG_HELO_ONLY]) ? "true" : "false");
+		printf(", \"tls\": \"%s\", \"tls_name\": ", tls_names[tls]);
+		json_str(get_str(rq.tb[KSMTP_A_CFG_TLS_NAME]));
+		printf(", \"ca_file\": ");
+		json_str(get_str(rq.tb[KSMTP_A_CFG_TLS_CA_FILE]));
+		printf(", \"auth_cleartext\": %s", cleartext ? "true" : "false");
 		printf(", \"timeouts_ms\": {");
 		for (i = 0; i < 5; i++)
 			printf("%s\"%s\": %u", i ? ", " : "", timeouts[i].name,
@@ -576,6 +625,12 @@ static int cmd_show(int argc, char **argv)
 	printf("password:   %s\n", nla_get_u8(rq.tb[KSMTP_A_CFG_PASSWORD_SET]) ?
 	       "(set)" : "(none)");
 	printf("helo-only:  %s\n", nla_get_u8(rq.tb[KSMTP_A_CFG_HELO_ONLY]) ? "on" : "off");
+	printf("tls:        %s", tls_names[tls]);
+	if (tls)
+		printf(", server name %s, trusting %s", get_str(rq.tb[KSMTP_A_CFG_TLS_NAME]),
+		       *get_str(rq.tb[KSMTP_A_CFG_TLS_CA_FILE]) ?
+		       get_str(rq.tb[KSMTP_A_CFG_TLS_CA_FILE]) : "the system trust store");
+	printf("\nauth-cleartext: %s\n", cleartext ? "on (AUTH allowed without TLS)" : "off");
 	printf("timeouts:  ");
 	for (i = 0; i < 5; i++)
 		printf(" %s %u ms%s", timeouts[i].name, nla_get_u32(rq.tb[timeouts[i].attr]),
@@ -620,8 +675,10 @@ static void print_result(FILE *f, struct nlattr **tb, bool json)
 		json_fstr(f, get_str(tb[KSMTP_A_RES_TEXT]));
 		fprintf(f, ", \"reason\": ");
 		json_fstr(f, get_str(tb[KSMTP_A_RES_REASON]));
-		fprintf(f, ", \"transient\": %s, \"unknown\": %s}",
+		fprintf(f, ", \"transient\": %s, \"unknown\": %s, \"tls\": ",
 		       transient ? "true" : "false", unknown ? "true" : "false");
+		json_fstr(f, get_str(tb[KSMTP_A_RES_TLS]));
+		fputc('}', f);
 		return;
 	}
 	fprintf(f, "%s in %s: %s", err ? "failed" : "ok", phase_names[phase],
@@ -630,6 +687,8 @@ static void print_result(FILE *f, struct nlattr **tb, bool json)
 		fprintf(f, ": server said %u %s", code, get_str(tb[KSMTP_A_RES_TEXT]));
 	fprintf(f, " (%s, %s)", strerror(err),
 	       unknown ? "may have been delivered" : transient ? "transient" : "permanent");
+	if (tb[KSMTP_A_RES_TLS])
+		fprintf(f, " over %s", get_str(tb[KSMTP_A_RES_TLS]));
 }
 
 static int cmd_send(int argc, char **argv)

@@ -40,6 +40,8 @@ struct ksmtp_client;
 
 #define KSMTP_TEXT_MAX		256
 #define KSMTP_REASON_MAX	128
+#define KSMTP_TLS_INFO_MAX	48
+#define KSMTP_PATH_MAX		255
 
 /**
  * struct ksmtp_timeouts - per-phase timeouts, in milliseconds
@@ -75,6 +77,16 @@ struct ksmtp_timeouts {
  * @kc_net: network namespace to connect from; NULL means &init_net. The
  *	client does not pin it: the caller keeps it alive while the client
  *	lives (each session holds a reference while it runs).
+ * @kc_tls: TLS mode, see enum ksmtp_tls_mode. The handshake is done by the
+ *	TLS helper (ksmtp-tlsd) running in @kc_net; without one, a session
+ *	fails at once with "no TLS helper running" (transient).
+ * @kc_tls_name: with TLS, the server name its certificate must carry
+ *	(required then; a DNS name)
+ * @kc_tls_ca_file: absolute path of a PEM CA bundle for the helper to
+ *	trust; NULL or "" means the system trust store
+ * @kc_auth_cleartext: allow AUTH without TLS. When false (the default) a
+ *	session that would authenticate over cleartext fails instead, before
+ *	any credential is sent.
  *
  * ksmtp_client_create() copies every string: the caller may free its own.
  */
@@ -89,6 +101,10 @@ struct ksmtp_config {
 	bool kc_helo_only;
 	struct ksmtp_timeouts kc_timeouts;
 	struct net *kc_net;
+	enum ksmtp_tls_mode kc_tls;
+	const char *kc_tls_name;
+	const char *kc_tls_ca_file;
+	bool kc_auth_cleartext;
 };
 
 /**
@@ -124,6 +140,8 @@ struct ksmtp_mail {
  * @kr_reason: what the failure means, in words; "" on success, or which
  *	recipients were refused when a mail to several was delivered (then
  *	@kr_code and @kr_text give the first refusal)
+ * @kr_tls: the TLS session the mail went over ("TLS1.3 AES-256-GCM"), or
+ *	"" in cleartext
  */
 struct ksmtp_result {
 	int kr_err;
@@ -133,6 +151,7 @@ struct ksmtp_result {
 	bool kr_transient;
 	bool kr_unknown;
 	char kr_reason[KSMTP_REASON_MAX];
+	char kr_tls[KSMTP_TLS_INFO_MAX];
 };
 
 /**

@@ -1,13 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
 """The SMTP server the tests and the demo deliver to: aiosmtpd, with an
 authenticator for one user (PLAIN, LOGIN and CRAM-MD5) that records the
-mechanism used, and a record of every mail as the server received it.
+mechanism used, and a record of every mail as the server received it,
+with the TLS cipher it came over. With TLS: STARTTLS required before
+AUTH and MAIL, or implicit TLS; make_certs() makes a CA and a server
+certificate with openssl.
 
-Standalone: fixture.py HOST PORT USER PASSWORD_FILE SPOOL_DIR
+Standalone: fixture.py HOST PORT USER PASSWORD_FILE SPOOL_DIR [starttls CERT KEY]
 """
 import hmac
 import os
 import secrets
+import ssl
+import subprocess
 import sys
 import threading
 import logging
@@ -41,6 +46,7 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        cipher = server.transport.get_extra_info("cipher") if server.transport else None
         with self.lock:
             self.mails.append({
                 "from": envelope.mail_from,
@@ -48,13 +54,15 @@ class Recorder:
                 "mail_options": list(envelope.mail_options),
                 "content": envelope.original_content,
                 "mech": getattr(session, "ksmtp_mech", None),
+                "cipher": cipher,
             })
             if self.spool:
                 name = os.path.join(self.spool, "%03d.eml" % len(os.listdir(self.spool)))
                 with open(name, "wb") as f:
                     f.write(envelope.original_content)
-                print("mailserver: %s from <%s> to %s, AUTH %s, %d octets -> %s" % (
+                print("mailserver: %s from <%s> to %s, %s, AUTH %s, %d octets -> %s" % (
                     session.peer[0], envelope.mail_from, envelope.rcpt_tos,
+                    "over %s %s" % (cipher[1], cipher[0]) if cipher else "in cleartext",
                     getattr(session, "ksmtp_mech", None), len(envelope.original_content),
                     name), flush=True)
         return "250 2.0.0 Ok: queued"
@@ -91,12 +99,42 @@ class Recorder:
         return AuthResult(success=ok, handled=False)
 
 
-def start_server(host, port, user=None, password=None, spool=None):
-    """Listen on host:port; with a user, AUTH PLAIN, LOGIN, CRAM-MD5 for it."""
+def make_certs(d, name="mail.ksmtp.test"):
+    """A CA and a certificate for @name signed by it, and a second CA that
+    signed nothing of ours, in directory @d (openssl, EC P-256)."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+    for ca in ("ca", "otherca"):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", os.path.join(d, ca + ".key"), "-out", os.path.join(d, ca + ".pem"),
+            "-days", "2", "-subj", "/CN=ksmtp test %s" % ca)
+    ext = os.path.join(d, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n" % name)
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", os.path.join(d, "server.key"), "-out", os.path.join(d, "server.csr"),
+        "-subj", "/CN=%s" % name)
+    run("x509", "-req", "-in", os.path.join(d, "server.csr"), "-CA", os.path.join(d, "ca.pem"),
+        "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-days", "2",
+        "-extfile", ext, "-out", os.path.join(d, "server.pem"))
+    return os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+
+
+def start_server(host, port, user=None, password=None, spool=None, tls=None, cert=None):
+    """Listen on host:port; with a user, AUTH PLAIN, LOGIN, CRAM-MD5 for it.
+    tls: None, "starttls" (required before AUTH and MAIL) or "implicit";
+    cert: (certificate, key) files."""
     rec = Recorder(user, password, spool)
     kw = dict(hostname=host, port=port, decode_data=False)
     if user:
-        kw.update(authenticator=rec.authenticator, auth_require_tls=False)
+        kw.update(authenticator=rec.authenticator, auth_require_tls=bool(tls))
+    if tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(*cert)
+        if tls == "starttls":
+            kw.update(tls_context=ctx, require_starttls=True)
+        else:
+            kw.update(ssl_context=ctx)
     ctl = Controller(rec, **kw)
     ctl.start()
     return ctl, rec
@@ -104,11 +142,14 @@ def start_server(host, port, user=None, password=None, spool=None):
 
 if __name__ == "__main__":
     host, port, user, pwfile, spool = sys.argv[1:6]
+    tls = sys.argv[6] if len(sys.argv) > 6 else None
     with open(pwfile) as f:
         password = f.read().strip()
     os.makedirs(spool, exist_ok=True)
-    ctl, _ = start_server(host, int(port), user, password, spool)
-    print("mailserver: aiosmtpd listening on %s port %s" % (host, port), flush=True)
+    ctl, _ = start_server(host, int(port), user, password, spool, tls=tls,
+                          cert=tuple(sys.argv[7:9]) if tls else None)
+    print("mailserver: aiosmtpd listening on %s port %s%s" % (
+        host, port, ", STARTTLS required" if tls == "starttls" else ""), flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -31,6 +31,17 @@
  *   KSMTP_A_CFG_RCPT:          NUL-terminated string: default recipient(s),
  *                              up to 16 separated by commas (used by
  *                              KSMTP_CMD_SEND and queued mails without one).
+ *   KSMTP_A_CFG_TLS:           u32, enum ksmtp_tls_mode (default none).
+ *   KSMTP_A_CFG_TLS_NAME:      NUL-terminated string: the server name the
+ *                              certificate must carry. Required with TLS
+ *                              (ksmtpctl fills in the host name given as
+ *                              server; an address needs it spelt out).
+ *   KSMTP_A_CFG_TLS_CA_FILE:   NUL-terminated string: absolute path of a PEM
+ *                              CA bundle, read by the TLS helper. Empty:
+ *                              the system trust store.
+ *   KSMTP_A_CFG_AUTH_CLEARTEXT: u8, 0 or 1: allow AUTH (PLAIN, LOGIN,
+ *                              CRAM-MD5) without TLS. Off by default: no
+ *                              credentials cross a connection in the clear.
  *
  * KSMTP_CMD_CONFIG_GET: allowed to all. Answers with the attributes above
  *   except KSMTP_A_CFG_PASSWORD; KSMTP_A_CFG_PASSWORD_SET (u8) tells
@@ -92,6 +103,30 @@
  *   KSMTP_A_RES_UNKNOWN:   u8, 1 when the mail may have been delivered
  *                          (no reply to the final dot).
  *   KSMTP_A_RES_REASON:    string, what the failure means.
+ *   KSMTP_A_RES_TLS:       string, the TLS session ("TLS1.3 AES-256-GCM"),
+ *                          absent when the session was in cleartext.
+ *
+ * TLS handshakes (a userspace helper, ksmtp-tlsd, does them; the module then
+ * uses kernel TLS on the socket). The helper needs CAP_NET_ADMIN in the
+ * namespace and serves the namespace it runs in:
+ *
+ * KSMTP_CMD_TLS_REQUEST: multicast on KSMTP_MCGRP_TLS when a session needs
+ *   a handshake: KSMTP_A_TLS_ID (u64). It carries nothing secret.
+ * KSMTP_CMD_TLS_ACCEPT: needs CAP_NET_ADMIN. Takes the request
+ *   KSMTP_A_TLS_ID (or, without it, the oldest one waiting). The reply
+ *   holds KSMTP_A_TLS_ID, KSMTP_A_TLS_FD (u32: the session's TCP socket,
+ *   now a descriptor of the caller, close-on-exec), KSMTP_A_CFG_TLS_NAME,
+ *   KSMTP_A_CFG_TLS_CA_FILE (absent: system trust store) and
+ *   KSMTP_A_TLS_TIMEOUT_MS (u32: the time left for the handshake). -ENOENT
+ *   when no such request waits (another helper took it, or it timed out).
+ * KSMTP_CMD_TLS_DONE: needs CAP_NET_ADMIN, from the socket that accepted.
+ *   KSMTP_A_TLS_ID, KSMTP_A_TLS_STATUS (u32: 0, or a positive errno:
+ *   EKEYREJECTED for a certificate refused, ECONNABORTED for a failed
+ *   handshake), KSMTP_A_TLS_REASON (string, the failure in words),
+ *   KSMTP_A_TLS_INFO (string, the version and cipher). Before reporting 0
+ *   the helper installs the kernel TLS transmit and receive state on the
+ *   socket and closes its descriptor: the module checks both. A helper
+ *   whose netlink socket closes fails the handshakes it accepted.
  */
 #ifndef _UAPI_LINUX_KSMTP_H
 #define _UAPI_LINUX_KSMTP_H
@@ -124,6 +159,25 @@ enum ksmtp_auth_type {
 };
 
 /**
+ * enum ksmtp_tls_mode - TLS for the connection to the server
+ * @KSMTP_TLS_NONE: cleartext
+ * @KSMTP_TLS_STARTTLS: STARTTLS (RFC 3207) after the first EHLO; required:
+ *	a server that does not offer it, or a failed handshake, fails the mail
+ * @KSMTP_TLS_IMPLICIT: TLS from the first octet (RFC 8314; port 465 unless
+ *	another is set)
+ * @__KSMTP_TLS_MAX: number of modes
+ * @KSMTP_TLS_MAX: highest mode
+ */
+enum ksmtp_tls_mode {
+	KSMTP_TLS_NONE,
+	KSMTP_TLS_STARTTLS,
+	KSMTP_TLS_IMPLICIT,
+
+	__KSMTP_TLS_MAX,
+	KSMTP_TLS_MAX = __KSMTP_TLS_MAX - 1
+};
+
+/**
  * enum ksmtp_priority - priority of a mail (its X-Priority header)
  * @KSMTP_PRIO_NORMAL: X-Priority: 3 (Normal)
  * @KSMTP_PRIO_LOW: X-Priority: 5 (Lowest)
@@ -152,6 +206,8 @@ enum ksmtp_priority {
  * @KSMTP_PHASE_DATA: DATA (waiting for 354)
  * @KSMTP_PHASE_MESSAGE: the message and the reply to its final dot
  * @KSMTP_PHASE_QUIT: QUIT
+ * @KSMTP_PHASE_TLS: STARTTLS and the TLS handshake (last in number only, to
+ *	keep the values above; in a session it comes after EHLO, or first)
  * @__KSMTP_PHASE_MAX: number of phases
  * @KSMTP_PHASE_MAX: highest phase
  */
@@ -166,6 +222,7 @@ enum ksmtp_phase {
 	KSMTP_PHASE_DATA,
 	KSMTP_PHASE_MESSAGE,
 	KSMTP_PHASE_QUIT,
+	KSMTP_PHASE_TLS,
 
 	__KSMTP_PHASE_MAX,
 	KSMTP_PHASE_MAX = __KSMTP_PHASE_MAX - 1
@@ -209,6 +266,7 @@ enum ksmtp_event_type {
 };
 
 #define KSMTP_MCGRP_EVENTS	"events"
+#define KSMTP_MCGRP_TLS		"tls"
 
 enum ksmtp_cmd {
 	KSMTP_CMD_UNSPEC,
@@ -220,6 +278,9 @@ enum ksmtp_cmd {
 	KSMTP_CMD_QUEUE_FLUSH,
 	KSMTP_CMD_QUEUE_RETRY,
 	KSMTP_CMD_EVENT,
+	KSMTP_CMD_TLS_REQUEST,
+	KSMTP_CMD_TLS_ACCEPT,
+	KSMTP_CMD_TLS_DONE,
 
 	__KSMTP_CMD_MAX,
 	KSMTP_CMD_MAX = __KSMTP_CMD_MAX - 1
@@ -281,6 +342,17 @@ enum ksmtp_attr {
 	KSMTP_A_STATS_REFUSED,
 	KSMTP_A_STATS_QUEUE_LEN,
 	KSMTP_A_STATS_QUEUE_BYTES,
+	KSMTP_A_CFG_TLS,
+	KSMTP_A_CFG_TLS_NAME,
+	KSMTP_A_CFG_TLS_CA_FILE,
+	KSMTP_A_CFG_AUTH_CLEARTEXT,
+	KSMTP_A_RES_TLS,
+	KSMTP_A_TLS_ID,
+	KSMTP_A_TLS_FD,
+	KSMTP_A_TLS_TIMEOUT_MS,
+	KSMTP_A_TLS_STATUS,
+	KSMTP_A_TLS_REASON,
+	KSMTP_A_TLS_INFO,
 
 	__KSMTP_A_MAX,
 	KSMTP_A_MAX = __KSMTP_A_MAX - 1
