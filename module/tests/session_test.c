@@ -16,6 +16,7 @@
 
 #include "server.h"
 #include "../client.h"
+#include "../tls.h"
 
 #define GREET		"S220 mx.example ESMTP ready\r\n"
 #define EHLO_BASIC	"S250 mx.example\r\n"
@@ -373,6 +374,44 @@ static const char * const s_two_rcpts_pipelined[] = {
 #define C_TWO	"RCPT TO:<ops@example.net>\r\nRCPT TO:<oncall@example.net>\r\n"
 #define MSG_TWO	HDRS(TWO, "Fault", "7bit", "3 (Normal)") "Fan 2 failed.\r\n.\r\n"
 
+/* STARTTLS offered with PLAIN; after the handshake, LOGIN only. What the
+ * server said after its 220 (an attacker's injection) must be dropped.
+ */
+static const char * const s_starttls[] = {
+	GREET, "R", "S250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n",
+	"R", "S220 2.0.0 Ready to start TLS\r\n250-mx\r\n250 AUTH PLAIN\r\n",
+	"R", "S250-mx\r\n250 AUTH LOGIN\r\n",
+	"R", "S334 VXNlcm5hbWU6\r\n", "R", "S334 UGFzc3dvcmQ6\r\n", "R", "S235 ok\r\n",
+	TXN,
+	NULL
+};
+
+static const char * const s_no_starttls[] = {
+	GREET, "R", "S250-mx\r\n250 AUTH PLAIN LOGIN\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_starttls_454[] = {
+	GREET, "R", "S250-mx\r\n250 STARTTLS\r\n", "R",
+	"S454 4.7.0 TLS not available due to temporary reason\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_starttls_then_silence[] = {
+	GREET, "R", "S250-mx\r\n250 STARTTLS\r\n", "R", "S220 go ahead\r\n", "Z",
+	NULL
+};
+
+static const char * const s_ehlo_502_tls[] = {
+	GREET, "R", "S502 5.5.2 EHLO not implemented\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_auth_offered[] = {
+	GREET, "R", "S250-mx\r\n250 AUTH PLAIN\r\n", QUIT_OK,
+	NULL
+};
+
 struct sess_case {
 	const char *name;
 	const char * const *script;	/* NULL: nobody listens */
@@ -394,6 +433,11 @@ struct sess_case {
 	const char *rcpt;
 	const char *subject;
 	const char *body;
+	enum ksmtp_tls_mode tls;
+	bool strict;		/* AUTH over cleartext not allowed */
+	bool real_helper;	/* no stand-in for the TLS helper */
+	int hs_err;		/* what the stand-in handshake returns */
+	const char *reason;	/* kr_reason must hold this */
 };
 
 static const struct sess_case sess_cases[] = {
@@ -548,6 +592,35 @@ static const struct sess_case sess_cases[] = {
 	  .subject = "Fault\r\nBcc: spy@evil.example" },
 	{ "recipient_with_space_refused", NULL, NULL, -EINVAL, KSMTP_PHASE_NONE,
 	  .rcpt = "ops @example.net" },
+	{ "starttls_discards_injection_and_forgets_capabilities", s_starttls,
+	  C_EHLO "STARTTLS\r\n" C_EHLO "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0\r\n" C_TXN,
+	  .tls = KSMTP_TLS_STARTTLS, .creds = true, .strict = true },
+	{ "starttls_not_offered_fails_without_auth", s_no_starttls, C_EHLO "QUIT\r\n",
+	  -EPROTONOSUPPORT, KSMTP_PHASE_TLS, .tls = KSMTP_TLS_STARTTLS,
+	  .auth = KSMTP_AUTH_PLAIN, .strict = true, .reason = "does not offer STARTTLS" },
+	{ "starttls_454_transient", s_starttls_454, C_EHLO "STARTTLS\r\nQUIT\r\n",
+	  -EAGAIN, KSMTP_PHASE_TLS, 454, "4.7.0 TLS not available due to temporary reason",
+	  true, .tls = KSMTP_TLS_STARTTLS, .reason = "TLS not available" },
+	{ "starttls_handshake_refused_no_quit", s_starttls_then_silence,
+	  C_EHLO "STARTTLS\r\n", -EKEYREJECTED, KSMTP_PHASE_TLS,
+	  .tls = KSMTP_TLS_STARTTLS, .auth = KSMTP_AUTH_PLAIN, .strict = true,
+	  .hs_err = -EKEYREJECTED, .reason = "certificate refused: test" },
+	{ "starttls_no_helo_fallback", s_ehlo_502_tls, C_EHLO "QUIT\r\n", -EREMOTEIO,
+	  KSMTP_PHASE_EHLO, 502, "5.5.2 EHLO not implemented", .tls = KSMTP_TLS_STARTTLS },
+	{ "starttls_no_helper_fails_at_once", s_starttls_then_silence,
+	  C_EHLO "STARTTLS\r\n", -ESRCH, KSMTP_PHASE_TLS, .transient = true,
+	  .tls = KSMTP_TLS_STARTTLS, .real_helper = true, .reason = "no TLS helper running" },
+	{ "implicit_tls_handshake_before_greeting", s_basic, C_EHLO C_TXN,
+	  .tls = KSMTP_TLS_IMPLICIT },
+	{ "implicit_tls_handshake_fails", s_silent, "", -ECONNABORTED, KSMTP_PHASE_TLS,
+	  .transient = true, .tls = KSMTP_TLS_IMPLICIT, .hs_err = -ECONNABORTED,
+	  .reason = "certificate refused: test" },
+	{ "auth_over_cleartext_refused", s_auth_offered, C_EHLO "QUIT\r\n", -EPERM,
+	  KSMTP_PHASE_AUTH, .auth = KSMTP_AUTH_PLAIN, .strict = true,
+	  .reason = "AUTH without TLS refused" },
+	{ "auth_best_offered_over_cleartext_refused", s_auth_offered, C_EHLO "QUIT\r\n",
+	  -EPERM, KSMTP_PHASE_AUTH, .creds = true, .strict = true,
+	  .reason = "AUTH without TLS refused" },
 };
 
 static void sess_case_desc(const struct sess_case *c, char *desc)
@@ -579,6 +652,9 @@ static struct ksmtp_client *make_client(struct kunit *test,
 		.kc_auth = c->auth,
 		.kc_helo_only = c->helo_only,
 		.kc_timeouts = { t, t, t, t, t },
+		.kc_tls = c->tls,
+		.kc_tls_name = "mx.example",
+		.kc_auth_cleartext = !c->strict,
 	};
 	struct ksmtp_client *client;
 
@@ -588,6 +664,23 @@ static struct ksmtp_client *make_client(struct kunit *test,
 	client = ksmtp_client_create(&cfg);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(client));
 	return client;
+}
+
+/* Stands in for the helper: the handshake "succeeds" without changing
+ * the stream, so the script sees what the session says after it.
+ */
+static const struct sess_case *hs_case;
+static unsigned int hs_calls;
+
+static int fake_handshake(struct ksmtp_tls_req *req)
+{
+	hs_calls++;
+	if (hs_case->hs_err) {
+		strscpy(req->reason, "certificate refused: test", sizeof(req->reason));
+		return hs_case->hs_err;
+	}
+	strscpy(req->info, "TLS1.3 TEST", sizeof(req->info));
+	return 0;
 }
 
 static void session(struct kunit *test)
@@ -617,7 +710,12 @@ static void session(struct kunit *test)
 		ksmtp_test_refused_addr(test, family, &addr);
 	}
 	client = make_client(test, c, &addr);
+	hs_case = c;
+	hs_calls = 0;
+	if (c->tls != KSMTP_TLS_NONE && !c->real_helper)
+		ksmtp_tls_test_hook = fake_handshake;
 	err = ksmtp_mail_send(client, &mail, res);
+	ksmtp_tls_test_hook = NULL;
 	ksmtp_client_destroy(client);
 	if (c->script)
 		ksmtp_test_server_wait(test, srv);
@@ -633,6 +731,15 @@ static void session(struct kunit *test)
 		KUNIT_EXPECT_NE(test, res->kr_reason[0], '\0');
 	else
 		KUNIT_EXPECT_STREQ(test, res->kr_reason, "");
+	if (c->reason)
+		KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(res->kr_reason, c->reason),
+					  "reason: %s", res->kr_reason);
+	if (c->tls != KSMTP_TLS_NONE && !c->real_helper && !c->err) {
+		KUNIT_EXPECT_EQ(test, hs_calls, 1U);
+		KUNIT_EXPECT_STREQ(test, res->kr_tls, "TLS1.3 TEST");
+	} else {
+		KUNIT_EXPECT_STREQ(test, res->kr_tls, "");
+	}
 	if (c->script) {
 		KUNIT_EXPECT_TRUE_MSG(test, ksmtp_test_glob(c->expect, srv->rx, srv->rx_len),
 				      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 3000),
@@ -805,6 +912,50 @@ static void concurrent_sends(struct kunit *test)
 }
 
 /* Several mails over one session: RSET after a refused one, then on. */
+/* What a TLS configuration must have, and the implicit-TLS port. */
+static void tls_config_rules(struct kunit *test)
+{
+	static const struct {
+		enum ksmtp_tls_mode tls;
+		const char *name;
+		const char *ca;
+		bool helo_only;
+		bool ok;
+	} rules[] = {
+		{ KSMTP_TLS_STARTTLS, "mx.example", NULL, false, true },
+		{ KSMTP_TLS_IMPLICIT, "mx.example", "/etc/ssl/ca.pem", false, true },
+		{ KSMTP_TLS_NONE, NULL, NULL, true, true },
+		{ KSMTP_TLS_STARTTLS, NULL, NULL, false, false },
+		{ KSMTP_TLS_STARTTLS, "", NULL, false, false },
+		{ KSMTP_TLS_IMPLICIT, "[192.0.2.1]", NULL, false, false },
+		{ KSMTP_TLS_STARTTLS, "mx.example", "ca.pem", false, false },
+		{ KSMTP_TLS_STARTTLS, "mx.example", NULL, true, false },
+		{ KSMTP_TLS_MAX + 1, "mx.example", NULL, false, false },
+	};
+	struct ksmtp_config cfg = {
+		.kc_from = "dev@example.org",
+	};
+	struct ksmtp_client *client;
+	unsigned int i;
+
+	cfg.kc_server.ss_family = AF_INET;
+	for (i = 0; i < ARRAY_SIZE(rules); i++) {
+		cfg.kc_tls = rules[i].tls;
+		cfg.kc_tls_name = rules[i].name;
+		cfg.kc_tls_ca_file = rules[i].ca;
+		cfg.kc_helo_only = rules[i].helo_only;
+		client = ksmtp_client_create(&cfg);
+		KUNIT_EXPECT_EQ_MSG(test, !IS_ERR(client), rules[i].ok, "rule %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, !ksmtp_config_tls_check(&cfg), rules[i].ok,
+				    "rule %u", i);
+		if (IS_ERR(client))
+			continue;
+		KUNIT_EXPECT_EQ(test, client->cfg.kc_port,
+				rules[i].tls == KSMTP_TLS_IMPLICIT ? 465 : 25);
+		ksmtp_client_destroy(client);
+	}
+}
+
 static void one_session_several_mails(struct kunit *test)
 {
 	static const char * const s[] = {
@@ -857,6 +1008,7 @@ static struct kunit_case session_cases[] = {
 	KUNIT_CASE(one_mib_body),
 	KUNIT_CASE(concurrent_sends),
 	KUNIT_CASE(one_session_several_mails),
+	KUNIT_CASE(tls_config_rules),
 	{}
 };
 

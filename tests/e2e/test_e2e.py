@@ -6,7 +6,10 @@ A real SMTP server, aiosmtpd, listens on 127.0.0.1 and ::1 with an
 authenticator that accepts one user and records the mechanism; every test
 drives the real module through the real ksmtpctl and asserts what the
 server received: envelope, AUTH mechanism and the exact message bytes
-(after the server undid the dot-stuffing).
+(after the server undid the dot-stuffing). TLS: aiosmtpd requiring
+STARTTLS, and one with implicit TLS, with a CA and certificate made by
+openssl for this run; the handshake helper ksmtp-tlsd runs as in a real
+installation, and the server records the cipher of each mail.
 """
 import base64
 import json
@@ -16,21 +19,26 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
 
-from fixture import start_server
+from fixture import make_certs, start_server
 
 REPO = os.environ.get("KSMTP_REPO", os.getcwd())
 CTL = os.path.join(REPO, "userspace", "ksmtpctl")
 KO = os.path.join(REPO, "module", "ksmtp.ko")
 SAMPLE = os.path.join(REPO, "samples", "ksmtp_sample.ko")
+TLSD = os.path.join(REPO, "userspace", "ksmtp-tlsd")
 USER = "gwuser"
 PASSWORD = "Pw-" + secrets.token_hex(12)   # must never show up anywhere
 FROM = "gateway@example.org"
 RCPT = "ops@example.net"
 PORT_AUTH4, PORT_AUTH6, PORT_OPEN, PORT_DOWN = 2525, 2526, 2527, 2599
+PORT_STARTTLS, PORT_IMPLICIT, PORT_RAW = 2560, 2561, 2562
+TLS_NAME = "mail.ksmtp.test"
+CERTS = None    # the directory of this run's CA and certificates
 
 
 def silent_listener(port, backlog):
@@ -61,8 +69,17 @@ def configure(server="127.0.0.1", port=PORT_AUTH4, auth="plain", user=USER, extr
     ctl("set", "server", server, "port", str(port), "from", FROM, "rcpt", RCPT,
         "domain", "gw1.example.org", "auth", auth, "user", user,
         "password-env", "KSMTP_PW", "timeout-greeting", "10000",
-        "timeout-command", "10000", "timeout-final-dot", "20000", *extra,
+        "timeout-command", "10000", "timeout-final-dot", "20000",
+        "tls", "none", "auth-cleartext", "on", *extra,
         env={"KSMTP_PW": PASSWORD})
+
+
+def configure_tls(port=PORT_STARTTLS, tls="starttls", auth="plain", name=TLS_NAME,
+                  ca="ca.pem", extra=()):
+    """TLS with the test CA; AUTH over cleartext not allowed (the default)."""
+    configure(port=port, auth=auth, extra=(
+        "tls", tls, "tls-name", name, "ca-file", os.path.join(CERTS, ca) if ca else "",
+        "auth-cleartext", "off") + tuple(extra))
 
 
 def send(body, to=None, subject="Test mail", prio="normal", check=True):
@@ -580,18 +597,292 @@ def test_rmmod_and_autoload():
     assert re.search(r"^ksmtp\s", out, re.M), out
 
 
+class Helper:
+    """ksmtp-tlsd running, as the admin's service would; stopped after."""
+
+    def __init__(self):
+        self.p = subprocess.Popen([TLSD, "-v"], stderr=subprocess.PIPE, text=True)
+        line = self.p.stderr.readline()
+        assert "ready" in line, line
+        self.log = []
+        self.t = threading.Thread(target=lambda: self.log.extend(self.p.stderr), daemon=True)
+        self.t.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.p.kill()
+        self.p.wait()
+        self.t.join(5)
+
+
+class RawServer(threading.Thread):
+    """A scripted SMTP server that records every byte it receives: for the
+    cases where what must NOT cross the wire is the point. script maps a
+    command verb to the reply; None stops reading (the rest is recorded)."""
+
+    def __init__(self, port, ehlo, script=None):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(4)
+        self.ehlo = ehlo
+        self.script = script or {}
+        self.rx = b""
+        self.start()
+
+    def run(self):
+        conn, _ = self.sock.accept()
+        conn.settimeout(30)
+        conn.sendall(b"220 raw.example ESMTP\r\n")
+        buf = b""
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                self.rx += data
+                buf += data
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    verb = line.split(b" ")[0].upper().decode(errors="replace")
+                    if verb == "EHLO":
+                        conn.sendall(self.ehlo)
+                    elif verb == "QUIT":
+                        conn.sendall(b"221 bye\r\n")
+                    elif verb in self.script:
+                        conn.sendall(self.script[verb])
+                    else:
+                        conn.sendall(b"250 ok\r\n")
+        except OSError:
+            pass
+        conn.close()
+        self.sock.close()
+
+
+def result_json(p):
+    r = json.loads(p.stdout)
+    return r
+
+
+def test_tls_starttls_auth_plain_delivered():
+    with Helper() as h:
+        configure_tls()
+        body = b"Disk 3 on gw1 failed.\nRAID degraded.\n"
+        p = ctl("send", "subject", "over TLS", "-j", stdin=body)
+        r = result_json(p)
+        assert r["ok"] is True and r["tls"].startswith("TLS1.3 "), r
+        (m,) = RECTLS.take()
+    expect_message(m["content"], crlf(body), subject=b"over TLS")
+    assert m["mech"] == "PLAIN", m["mech"]
+    assert m["cipher"] and m["cipher"][1] == "TLSv1.3", m["cipher"]
+    assert any("with %s: TLS1.3" % TLS_NAME in line for line in h.log), h.log
+
+
+def test_tls_implicit_auth_login_delivered():
+    with Helper():
+        configure_tls(port=PORT_IMPLICIT, tls="tls", auth="login")
+        r = result_json(ctl("send", "subject", "implicit TLS", "-j", stdin=b"x\n"))
+        assert r["ok"] is True and r["tls"].startswith("TLS1."), r
+        (m,) = RECIMPL.take()
+    expect_message(m["content"], b"x\r\n", subject=b"implicit TLS")
+    assert m["mech"] == "LOGIN" and m["cipher"], m
+
+
+def test_tls_implicit_default_port_465():
+    # in a namespace where no port was ever set
+    ns = ("ip", "netns", "exec", "ksmtp-p")
+    subprocess.run(["ip", "netns", "add", "ksmtp-p"], check=True)
+    try:
+        ctl("set", "server", "127.0.0.1", "from", FROM, "tls", "tls", "tls-name", TLS_NAME,
+            prefix=ns)
+        cfg = json.loads(ctl("show", "-j", prefix=ns).stdout)
+        assert cfg["port"] == 465 and cfg["tls"] == "tls", cfg
+    finally:
+        subprocess.run(["ip", "netns", "del", "ksmtp-p"], check=True)
+
+
+def expect_tls_refusal(p, *words):
+    r = result_json(p)
+    assert p.returncode == 1 and r["ok"] is False and r["phase"] == "TLS", r
+    for w in words:
+        assert w in r["reason"], r
+    return r
+
+
+def test_tls_wrong_server_name_refused():
+    with Helper():
+        configure_tls(name="other.ksmtp.test")
+        p = ctl("send", "-j", stdin=b"x\n", check=False)
+    r = expect_tls_refusal(p, "certificate refused", "name")
+    assert r["transient"] is False and r["errno"] == 129, r     # EKEYREJECTED
+    time.sleep(0.5)
+    assert RECTLS.mails == []
+
+
+def test_tls_untrusted_ca_refused():
+    with Helper():
+        configure_tls(ca="otherca.pem")
+        p = ctl("send", "-j", stdin=b"x\n", check=False)
+        expect_tls_refusal(p, "certificate refused", "NOT trusted")
+        # the system trust store does not know the test CA either
+        configure_tls(ca=None)
+        p = ctl("send", "-j", stdin=b"x\n", check=False)
+        expect_tls_refusal(p, "certificate refused")
+    assert RECTLS.mails == []
+
+
+def test_starttls_required_not_offered_no_auth_in_clear():
+    srv = RawServer(PORT_RAW, b"250-raw.example\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+    with Helper():
+        configure_tls(port=PORT_RAW)
+        p = ctl("send", "-j", stdin=b"x\n", check=False)
+    srv.join(10)
+    expect_tls_refusal(p, "does not offer STARTTLS")
+    assert srv.rx == b"EHLO gw1.example.org\r\nQUIT\r\n", srv.rx
+
+
+def test_auth_over_cleartext_refused_by_default():
+    srv = RawServer(PORT_RAW, b"250-raw.example\r\n250 AUTH PLAIN LOGIN\r\n")
+    configure(port=PORT_RAW, extra=("auth-cleartext", "off"))
+    p = ctl("send", "-j", stdin=b"x\n", check=False)
+    srv.join(10)
+    r = result_json(p)
+    assert r["ok"] is False and r["phase"] == "AUTH" and r["errno"] == 1, r   # EPERM
+    assert "AUTH without TLS refused" in r["reason"], r
+    assert srv.rx == b"EHLO gw1.example.org\r\nQUIT\r\n", srv.rx
+    assert PASSWORD.encode() not in srv.rx
+
+
+def test_tls_helper_not_running_fails_at_once():
+    configure_tls()
+    p = ctl("send", "-j", stdin=b"x\n", check=False)
+    r = expect_tls_refusal(p, "no TLS helper running")
+    assert r["transient"] is True, r
+    assert RECTLS.mails == []
+
+
+def test_tls_helper_stopped_or_killed_mid_handshake():
+    # 220 to STARTTLS, then silence: the helper waits for a ServerHello
+    srv = RawServer(PORT_RAW, b"250-raw.example\r\n250 STARTTLS\r\n",
+                    {"STARTTLS": b"220 go ahead\r\n"})
+    h = Helper()
+    try:
+        configure_tls(port=PORT_RAW)
+        p = subprocess.Popen([CTL, "send", "-j"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdin.write(b"x\n")
+        p.stdin.close()
+        end = time.time() + 30
+        while b"\x16\x03" not in srv.rx and time.time() < end:   # a ClientHello
+            time.sleep(0.05)
+        assert b"\x16\x03" in srv.rx, srv.rx
+        h.p.kill()
+        out, _ = p.communicate(timeout=60)
+        r = json.loads(out)
+        assert r["phase"] == "TLS" and "TLS helper exited during the handshake" in r["reason"], r
+    finally:
+        h.__exit__()
+    srv.join(10)
+    # a helper that is there but never answers: the request is not taken
+    h = Helper()
+    try:
+        os.kill(h.p.pid, 19)    # SIGSTOP
+        configure_tls()
+        p = ctl("send", "-j", stdin=b"x\n", check=False)
+        expect_tls_refusal(p, "no TLS helper answered")
+    finally:
+        os.kill(h.p.pid, 18)    # SIGCONT
+        h.__exit__()
+
+
+def test_tls_one_mib_body():
+    rnd = secrets.token_bytes(1 << 20)
+    lines = base64.b64encode(rnd)[: (1 << 20)]
+    body = b"\n".join(lines[i:i + 75] for i in range(0, len(lines), 76))[: 1 << 20]
+    with Helper():
+        configure_tls()
+        send(body)
+        (m,) = RECTLS.take(timeout=60)
+    expect_message(m["content"], crlf(body))
+    assert m["cipher"], m
+
+
+def test_tls_queue_server_restart_exactly_once():
+    port = 2563
+    cert = (os.path.join(CERTS, "server.pem"), os.path.join(CERTS, "server.key"))
+    c, rec = start_server("127.0.0.1", port, USER, PASSWORD, tls="starttls", cert=cert)
+    mon = Monitor()
+    with Helper():
+        try:
+            configure_tls(port=port, extra=("retry-base-ms", "1000", "retry-max", "100",
+                                            "coalesce-ms", "0"))
+            first = queue(subject="tls before")
+            mon.wait(lambda ev: mon.of(first, "sent"), what="first sent")
+            c.stop()
+            ids = [queue(subject="tls restart %02d" % i, body=b"mail %d\n" % i)
+                   for i in range(5)]
+            mon.wait(lambda ev: all(mon.of(i, "retry") for i in ids), what="a retry of each")
+            c2, rec2 = start_server("127.0.0.1", port, USER, PASSWORD, tls="starttls", cert=cert)
+            try:
+                ctl("queue", "retry-now")
+                got = rec2.take(5, timeout=120)
+                mon.wait(lambda ev: all(mon.of(i, "sent") for i in ids), what="all sent")
+                time.sleep(2)
+                assert rec2.mails == [], "a mail arrived twice"
+            finally:
+                c2.stop()
+            (before,) = rec.take()
+            assert b"Subject: tls before\r\n" in before["content"]
+            subjects = sorted(re.search(rb"\r\nSubject: (tls restart \d+)\r\n",
+                                        m["content"]).group(1) for m in got)
+            assert subjects == [b"tls restart %02d" % i for i in range(5)], subjects
+            assert all(m["cipher"] and m["mech"] == "PLAIN" for m in got), got
+            assert all(len(mon.of(i, "sent")) == 1 for i in ids)
+        finally:
+            mon.stop()
+
+
+def test_tls_config_refusals_named():
+    configure()
+    p = ctl("set", "tls", "starttls", check=False)
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "TLS needs the server name to verify (tls-name)" in err, err
+    assert "(attribute 'tls')" in err, err
+    p = ctl("set", "tls", "starttls", "tls-name", TLS_NAME, "helo-only", "on", check=False)
+    assert p.returncode == 1 and b"helo-only" in p.stderr, p.stderr
+    p = ctl("set", "ca-file", "certs/ca.pem", check=False)
+    assert p.returncode == 1 and b"CA file must be an absolute path" in p.stderr, p.stderr
+    p = ctl("set", "tls-name", "[127.0.0.1]", check=False)
+    assert p.returncode == 1 and b"must be a DNS name" in p.stderr, p.stderr
+    assert show()["tls"] == "none", show()
+    # a server given by name is the name to verify
+    ctl("set", "server", "localhost", "tls", "starttls")
+    cfg = show()
+    assert cfg["tls_name"] == "localhost" and cfg["tls"] == "starttls", cfg
+    ctl("set", "tls", "none")
+
+
 def main():
-    global REC4, REC6, RECOPEN
+    global REC4, REC6, RECOPEN, RECTLS, RECIMPL, CERTS
     only = sys.argv[1:]
+    CERTS = tempfile.mkdtemp(prefix="ksmtp-certs.")
+    cert = make_certs(CERTS, TLS_NAME)
     c4, REC4 = start_server("127.0.0.1", PORT_AUTH4, USER, PASSWORD)
     c6, REC6 = start_server("::1", PORT_AUTH6, USER, PASSWORD)
     co, RECOPEN = start_server("127.0.0.1", PORT_OPEN)
+    ct, RECTLS = start_server("127.0.0.1", PORT_STARTTLS, USER, PASSWORD, tls="starttls",
+                              cert=cert)
+    ci, RECIMPL = start_server("127.0.0.1", PORT_IMPLICIT, USER, PASSWORD, tls="implicit",
+                               cert=cert)
     tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
     passed = failed = 0
     for name, fn in tests:
         if only and name not in only:
             continue
-        for rec in (REC4, REC6, RECOPEN):
+        for rec in (REC4, REC6, RECOPEN, RECTLS, RECIMPL):
             rec.mails = []
         try:
             fn()
@@ -601,7 +892,7 @@ def main():
             failed += 1
             print("not ok - %s" % name, flush=True)
             traceback.print_exc(file=sys.stdout)
-    for c in (c4, c6, co):
+    for c in (c4, c6, co, ct, ci):
         c.stop()
     print("e2e: %d passed, %d failed" % (passed, failed), flush=True)
     res = os.environ.get("KSMTP_RESULTS")
