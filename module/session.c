@@ -869,12 +869,17 @@ struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
  */
 int ksmtp_conn_start(struct ksmtp_conn *s, struct ksmtp_result *res)
 {
+	int err;
+
 	memset(res, 0, sizeof(*res));
 	s->res = res;
 	s->net = maybe_get_net(s->cfg->kc_net);
 	if (!s->net)
 		return fail(s, -ENETUNREACH, "network namespace is going away");
-	return ks_open(s);
+	err = ks_open(s);
+	if (s->tls_on)
+		strscpy(res->kr_tls, s->tls.info, sizeof(res->kr_tls));
+	return err;
 }
 
 /**

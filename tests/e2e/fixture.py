@@ -127,7 +127,9 @@ def start_server(host, port, user=None, password=None, spool=None, tls=None, cer
     rec = Recorder(user, password, spool)
     kw = dict(hostname=host, port=port, decode_data=False)
     if user:
-        kw.update(authenticator=rec.authenticator, auth_require_tls=bool(tls))
+        # aiosmtpd knows TLS only from STARTTLS: on an implicit-TLS
+        # listener it would refuse AUTH as if in cleartext.
+        kw.update(authenticator=rec.authenticator, auth_require_tls=tls == "starttls")
     if tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(*cert)

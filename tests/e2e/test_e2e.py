@@ -771,17 +771,17 @@ def test_tls_helper_stopped_or_killed_mid_handshake():
     h = Helper()
     try:
         configure_tls(port=PORT_RAW)
-        p = subprocess.Popen([CTL, "send", "-j"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        p.stdin.write(b"x\n")
-        p.stdin.close()
+        out = {}
+        t = threading.Thread(target=lambda: out.update(
+            p=ctl("send", "-j", stdin=b"x\n", check=False)))
+        t.start()
         end = time.time() + 30
         while b"\x16\x03" not in srv.rx and time.time() < end:   # a ClientHello
             time.sleep(0.05)
         assert b"\x16\x03" in srv.rx, srv.rx
         h.p.kill()
-        out, _ = p.communicate(timeout=60)
-        r = json.loads(out)
+        t.join(60)
+        r = result_json(out["p"])
         assert r["phase"] == "TLS" and "TLS helper exited during the handshake" in r["reason"], r
     finally:
         h.__exit__()
@@ -847,6 +847,7 @@ def test_tls_queue_server_restart_exactly_once():
 
 def test_tls_config_refusals_named():
     configure()
+    ctl("set", "tls-name", "", "ca-file", "")
     p = ctl("set", "tls", "starttls", check=False)
     err = p.stderr.decode()
     assert p.returncode == 1 and "TLS needs the server name to verify (tls-name)" in err, err
