@@ -101,7 +101,7 @@ static const char *check_ktls(struct socket *sock)
 	if (!icsk->icsk_ulp_ops || strcmp(icsk->icsk_ulp_ops->name, "tls")) {
 		why = "TLS helper reported success, but the socket has no kernel TLS";
 	} else {
-		ctx = icsk->icsk_ulp_data;
+		ctx = tls_get_ctx(sk);
 		if (!ctx || ctx->tx_conf == TLS_BASE || ctx->rx_conf == TLS_BASE)
 			why = "TLS helper set up kernel TLS in one direction only";
 	}

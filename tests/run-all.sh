@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make test: install what is missing, build, checkpatch --strict, the KUnit
-# suites (UML, KASAN, lockdep), the queue suite again on x86_64 with
+# suites (UML, KASAN, lockdep), a build against 6.12 (net/handshake side of
+# the TLS switch), the queue suite again on x86_64 with
 # DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest. The last
 # line is "N passed, N failed": the KUnit cases plus the end-to-end cases;
 # a failed build or checkpatch counts as one more failure each.
@@ -40,6 +41,8 @@ fi
 if ! step checkpatch make -s check; then
 	failed=$((failed + 1))
 fi
+step compat tests/compat.sh
+count compat "$logs/compat.log"
 step kunit tests/kunit/run.sh
 count kunit "$logs/kunit.log"
 step kunit-atomic tests/kunit/run.sh --atomic
