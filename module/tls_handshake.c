@@ -35,7 +35,7 @@ static void hs_done(void *data, int status, key_serial_t peerid)
 	struct ksmtp_tls_req *req = data;
 
 	req->status = status;
-	/* Pairs with the READ_ONCE()s of the waiter. */
+	/* Pairs with smp_load_acquire() in the waiter: status first. */
 	smp_store_release(&req->state, 1);
 	complete(&req->done);
 }
@@ -90,6 +90,7 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 	}
 	left = wait_for_completion_killable_timeout(&req->done,
 						    msecs_to_jiffies(timeout_ms));
+	/* Pairs with smp_store_release() in hs_done(): status is set. */
 	while (!smp_load_acquire(&req->state)) {
 		/* Timed out, killed, or the session cut (ksmtp_tls_abort()). */
 		if (tls_handshake_cancel(sk)) {
