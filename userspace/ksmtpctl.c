@@ -767,7 +767,10 @@ static int cmd_send(int argc, char **argv)
 		print_result(stderr, rq.tb, false);
 		fputc('\n', stderr);
 	} else {
-		printf("sent\n");
+		if (rq.tb[KSMTP_A_RES_TLS])
+			printf("sent over %s\n", get_str(rq.tb[KSMTP_A_RES_TLS]));
+		else
+			printf("sent\n");
 		if (rq.tb[KSMTP_A_RES_CODE] && nla_get_u32(rq.tb[KSMTP_A_RES_CODE]))
 			fprintf(stderr, "%s: %s: server said %u %s\n", prog,
 				get_str(rq.tb[KSMTP_A_RES_REASON]),

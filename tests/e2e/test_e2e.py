@@ -804,7 +804,8 @@ def test_tls_one_mib_body():
     body = b"\n".join(lines[i:i + 75] for i in range(0, len(lines), 76))[: 1 << 20]
     with Helper():
         configure_tls()
-        send(body)
+        p = send(body)
+        assert p.stdout.startswith(b"sent over TLS1.3 "), p.stdout
         (m,) = RECTLS.take(timeout=60)
     expect_message(m["content"], crlf(body))
     assert m["cipher"], m
