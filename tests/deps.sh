@@ -11,6 +11,7 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libgnutls28-dev
 	qemu-system-x86 busybox-static
 	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
+	postfix libsasl2-modules sasl2-bin
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -20,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	# Postfix is a test peer run inside the guest only: installed
+	# unconfigured, so that it never starts as this machine's MTA.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		$sudo debconf-set-selections
 	$sudo apt-get update -q
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -25,6 +25,7 @@ import time
 import traceback
 
 from fixture import make_certs, start_server
+from postfix import Postfix
 
 REPO = os.environ.get("KSMTP_REPO", os.getcwd())
 CTL = os.path.join(REPO, "userspace", "ksmtpctl")
@@ -865,6 +866,35 @@ def test_tls_config_refusals_named():
     cfg = show()
     assert cfg["tls_name"] == "localhost" and cfg["tls"] == "starttls", cfg
     ctl("set", "tls", "none")
+
+
+def test_tls_postfix_starttls_auth_delivered():
+    """A second server nobody here wrote: Debian's Postfix, STARTTLS and
+    SASL required, the mail read back from its Maildir."""
+    d = tempfile.mkdtemp(prefix="ksmtp-postfix.")
+    os.chmod(d, 0o755)
+    pf = Postfix(os.path.join(d, "pf"), 2590, USER, PASSWORD, TLS_NAME,
+                 os.path.join(CERTS, "server.pem"), os.path.join(CERTS, "server.key"))
+    try:
+        body = b"PSU 1 on gw1 lost input power.\nRunning on PSU 2.\n"
+        with Helper():
+            configure_tls(port=2590)
+            r = result_json(ctl("send", "subject", "Postfix over TLS", "-j", stdin=body))
+            assert r["ok"] is True and r["tls"].startswith("TLS1.3 "), r
+        (m,) = pf.mails(1)
+        log = pf.log()
+    finally:
+        pf.stop()
+    head, sep, ours = m.partition(b"\nDate: ")
+    assert sep, m
+    assert head.startswith(b"Return-Path: <%s>\n" % FROM.encode()), head
+    assert b"\nDelivered-To: %s\n" % RCPT.encode() in head, head
+    assert re.search(rb"\(using TLSv1\.3 with cipher ", head), head
+    assert re.search(rb"by mail\.ksmtp\.test \(Postfix\) with ESMTPSA ", head), head
+    assert "sasl_method=PLAIN, sasl_username=%s@" % USER in log, log[-2000:]
+    # Maildir keeps LF line ends: compare in the form that went over the wire
+    expect_message((b"Date: " + ours).replace(b"\n", b"\r\n"), crlf(body),
+                   subject=b"Postfix over TLS")
 
 
 def main():
