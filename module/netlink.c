@@ -845,7 +845,9 @@ void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
 
 static const struct genl_multicast_group ksmtp_nl_mcgrps[] = {
 	{ .name = KSMTP_MCGRP_EVENTS },
-	[KSMTP_MCGRP_TLS_ID] = { .name = KSMTP_MCGRP_TLS },
+	/* Only a process that may act as the TLS helper may listen. */
+	[KSMTP_MCGRP_TLS_ID] = { .name = KSMTP_MCGRP_TLS,
+				 .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 static const struct genl_ops ksmtp_nl_ops[] = {

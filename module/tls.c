@@ -174,8 +174,9 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 		spin_unlock(&tls_lock);
 		if (state == KSMTP_TLS_REQ_DONE)
 			break;
-		left = wait_for_completion_killable_timeout(&req->done,
-							    until - jiffies);
+		/* until may have passed since the check: at least one tick. */
+		left = max_t(long, (long)(until - jiffies), 1);
+		left = wait_for_completion_killable_timeout(&req->done, left);
 		if (left < 0) {
 			spin_lock(&tls_lock);
 			if (req->state != KSMTP_TLS_REQ_DONE)

@@ -799,6 +799,13 @@ def test_tls_helper_stopped_or_killed_mid_handshake():
         h.__exit__()
 
 
+def test_tls_helper_needs_cap_net_admin():
+    prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+              "--inh-caps=-all", "--bounding-set=-all"]
+    p = subprocess.run(prefix + [TLSD], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1 and "cannot join the 'tls' group" in p.stderr, p
+
+
 def test_tls_one_mib_body():
     rnd = secrets.token_bytes(1 << 20)
     lines = base64.b64encode(rnd)[: (1 << 20)]

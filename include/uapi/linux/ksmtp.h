@@ -111,7 +111,8 @@
  * namespace and serves the namespace it runs in:
  *
  * KSMTP_CMD_TLS_REQUEST: multicast on KSMTP_MCGRP_TLS when a session needs
- *   a handshake: KSMTP_A_TLS_ID (u64). It carries nothing secret.
+ *   a handshake: KSMTP_A_TLS_ID (u64). It carries nothing secret; joining
+ *   the group needs CAP_NET_ADMIN all the same.
  * KSMTP_CMD_TLS_ACCEPT: needs CAP_NET_ADMIN. Takes the request
  *   KSMTP_A_TLS_ID (or, without it, the oldest one waiting). The reply
  *   holds KSMTP_A_TLS_ID, KSMTP_A_TLS_FD (u32: the session's TCP socket,
