@@ -188,8 +188,8 @@ EXPORT_SYMBOL_GPL(ksmtp_client_destroy);
  * @result: filled in every case; may be NULL
  *
  * Opens one TCP connection to the client's server, runs the whole SMTP
- * session (greeting, EHLO or HELO, AUTH, MAIL, RCPT, DATA, message, QUIT)
- * and closes it. Whatever the outcome, the client is ready for the next
+ * session (greeting, EHLO or HELO, STARTTLS and the handshake if so
+ * configured, AUTH, MAIL, RCPT, DATA, message, QUIT) and closes it. Whatever the outcome, the client is ready for the next
  * mail. Several callers may send through one client at the same time; each
  * gets its own connection. The recipient and the subject are checked
  * before connecting (no CR, LF, spaces, control characters; RFC lengths).
@@ -203,8 +203,13 @@ EXPORT_SYMBOL_GPL(ksmtp_client_destroy);
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (malformed reply), -EACCES (535, 530),
  * -EPERM (534, 538), -EOPNOTSUPP (504 or no usable mechanism), -EMSGSIZE
  * (over the server's SIZE, 552), -EAGAIN (other 4xx), -EREMOTEIO (other
- * 5xx), -ECONNABORTED (421), -ENOMEM, -EINTR. @result says which phase
- * failed, with the server's code and text.
+ * 5xx), -ECONNABORTED (421), -ENOMEM, -EINTR. With TLS (phase TLS):
+ * -ESRCH (no TLS helper running: transient), -EPROTONOSUPPORT (STARTTLS
+ * required, not offered), -EKEYREJECTED (certificate refused),
+ * -ECONNABORTED (handshake failed, helper gone), -ETIMEDOUT, -EPROTO (the
+ * helper left no kernel TLS); -EPERM when AUTH would cross in cleartext
+ * and kc_auth_cleartext is false. @result says which phase failed, with
+ * the server's code and text, and the TLS session used.
  */
 int ksmtp_mail_send(struct ksmtp_client *client, const struct ksmtp_mail *mail,
 		    struct ksmtp_result *result)

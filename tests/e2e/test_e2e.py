@@ -758,11 +758,26 @@ def test_auth_over_cleartext_refused_by_default():
 
 
 def test_tls_helper_not_running_fails_at_once():
-    configure_tls()
+    configure_tls(extra=("retry-base-ms", "600000", "coalesce-ms", "0"))
     p = ctl("send", "-j", stdin=b"x\n", check=False)
     r = expect_tls_refusal(p, "no TLS helper running")
     assert r["transient"] is True, r
     assert RECTLS.mails == []
+    # a queued mail waits for the helper, and goes once it runs
+    mon = Monitor()
+    try:
+        mid = queue(subject="waits for the helper")
+        mon.wait(lambda ev: mon.of(mid, "retry"), what="retry")
+        (retry,) = mon.of(mid, "retry")
+        assert retry["result"]["phase"] == "TLS", retry
+        assert "no TLS helper running" in retry["result"]["reason"], retry
+        with Helper():
+            ctl("queue", "retry-now")
+            mon.wait(lambda ev: mon.of(mid, "sent"), what="sent")
+        (m,) = RECTLS.take()
+        assert b"\r\nSubject: waits for the helper\r\n" in m["content"] and m["cipher"], m
+    finally:
+        mon.stop()
 
 
 def test_tls_helper_stopped_or_killed_mid_handshake():
