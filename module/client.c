@@ -189,9 +189,10 @@ EXPORT_SYMBOL_GPL(ksmtp_client_destroy);
  *
  * Opens one TCP connection to the client's server, runs the whole SMTP
  * session (greeting, EHLO or HELO, STARTTLS and the handshake if so
- * configured, AUTH, MAIL, RCPT, DATA, message, QUIT) and closes it. Whatever the outcome, the client is ready for the next
- * mail. Several callers may send through one client at the same time; each
- * gets its own connection. The recipient and the subject are checked
+ * configured, AUTH, MAIL, RCPT, DATA, message, QUIT) and closes it.
+ * Whatever the outcome, the client is ready for the next mail. Several
+ * callers may send through one client at the same time; each gets its own
+ * connection. The recipient and the subject are checked
  * before connecting (no CR, LF, spaces, control characters; RFC lengths).
  *
  * Context: process context; sleeps, up to the sum of the client's
