@@ -137,7 +137,7 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 	unsigned long accept_by, until;
 	const char *why;
 	long left;
-	int state;
+	int state, err;
 
 	req->reason[0] = '\0';
 	req->info[0] = '\0';
@@ -154,11 +154,14 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 	list_add_tail(&req->node, &tls_reqs);
 	spin_unlock(&tls_lock);
 
-	if (announce(req)) {
+	err = announce(req);
+	if (err) {
 		/* Nobody listens (-ESRCH): fail now, not after a timeout. */
 		spin_lock(&tls_lock);
 		if (req->state == KSMTP_TLS_REQ_WAITING)
-			finish(req, -ESRCH, "no TLS helper running (start ksmtp-tlsd)");
+			finish(req, err == -ESRCH ? -ESRCH : err, err == -ESRCH ?
+			       "no TLS helper running (start ksmtp-tlsd)" :
+			       "cannot ask the TLS helper");
 		spin_unlock(&tls_lock);
 	}
 	for (;;) {

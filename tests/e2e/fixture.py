@@ -120,10 +120,12 @@ def make_certs(d, name="mail.ksmtp.test"):
     return os.path.join(d, "server.pem"), os.path.join(d, "server.key")
 
 
-def start_server(host, port, user=None, password=None, spool=None, tls=None, cert=None):
+def start_server(host, port, user=None, password=None, spool=None, tls=None, cert=None,
+                 tls12_ciphers=None):
     """Listen on host:port; with a user, AUTH PLAIN, LOGIN, CRAM-MD5 for it.
     tls: None, "starttls" (required before AUTH and MAIL) or "implicit";
-    cert: (certificate, key) files."""
+    cert: (certificate, key) files; tls12_ciphers: TLS 1.2 only, with
+    these (OpenSSL names)."""
     rec = Recorder(user, password, spool)
     kw = dict(hostname=host, port=port, decode_data=False)
     if user:
@@ -133,6 +135,9 @@ def start_server(host, port, user=None, password=None, spool=None, tls=None, cer
     if tls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(*cert)
+        if tls12_ciphers:
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(tls12_ciphers)
         if tls == "starttls":
             kw.update(tls_context=ctx, require_starttls=True)
         else:
