@@ -816,6 +816,72 @@ def test_tls_helper_stopped_or_killed_mid_handshake():
         h.__exit__()
 
 
+def test_starttls_response_injection_discarded():
+    """A server (or a man in the middle) that sends more after its 220 to
+    STARTTLS, in the same segment: a fake EHLO reply offering PLAIN. The
+    session must drop it, say EHLO again over TLS and use what the server
+    offers there: LOGIN only."""
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(os.path.join(CERTS, "server.pem"), os.path.join(CERTS, "server.key"))
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", PORT_RAW))
+    lsock.listen(1)
+    seen = []
+
+    def serve():
+        conn, _ = lsock.accept()
+        conn.settimeout(30)
+        f = conn.makefile("rb")
+        conn.sendall(b"220 raw.example ESMTP\r\n")
+        seen.append(f.readline())                       # EHLO
+        conn.sendall(b"250-raw.example\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n")
+        seen.append(f.readline())                       # STARTTLS
+        conn.sendall(b"220 go ahead\r\n250-evil.example\r\n250 AUTH PLAIN LOGIN\r\n")
+        tconn = ctx.wrap_socket(conn, server_side=True)
+        tf = tconn.makefile("rb")
+        replies = {b"EHLO": b"250-raw.example\r\n250 AUTH LOGIN\r\n",
+                   b"AUTH": b"334 VXNlcm5hbWU6\r\n", b"MAIL": b"250 ok\r\n",
+                   b"RCPT": b"250 ok\r\n", b"DATA": b"354 go\r\n", b"QUIT": b"221 bye\r\n"}
+        auth = []      # what AUTH LOGIN still has to answer
+        while True:
+            line = tf.readline()
+            if not line:
+                break
+            seen.append(line)
+            verb = line.split(b" ")[0].strip().upper()
+            if auth:
+                tconn.sendall(auth.pop(0))
+            elif verb == b"AUTH":
+                auth = [b"334 UGFzc3dvcmQ6\r\n", b"235 ok\r\n"]
+                tconn.sendall(replies[verb])
+            elif verb == b"DATA":
+                tconn.sendall(replies[verb])
+                while tf.readline() not in (b".\r\n", b""):
+                    pass
+                tconn.sendall(b"250 queued\r\n")
+            else:
+                tconn.sendall(replies.get(verb, b"250 ok\r\n"))
+            if verb == b"QUIT":
+                break
+        tconn.close()
+        lsock.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    with Helper():
+        configure_tls(port=PORT_RAW, auth="none")
+        r = result_json(ctl("send", "-j", stdin=b"x\n", check=False))
+    t.join(30)
+    assert r["ok"] is True and r["tls"].startswith("TLS1.3"), (r, seen)
+    want_user = base64.b64encode(USER.encode()) + b"\r\n"
+    assert seen[:5] == [b"EHLO gw1.example.org\r\n", b"STARTTLS\r\n",
+                        b"EHLO gw1.example.org\r\n", b"AUTH LOGIN\r\n", want_user], seen
+    assert seen[5] == base64.b64encode(PASSWORD.encode()) + b"\r\n", seen
+    assert seen[6].startswith(b"MAIL FROM:<%s>" % FROM.encode()), seen
+
+
 def test_tls12_each_cipher_kernel_tls_takes():
     """TLS 1.2 keys go to the kernel differently (explicit nonces): each
     AEAD kTLS takes, with a body of many records."""
