@@ -48,18 +48,6 @@ static atomic64_t tls_ids;
 int (*ksmtp_tls_test_hook)(struct ksmtp_tls_req *req);
 #endif
 
-/**
- * ksmtp_tls_req_init() - prepare a session's handshake request
- * @req: the request
- *
- * Context: any.
- */
-void ksmtp_tls_req_init(struct ksmtp_tls_req *req)
-{
-	INIT_LIST_HEAD(&req->node);
-	init_completion(&req->done);
-}
-
 /* Under tls_lock: the request ends with @status. */
 static void finish(struct ksmtp_tls_req *req, int status, const char *why)
 {

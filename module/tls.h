@@ -49,7 +49,18 @@ struct ksmtp_tls_req {
 	char info[KSMTP_TLS_INFO_MAX];
 };
 
-void ksmtp_tls_req_init(struct ksmtp_tls_req *req);
+/**
+ * ksmtp_tls_req_init() - prepare a session's handshake request
+ * @req: the request
+ *
+ * Context: any.
+ */
+static inline void ksmtp_tls_req_init(struct ksmtp_tls_req *req)
+{
+	INIT_LIST_HEAD(&req->node);
+	init_completion(&req->done);
+}
+
 int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 			const bool *aborted);
 void ksmtp_tls_abort(struct ksmtp_tls_req *req);

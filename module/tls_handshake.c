@@ -24,12 +24,6 @@
 int (*ksmtp_tls_test_hook)(struct ksmtp_tls_req *req);
 #endif
 
-void ksmtp_tls_req_init(struct ksmtp_tls_req *req)
-{
-	INIT_LIST_HEAD(&req->node);
-	init_completion(&req->done);
-}
-
 static void hs_done(void *data, int status, key_serial_t peerid)
 {
 	struct ksmtp_tls_req *req = data;

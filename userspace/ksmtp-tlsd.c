@@ -36,6 +36,8 @@
 
 #include <linux/ksmtp.h>
 
+#include "nlack.h"
+
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
@@ -102,27 +104,15 @@ static int on_ack(struct nl_msg *msg, void *arg)
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
 	struct reply *r = arg;
-	size_t ack_len = sizeof(*e);
-	int len;
+	const char *text;
+	uint32_t offs;
 
 	(void)nla;
 	r->err = e->error;
 	r->done = true;
-	snprintf(r->errmsg, sizeof(r->errmsg), "%s", strerror(-e->error));
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		ack_len += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)NLMSG_ALIGN(ack_len);
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && len > 0) {
-		struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-
-		nla_parse(tb, NLMSGERR_ATTR_MAX,
-			  (struct nlattr *)((char *)e + NLMSG_ALIGN(ack_len)), len, NULL);
-		if (tb[NLMSGERR_ATTR_MSG])
-			snprintf(r->errmsg, sizeof(r->errmsg), "%s",
-				 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
-	}
+	nlack_parse(e, &text, &offs);
+	snprintf(r->errmsg, sizeof(r->errmsg), "%s", text ? text : strerror(-e->error));
 	return NL_STOP;
 }
 

@@ -24,6 +24,8 @@
 
 #include <linux/ksmtp.h>
 
+#include "nlack.h"
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
@@ -212,32 +214,18 @@ static const char *attr_at(struct request *rq, uint32_t offs)
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
 	struct request *rq = arg;
-	const char *text = NULL, *attr = NULL;
-	size_t ack_len = sizeof(*e);
-	int len;
+	const char *text, *attr;
+	uint32_t offs;
 
 	(void)nla;
 	rq->err = e->error;
 	rq->done = true;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		ack_len += e->msg.nlmsg_len - NLMSG_HDRLEN;
-	len = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)NLMSG_ALIGN(ack_len);
-	if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && len > 0) {
-		struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-
-		nla_parse(tb, NLMSGERR_ATTR_MAX,
-			  (struct nlattr *)((char *)e + NLMSG_ALIGN(ack_len)), len, NULL);
-		if (tb[NLMSGERR_ATTR_MSG])
-			text = nla_get_string(tb[NLMSGERR_ATTR_MSG]);
-		if (tb[NLMSGERR_ATTR_OFFS])
-			attr = attr_at(rq, nla_get_u32(tb[NLMSGERR_ATTR_OFFS]));
-	}
-	snprintf(rq->errmsg, sizeof(rq->errmsg), "%s%s%s%s%s",
+	nlack_parse(e, &text, &offs);
+	attr = offs ? attr_at(rq, offs) : NULL;
+	snprintf(rq->errmsg, sizeof(rq->errmsg), "%s%s%s%s",
 		 text ? text : strerror(-e->error),
-		 attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "",
-		 text ? "" : "");
+		 attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "");
 	return NL_STOP;
 }
 
