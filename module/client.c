@@ -43,6 +43,31 @@ static bool cred_ok(const char *s)
 }
 
 /**
+ * ksmtp_check_tls_name() - is @s a server name a certificate can carry?
+ * @s: the name, not empty
+ *
+ * Context: any.
+ * Return: NULL, or what is wrong, in words.
+ */
+const char *ksmtp_check_tls_name(const char *s)
+{
+	return s[0] == '[' || ksmtp_check_domain(s) ? "TLS server name must be a DNS name" : NULL;
+}
+
+/**
+ * ksmtp_check_ca_file() - is @s a CA bundle path the helper may open?
+ * @s: the path, not empty
+ *
+ * Context: any.
+ * Return: NULL, or what is wrong, in words.
+ */
+const char *ksmtp_check_ca_file(const char *s)
+{
+	return s[0] != '/' || strlen(s) > KSMTP_PATH_MAX || strpbrk(s, "\r\n") ?
+	       "CA file must be an absolute path" : NULL;
+}
+
+/**
  * ksmtp_config_tls_check() - is the TLS part of a configuration sound?
  * @cfg: the configuration
  *
@@ -51,18 +76,16 @@ static bool cred_ok(const char *s)
  */
 const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg)
 {
-	const char *ca = cfg->kc_tls_ca_file;
+	const char *why = NULL;
 
 	if (cfg->kc_tls > KSMTP_TLS_MAX)
 		return "unknown TLS mode";
-	if (cfg->kc_tls_name && cfg->kc_tls_name[0] &&
-	    (cfg->kc_tls_name[0] == '[' || ksmtp_check_domain(cfg->kc_tls_name)))
-		return "TLS server name must be a DNS name";
-	if (ca && ca[0] && (ca[0] != '/' || strlen(ca) > KSMTP_PATH_MAX ||
-			    strpbrk(ca, "\r\n")))
-		return "CA file must be an absolute path";
-	if (cfg->kc_tls == KSMTP_TLS_NONE)
-		return NULL;
+	if (cfg->kc_tls_name && cfg->kc_tls_name[0])
+		why = ksmtp_check_tls_name(cfg->kc_tls_name);
+	if (!why && cfg->kc_tls_ca_file && cfg->kc_tls_ca_file[0])
+		why = ksmtp_check_ca_file(cfg->kc_tls_ca_file);
+	if (why || cfg->kc_tls == KSMTP_TLS_NONE)
+		return why;
 	if (!cfg->kc_tls_name || !cfg->kc_tls_name[0])
 		return "TLS needs the server name to verify (tls-name)";
 	if (cfg->kc_helo_only)
@@ -122,7 +145,7 @@ struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg)
 		return ERR_PTR(-ENOMEM);
 	}
 	if (!c->cfg.kc_port)
-		c->cfg.kc_port = cfg->kc_tls == KSMTP_TLS_IMPLICIT ? 465 : 25;
+		c->cfg.kc_port = ksmtp_default_port(cfg->kc_tls);
 	if (!c->cfg.kc_net)
 		c->cfg.kc_net = &init_net;
 	t = &c->cfg.kc_timeouts;

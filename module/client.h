@@ -30,7 +30,15 @@ int ksmtp_conn_mail(struct ksmtp_conn *conn, const struct ksmtp_mail *mail,
 bool ksmtp_conn_usable(const struct ksmtp_conn *conn);
 void ksmtp_conn_close(struct ksmtp_conn *conn);
 
+const char *ksmtp_check_tls_name(const char *s);
+const char *ksmtp_check_ca_file(const char *s);
 const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg);
+
+/* The port when none is set: 465 for implicit TLS (RFC 8314), else 25. */
+static inline u16 ksmtp_default_port(enum ksmtp_tls_mode tls)
+{
+	return tls == KSMTP_TLS_IMPLICIT ? 465 : 25;
+}
 
 int ksmtp_session_run(struct ksmtp_client *client,
 		      const struct ksmtp_mail *mail,

@@ -162,16 +162,6 @@ static const char *check_rcpts(const char *s)
 	return ksmtp_check_rcpt_list(s, &utf8);
 }
 
-static const char *check_tls_name(const char *s)
-{
-	return s[0] == '[' || ksmtp_check_domain(s) ? "TLS server name must be a DNS name" : NULL;
-}
-
-static const char *check_path(const char *s)
-{
-	return s[0] != '/' ? "CA file must be an absolute path" : NULL;
-}
-
 static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 {
 	static const struct {
@@ -228,8 +218,8 @@ static int nlcfg_apply(struct ksmtp_nlcfg *cfg, struct genl_info *info)
 	      take_str(info, KSMTP_A_CFG_FROM, &cfg->from, check_addr) ?:
 	      take_str(info, KSMTP_A_CFG_DOMAIN, &cfg->domain, ksmtp_check_domain) ?:
 	      take_str(info, KSMTP_A_CFG_RCPT, &cfg->rcpt, check_rcpts) ?:
-	      take_str(info, KSMTP_A_CFG_TLS_NAME, &cfg->tls_name, check_tls_name) ?:
-	      take_str(info, KSMTP_A_CFG_TLS_CA_FILE, &cfg->ca_file, check_path);
+	      take_str(info, KSMTP_A_CFG_TLS_NAME, &cfg->tls_name, ksmtp_check_tls_name) ?:
+	      take_str(info, KSMTP_A_CFG_TLS_CA_FILE, &cfg->ca_file, ksmtp_check_ca_file);
 	if (err)
 		return err;
 	if (attrs[KSMTP_A_CFG_FROM] && !cfg->from[0]) {
@@ -398,8 +388,8 @@ static int ksmtp_nl_config_get_doit(struct sk_buff *skb, struct genl_info *info)
 					       &((struct sockaddr_in6 *)ss)->sin6_addr);
 	}
 	err = err ?:
-	      nla_put_u16(msg, KSMTP_A_CFG_PORT, cfg->c.kc_port ?:
-			  (cfg->c.kc_tls == KSMTP_TLS_IMPLICIT ? 465 : 25)) ?:
+	      nla_put_u16(msg, KSMTP_A_CFG_PORT,
+			  cfg->c.kc_port ?: ksmtp_default_port(cfg->c.kc_tls)) ?:
 	      put_str(msg, KSMTP_A_CFG_USERNAME, cfg->user) ?:
 	      nla_put_u8(msg, KSMTP_A_CFG_PASSWORD_SET, cfg->pass && cfg->pass[0]) ?:
 	      put_str(msg, KSMTP_A_CFG_FROM, cfg->from) ?:

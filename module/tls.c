@@ -147,7 +147,7 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 		/* Nobody listens (-ESRCH): fail now, not after a timeout. */
 		spin_lock(&tls_lock);
 		if (req->state == KSMTP_TLS_REQ_WAITING)
-			finish(req, err == -ESRCH ? -ESRCH : err, err == -ESRCH ?
+			finish(req, err, err == -ESRCH ?
 			       "no TLS helper running (start ksmtp-tlsd)" :
 			       "cannot ask the TLS helper");
 		spin_unlock(&tls_lock);

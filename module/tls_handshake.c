@@ -80,7 +80,7 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 	err = tls_client_hello_x509(&args, GFP_KERNEL);
 	if (err) {
 		strscpy(req->reason, "no TLS helper running (start tlshd)", sizeof(req->reason));
-		return err == -ESRCH ? err : -ESRCH;
+		return -ESRCH;
 	}
 	left = wait_for_completion_killable_timeout(&req->done,
 						    msecs_to_jiffies(timeout_ms));

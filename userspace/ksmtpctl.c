@@ -302,6 +302,13 @@ static unsigned long number(const char *key, const char *s, unsigned long max)
 	return v;
 }
 
+static bool on_off(const char *key, const char *v)
+{
+	if (strcmp(v, "on") && strcmp(v, "off"))
+		usage_die("%s: '%s' is not on or off", key, v);
+	return !strcmp(v, "on");
+}
+
 /* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
 static char *slurp(const char *path, size_t max, size_t *len)
 {
@@ -445,9 +452,7 @@ static int cmd_set(int argc, char **argv)
 				usage_die("tls: '%s' is not none, starttls or tls", v);
 			nla_put_u32(rq.msg, KSMTP_A_CFG_TLS, n);
 		} else if (!strcmp(k, "auth-cleartext")) {
-			if (strcmp(v, "on") && strcmp(v, "off"))
-				usage_die("auth-cleartext: '%s' is not on or off", v);
-			nla_put_u8(rq.msg, KSMTP_A_CFG_AUTH_CLEARTEXT, !strcmp(v, "on"));
+			nla_put_u8(rq.msg, KSMTP_A_CFG_AUTH_CLEARTEXT, on_off(k, v));
 		} else if (!strcmp(k, "port")) {
 			nla_put_u16(rq.msg, KSMTP_A_CFG_PORT, number(k, v, 65535));
 		} else if (!strcmp(k, "auth")) {
@@ -456,9 +461,7 @@ static int cmd_set(int argc, char **argv)
 				usage_die("auth: '%s' is not none, plain, login or cram-md5", v);
 			nla_put_u32(rq.msg, KSMTP_A_CFG_AUTH, n);
 		} else if (!strcmp(k, "helo-only")) {
-			if (strcmp(v, "on") && strcmp(v, "off"))
-				usage_die("helo-only: '%s' is not on or off", v);
-			nla_put_u8(rq.msg, KSMTP_A_CFG_HELO_ONLY, !strcmp(v, "on"));
+			nla_put_u8(rq.msg, KSMTP_A_CFG_HELO_ONLY, on_off(k, v));
 		} else if (!strcmp(k, "password-file") || !strcmp(k, "password-env")) {
 			char *pw;
 			size_t len;
