@@ -28,14 +28,17 @@ static const enum ksmtp_auth_type preference[] = {
  *
  * The rules of the NetX Duo client: NONE means no AUTH, unless credentials
  * are set and the server offers a mechanism we know, then the best one. A
- * configured mechanism is used when offered; when it is not but another
+ * configured PLAIN or LOGIN is used when offered; when it is not but another
  * one is, the best offered one is used; when the server lists no AUTH at
- * all, PLAIN is tried (CRAM-MD5 stays CRAM-MD5, so that the password is not
- * sent where the admin chose a mechanism that hides it).
+ * all, PLAIN is tried. CRAM-MD5, chosen so that the password never crosses
+ * the wire, is strict: it is used when offered or when no AUTH is listed,
+ * and never replaced by another (a server or a man in the middle that
+ * offers only PLAIN and LOGIN gets no AUTH, and the mail fails).
  *
  * Context: any.
  * Return: 0, or -EOPNOTSUPP when AUTH is configured and the server offers
- * only mechanisms we do not know.
+ * only mechanisms we do not know, or CRAM-MD5 is configured and the server
+ * lists AUTH without it.
  */
 int ksmtp_auth_select(enum ksmtp_auth_type want, bool creds,
 		      const struct ksmtp_caps *caps,
@@ -50,6 +53,8 @@ int ksmtp_auth_select(enum ksmtp_auth_type want, bool creds,
 		*mech = want;
 		return 0;
 	}
+	if (want == KSMTP_AUTH_CRAM_MD5 && (caps->flags & KSMTP_CAP_AUTH))
+		return -EOPNOTSUPP;
 	for (i = 0; i < ARRAY_SIZE(preference); i++) {
 		if (caps->auth & BIT(preference[i])) {
 			*mech = preference[i];
@@ -62,27 +67,6 @@ int ksmtp_auth_select(enum ksmtp_auth_type want, bool creds,
 		return -EOPNOTSUPP;
 	*mech = want == KSMTP_AUTH_CRAM_MD5 ? want : KSMTP_AUTH_PLAIN;
 	return 0;
-}
-
-/**
- * ksmtp_auth_name() - the SASL name of a mechanism
- * @mech: mechanism
- *
- * Context: any.
- * Return: "PLAIN", "LOGIN", "CRAM-MD5" or "NONE".
- */
-const char *ksmtp_auth_name(enum ksmtp_auth_type mech)
-{
-	switch (mech) {
-	case KSMTP_AUTH_PLAIN:
-		return "PLAIN";
-	case KSMTP_AUTH_LOGIN:
-		return "LOGIN";
-	case KSMTP_AUTH_CRAM_MD5:
-		return "CRAM-MD5";
-	default:
-		return "NONE";
-	}
 }
 
 /**

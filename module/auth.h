@@ -13,7 +13,6 @@ struct ksmtp_caps;
 int ksmtp_auth_select(enum ksmtp_auth_type want, bool creds,
 		      const struct ksmtp_caps *caps,
 		      enum ksmtp_auth_type *mech);
-const char *ksmtp_auth_name(enum ksmtp_auth_type mech);
 int ksmtp_auth_plain(const char *user, const char *pass, char *out);
 int ksmtp_auth_b64(const char *s, char *out);
 bool ksmtp_auth_challenge_ok(const char *chal);

@@ -14,6 +14,7 @@
 #include <net/net_namespace.h>
 
 #include "client.h"
+#include "session.h"
 #include "encode.h"
 
 static void client_free(struct ksmtp_client *c)
@@ -243,7 +244,7 @@ int ksmtp_mail_send(struct ksmtp_client *client, const struct ksmtp_mail *mail,
 
 	might_sleep();
 	ksmtp_client_get(client);
-	err = ksmtp_session_run(client, mail, result ?: &local);
+	err = ksmtp_session_run(client, NULL, mail, result ?: &local);
 	ksmtp_client_put(client);
 	return err;
 }

@@ -16,20 +16,6 @@ struct ksmtp_client {
 	struct ksmtp_config cfg;
 };
 
-/* An open SMTP session, for several mails in a row (session.c) */
-struct ksmtp_conn;
-
-struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
-				   struct ksmtp_result *res);
-struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
-				    struct ksmtp_result *res);
-int ksmtp_conn_start(struct ksmtp_conn *conn, struct ksmtp_result *res);
-void ksmtp_conn_abort(struct ksmtp_conn *conn);
-int ksmtp_conn_mail(struct ksmtp_conn *conn, const struct ksmtp_mail *mail,
-		    struct ksmtp_result *res);
-bool ksmtp_conn_usable(const struct ksmtp_conn *conn);
-void ksmtp_conn_close(struct ksmtp_conn *conn);
-
 const char *ksmtp_check_tls_name(const char *s);
 const char *ksmtp_check_ca_file(const char *s);
 const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg);
@@ -39,9 +25,5 @@ static inline u16 ksmtp_default_port(enum ksmtp_tls_mode tls)
 {
 	return tls == KSMTP_TLS_IMPLICIT ? 465 : 25;
 }
-
-int ksmtp_session_run(struct ksmtp_client *client,
-		      const struct ksmtp_mail *mail,
-		      struct ksmtp_result *res);
 
 #endif /* _KSMTP_CLIENT_H */

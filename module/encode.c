@@ -87,40 +87,70 @@ const char *ksmtp_check_address(const char *addr, bool *utf8)
 }
 
 /**
+ * ksmtp_rcpt_next() - the next address of a recipient list
+ * @p: where the list goes on; moved past the address and its separator
+ * @addr: set to the address, NUL-terminated (KSMTP_ADDR_MAX + 1 octets)
+ *
+ * The list is addresses separated by commas, each with optional spaces
+ * (0x20, nothing else) around it. An address longer than KSMTP_ADDR_MAX
+ * is cut, which ksmtp_check_rcpt_list() refuses beforehand.
+ *
+ * Context: any.
+ * Return: the length the address had in the list; 0 at the end of the
+ * list (@p at its NUL), or for an empty element.
+ */
+size_t ksmtp_rcpt_next(const char **p, char *addr)
+{
+	const char *s = *p, *end;
+	size_t len;
+
+	while (*s == ' ')
+		s++;
+	end = strchrnul(s, ',');
+	len = end - s;
+	while (len && s[len - 1] == ' ')
+		len--;
+	strscpy(addr, s, min_t(size_t, len, KSMTP_ADDR_MAX) + 1);
+	*p = *end ? end + 1 : end;
+	return len;
+}
+
+/**
  * ksmtp_check_rcpt_list() - may this recipient list go into RCPT and To:?
  * @list: one address, or up to KSMTP_RCPT_MAX separated by commas
  * @utf8: set to true when one holds 8-bit octets (needs SMTPUTF8)
+ *
+ * Every octet is checked: between the addresses only commas and spaces;
+ * inside them, what ksmtp_check_address() allows. No empty element.
  *
  * Context: any.
  * Return: NULL when it may, else a static string saying what is wrong.
  */
 const char *ksmtp_check_rcpt_list(const char *list, bool *utf8)
 {
-	char addr[KSMTP_ADDR_MAX + 2];
+	char addr[KSMTP_ADDR_MAX + 1];
 	unsigned int n = 0;
 	const char *why;
-	bool u;
 	size_t len;
+	bool u;
 
 	*utf8 = false;
 	if (strlen(list) > KSMTP_RCPT_LIST_MAX)
 		return "is a list longer than 1000 octets";
 	do {
-		list = skip_spaces(list);
-		len = strcspn(list, ",");
-		while (len && list[len - 1] == ' ')
-			len--;
+		len = ksmtp_rcpt_next(&list, addr);
 		if (len > KSMTP_ADDR_MAX)
 			return "is longer than 254 octets";
-		strscpy(addr, list, len + 1);
 		why = ksmtp_check_address(addr, &u);
 		if (why)
 			return why;
 		*utf8 |= u;
 		if (++n > KSMTP_RCPT_MAX)
 			return "is a list of more than 16 addresses";
-		list += strcspn(list, ",");
-	} while (*list++ == ',');
+	} while (*list);
+	/* "a@b.c," ends in an empty element too. */
+	if (list[-1] == ',')
+		return "is empty";
 	return NULL;
 }
 
@@ -170,30 +200,156 @@ const char *ksmtp_check_subject(const char *subject)
 	return NULL;
 }
 
+/**
+ * ksmtp_mail_field_name() - what a field of a mail is called, for messages
+ * @f: the field
+ *
+ * Context: any.
+ * Return: a static string such as "recipient address".
+ */
+const char *ksmtp_mail_field_name(enum ksmtp_mail_field f)
+{
+	static const char * const names[] = {
+		[KSMTP_MAIL_RCPT] = "recipient address",
+		[KSMTP_MAIL_SUBJECT] = "subject",
+		[KSMTP_MAIL_BODY] = "body",
+		[KSMTP_MAIL_PRIORITY] = "priority",
+	};
+
+	return f < ARRAY_SIZE(names) ? names[f] : "mail";
+}
+
+/**
+ * ksmtp_mail_check() - may this mail be sent? Every way in calls this.
+ * @m: the mail; @m->km_rcpt may be NULL unless @need_rcpt
+ * @need_rcpt: a recipient list is required
+ * @field: set to the field at fault when the mail is refused
+ * @rcpt_utf8: set to true when a recipient needs SMTPUTF8; may be NULL
+ *
+ * Recipients as ksmtp_check_rcpt_list(), the subject as
+ * ksmtp_check_subject(), a body pointer when there is a length, a known
+ * priority. The same rules for ksmtp_mail_send(), ksmtp_mail_queue(),
+ * ksmtp_notify() and the netlink SEND command.
+ *
+ * Context: any; does not sleep or allocate.
+ * Return: NULL when it may, else a static string saying what is wrong
+ * with *@field (see ksmtp_mail_field_name()).
+ */
+const char *ksmtp_mail_check(const struct ksmtp_mail *m, bool need_rcpt,
+			     enum ksmtp_mail_field *field, bool *rcpt_utf8)
+{
+	const char *why = NULL;
+	bool utf8 = false;
+
+	*field = KSMTP_MAIL_RCPT;
+	if (m->km_rcpt)
+		why = ksmtp_check_rcpt_list(m->km_rcpt, &utf8);
+	else if (need_rcpt)
+		why = "is missing";
+	if (rcpt_utf8)
+		*rcpt_utf8 = utf8;
+	if (why)
+		return why;
+	*field = KSMTP_MAIL_SUBJECT;
+	why = m->km_subject ? ksmtp_check_subject(m->km_subject) : "is missing";
+	if (why)
+		return why;
+	*field = KSMTP_MAIL_BODY;
+	if (!m->km_body && m->km_body_len)
+		return "is missing";
+	*field = KSMTP_MAIL_PRIORITY;
+	if ((unsigned int)m->km_priority > KSMTP_PRIO_MAX)
+		return "is out of range";
+	return NULL;
+}
+
+/* A header block being built: never written past @cap. */
+struct hbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool over;
+};
+
+static void hb_put(struct hbuf *b, const char *s, size_t n)
+{
+	if (b->over || n > b->cap - b->len) {
+		b->over = true;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void hb_str(struct hbuf *b, const char *s)
+{
+	hb_put(b, s, strlen(s));
+}
+
+static __printf(2, 3) void hb_printf(struct hbuf *b, const char *fmt, ...)
+{
+	size_t room = b->cap - b->len;
+	va_list ap;
+	int n;
+
+	if (b->over)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= room)
+		b->over = true;
+	else
+		b->len += n;
+}
+
+static void hb_base64(struct hbuf *b, const char *s, size_t n)
+{
+	if (b->over || 4 * DIV_ROUND_UP(n, 3) > b->cap - b->len) {
+		b->over = true;
+		return;
+	}
+	b->len += base64_encode(s, n, b->p + b->len);
+}
+
 static bool is_wsp(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-/* Printable ASCII whose words each fit a line: fold at white space. */
+/* Longest run of white space and the word after it that folding keeps on
+ * one line: with the 78 octets a line had before, far below 998.
+ */
+#define KSMTP_FOLD_SEG_MAX	400
+
+/* A subject sent as it is, folded at white space: printable ASCII, no
+ * "=?" (a reader would take it for an encoded word), and no run of white
+ * space and word longer than KSMTP_FOLD_SEG_MAX.
+ */
 static bool subject_foldable(const char *s)
 {
-	size_t word = 0;
+	size_t seg = 0;
 
 	for (; *s; s++) {
 		if ((*s < 0x20 && *s != '\t') || (u8)*s >= 0x7f)
 			return false;
-		word = is_wsp(*s) ? 0 : word + 1;
-		if (word > KSMTP_TEXT_LINE_MAX - 100)
+		if (s[0] == '=' && s[1] == '?')
+			return false;
+		/* A new segment starts where white space follows a word. */
+		if (is_wsp(*s) && seg && !is_wsp(s[-1]))
+			seg = 0;
+		if (++seg > KSMTP_FOLD_SEG_MAX)
 			return false;
 	}
 	return true;
 }
 
-/* RFC 5322 2.2.3: insert CR LF before white space, lines near 78 octets. */
-static size_t fold_subject(char *out, const char *s)
+/* RFC 5322 2.2.3: CR LF before white space, lines near 78 octets. Every
+ * line holds a word, but the last may be white space only after one.
+ */
+static void fold_subject(struct hbuf *b, const char *s)
 {
-	size_t n = 0, col = strlen("Subject: ");
+	size_t col = strlen("Subject: ");
 
 	while (*s) {
 		const char *end = s;
@@ -205,41 +361,92 @@ static size_t fold_subject(char *out, const char *s)
 		while (*end && !is_wsp(*end))
 			end++;
 		if (is_wsp(*s) && has_word && col + (end - s) > 78) {
-			out[n++] = '\r';
-			out[n++] = '\n';
+			hb_put(b, "\r\n", 2);
 			col = 0;
 		}
-		memcpy(out + n, s, end - s);
-		n += end - s;
+		hb_put(b, s, end - s);
 		col += end - s;
 		s = end;
 	}
-	return n;
 }
 
-/* RFC 2047 encoded words, 45 octets each, not splitting UTF-8 sequences. */
-static size_t encode_subject(char *out, const char *s)
+/* Input octets per encoded word: 60 of base64, a line of 75 with "=?UTF-8?B?"
+ * and "?=" (RFC 2047 2). A word ends before a UTF-8 sequence it would split,
+ * stepping back at most 3 octets, so it carries at least 42.
+ */
+#define KSMTP_EW_IN		45
+#define KSMTP_EW_OUT		(3 + 10 + 4 * KSMTP_EW_IN / 3 + 2)
+
+static size_t ew_take(const u8 *s, size_t left)
 {
-	size_t n = 0, left = strlen(s);
+	size_t take = min_t(size_t, left, KSMTP_EW_IN), k;
+
+	if (take == left)
+		return take;
+	/* s[take] continues a sequence: end before its lead octet, if the
+	 * lead is within 3 octets and starts a sequence that long; otherwise
+	 * (invalid UTF-8) cut between the octets as they are.
+	 */
+	for (k = 0; k < 3 && (s[take - k] & 0xc0) == 0x80; k++) {
+		u8 lead = s[take - k - 1];
+		unsigned int seq = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+		if ((lead & 0xc0) == 0xc0 && lead < 0xf8 && seq > k + 1)
+			return take - k - 1;
+	}
+	return take;
+}
+
+/* RFC 2047 "B" encoded words of UTF-8; octets that are not valid UTF-8
+ * travel as they are inside the base64 (a reader shows them as it shows
+ * invalid UTF-8). Adjacent encoded words decode to their octets joined.
+ */
+static void encode_subject(struct hbuf *b, const char *s)
+{
+	size_t left = strlen(s), take;
+	bool first = true;
 
 	while (left) {
-		size_t take = min_t(size_t, left, 45);
-
-		while (take < left && take > 1 && ((u8)s[take] & 0xc0) == 0x80)
-			take--;
-		if (n) {
-			memcpy(out + n, "\r\n ", 3);
-			n += 3;
-		}
-		memcpy(out + n, "=?UTF-8?B?", 10);
-		n += 10;
-		n += base64_encode(s, take, out + n);
-		memcpy(out + n, "?=", 2);
-		n += 2;
+		take = ew_take((const u8 *)s, left);
+		if (!first)
+			hb_put(b, "\r\n ", 3);
+		first = false;
+		hb_str(b, "=?UTF-8?B?");
+		hb_base64(b, s, take);
+		hb_str(b, "?=");
 		s += take;
 		left -= take;
 	}
-	return n;
+}
+
+/* To: the addresses, ", " between them, a new line before one that would
+ * take the line past 78 octets: each line is at most "To: " or " ", one
+ * address of at most 254 octets and a comma.
+ */
+static void put_to(struct hbuf *b, const char *list)
+{
+	char addr[KSMTP_ADDR_MAX + 1];
+	size_t col = strlen("To: "), len;
+	bool first = true;
+
+	hb_str(b, "To: ");
+	while (*list) {
+		len = ksmtp_rcpt_next(&list, addr);
+		if (!len)
+			continue;
+		len = strlen(addr);
+		if (!first && col + 2 + len > 78) {
+			hb_put(b, ",\r\n ", 4);
+			col = 1;
+		} else if (!first) {
+			hb_put(b, ", ", 2);
+			col += 2;
+		}
+		first = false;
+		hb_put(b, addr, len);
+		col += len;
+	}
+	hb_put(b, "\r\n", 2);
 }
 
 static const char * const prio_header[] = {
@@ -257,7 +464,7 @@ static const char * const cte_name[] = {
 /**
  * ksmtp_headers_build() - the header block of a mail
  * @from: sender, checked by ksmtp_check_address()
- * @rcpt: recipient, checked by ksmtp_check_address()
+ * @rcpt: recipient list, checked by ksmtp_check_rcpt_list()
  * @subject: subject, checked by ksmtp_check_subject()
  * @prio: priority
  * @cte: body encoding
@@ -265,12 +472,16 @@ static const char * const cte_name[] = {
  * @id: unique number for the Message-ID
  * @len: set to the block's length
  *
- * Date, From, To, Subject (folded, or RFC 2047 encoded when it is not plain
- * ASCII), Message-ID, MIME-Version, Content-Type, Content-Transfer-Encoding,
- * X-Priority, then the empty line.
+ * Date, From, To (folded between addresses), Subject (folded at white
+ * space when it is printable ASCII, else RFC 2047 encoded words: see
+ * encode_subject()), Message-ID, MIME-Version, Content-Type,
+ * Content-Transfer-Encoding, X-Priority, then the empty line. Every line
+ * is at most 998 octets (RFC 5322 2.1.1). The buffer is sized for the
+ * worst case and never written past, whatever the input.
  *
  * Context: may sleep (GFP_KERNEL).
- * Return: the block (kfree() it), or NULL when out of memory.
+ * Return: the block (kfree() it), or NULL when out of memory (or, which
+ * cannot happen for checked input, when it would not fit).
  */
 char *ksmtp_headers_build(const char *from, const char *rcpt,
 			  const char *subject, enum ksmtp_priority prio,
@@ -282,34 +493,43 @@ char *ksmtp_headers_build(const char *from, const char *rcpt,
 	static const char * const mon[] = {
 		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	size_t slen = strlen(subject);
-	size_t cap = 512 + 2 * strlen(from) + strlen(rcpt) + 2 * slen + 32 * (slen / 45 + 1);
-	const char *domain = strrchr(from, '@') + 1;
+	size_t slen = strlen(subject), rlen = strlen(rcpt);
+	const char *domain = strrchr(from, '@');
+	struct hbuf b = {};
 	struct tm tm;
-	char *h;
-	size_t n;
 
-	h = kmalloc(cap, GFP_KERNEL);
-	if (!h)
+	/* Worst cases: every address of To: on its own line (4 octets more
+	 * each, at most one per 2 octets of the list); the subject folded
+	 * before every space (2 more each) or in encoded words of at least
+	 * 42 octets each; the other lines fixed, or with @from twice.
+	 */
+	b.cap = 512 + 2 * strlen(from) + 8 + 3 * rlen +
+		max(3 * slen, KSMTP_EW_OUT * (slen / 42 + 1));
+	b.p = kmalloc(b.cap, GFP_KERNEL);
+	if (!b.p)
 		return NULL;
+	domain = domain ? domain + 1 : from;
 	time64_to_tm(now, 0, &tm);
-	n = scnprintf(h, cap,
-		      "Date: %s, %d %s %ld %02d:%02d:%02d +0000\r\nFrom: %s\r\nTo: %s\r\nSubject: ",
-		      day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
-		      tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		      from, rcpt);
+	hb_printf(&b, "Date: %s, %d %s %ld %02d:%02d:%02d +0000\r\nFrom: %s\r\n",
+		  day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
+		  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, from);
+	put_to(&b, rcpt);
+	hb_str(&b, "Subject: ");
 	if (subject_foldable(subject))
-		n += fold_subject(h + n, subject);
+		fold_subject(&b, subject);
 	else
-		n += encode_subject(h + n, subject);
-	n += scnprintf(h + n, cap - n,
-		       "\r\nMessage-ID: <%lld.%016llx@%s>\r\nMIME-Version: 1.0\r\n"
-		       "Content-Type: text/plain; charset=utf-8\r\n"
-		       "Content-Transfer-Encoding: %s\r\nX-Priority: %s\r\n\r\n",
-		       (long long)now, id, domain, cte_name[cte],
-		       prio_header[prio]);
-	*len = n;
-	return h;
+		encode_subject(&b, subject);
+	hb_printf(&b, "\r\nMessage-ID: <%lld.%016llx@%s>\r\nMIME-Version: 1.0\r\n"
+		  "Content-Type: text/plain; charset=utf-8\r\n"
+		  "Content-Transfer-Encoding: %s\r\nX-Priority: %s\r\n\r\n",
+		  (long long)now, id, domain, cte_name[cte],
+		  prio_header[prio]);
+	if (WARN_ON_ONCE(b.over)) {
+		kfree(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
 }
 
 /**

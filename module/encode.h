@@ -32,8 +32,26 @@ enum ksmtp_cte {
 
 enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime);
 
+/**
+ * enum ksmtp_mail_field - the part of a mail that ksmtp_mail_check() refused
+ * @KSMTP_MAIL_RCPT: the recipient list
+ * @KSMTP_MAIL_SUBJECT: the subject
+ * @KSMTP_MAIL_BODY: the body
+ * @KSMTP_MAIL_PRIORITY: the priority
+ */
+enum ksmtp_mail_field {
+	KSMTP_MAIL_RCPT,
+	KSMTP_MAIL_SUBJECT,
+	KSMTP_MAIL_BODY,
+	KSMTP_MAIL_PRIORITY,
+};
+
 const char *ksmtp_check_address(const char *addr, bool *utf8);
+size_t ksmtp_rcpt_next(const char **p, char *addr);
 const char *ksmtp_check_rcpt_list(const char *list, bool *utf8);
+const char *ksmtp_mail_check(const struct ksmtp_mail *m, bool need_rcpt,
+			     enum ksmtp_mail_field *field, bool *rcpt_utf8);
+const char *ksmtp_mail_field_name(enum ksmtp_mail_field f);
 const char *ksmtp_check_domain(const char *domain);
 const char *ksmtp_check_subject(const char *subject);
 

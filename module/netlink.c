@@ -3,11 +3,14 @@
  * The generic netlink family "ksmtp": per network namespace, the default
  * client (configure, read back, send through it) and its statistics.
  *
- * Locking: the family is parallel_ops, so no genl mutex is held. Each
- * namespace has a mutex for configuration updates (short, never across a
- * session) and a spinlock for the pointer to its current client, taken
- * only to grab a reference. A send holds a client reference and no lock,
- * so a slow server blocks nothing but its own caller, and a new
+ * Locking: the family is parallel_ops, so no genl mutex is held; genetlink
+ * still holds its global cb_lock for reading around every handler, so no
+ * handler here waits for the network: SEND hands the mail to a worker and
+ * answers at once, and the outcome follows as a message to the sender's
+ * socket. Each namespace has a mutex for configuration updates (short,
+ * never across a session) and a spinlock for the pointer to its current
+ * client, taken only to grab a reference. A send holds a client reference
+ * and no lock, so a slow server blocks nothing but its own mail, and a new
  * configuration never disturbs the mails in flight: they finish with the
  * client they started with.
  */
@@ -24,6 +27,7 @@
 #include <net/net_namespace.h>
 
 #include "client.h"
+#include "session.h"
 #include "encode.h"
 #include "netlink.h"
 #include "netns.h"
@@ -138,12 +142,16 @@ static int take_str(struct genl_info *info, int type, char **dst,
 		return -EINVAL;
 	}
 	s = kstrdup(nla_data(a), GFP_KERNEL);
+	if (type == KSMTP_A_CFG_PASSWORD) {
+		/* Not echoed back in an error's ack, nor left in the skb. */
+		memzero_explicit(nla_data(a), nla_len(a));
+		if (s)
+			kfree_sensitive(*dst);
+	} else if (s) {
+		kfree(*dst);
+	}
 	if (!s)
 		return -ENOMEM;
-	if (type == KSMTP_A_CFG_PASSWORD)
-		kfree_sensitive(*dst);
-	else
-		kfree(*dst);
 	*dst = s;
 	return 0;
 }
@@ -286,7 +294,18 @@ static char *dup_or_null(const char *s, int *err)
 	return d;
 }
 
-static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
+/* The password leaves the request once copied (or refused): an error's
+ * ack echoes the request, and the skb may linger.
+ */
+static void wipe_password(struct genl_info *info)
+{
+	struct nlattr *a = info->attrs[KSMTP_A_CFG_PASSWORD];
+
+	if (a)
+		memzero_explicit(nla_data(a), nla_len(a));
+}
+
+static int config_set(struct genl_info *info)
 {
 	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
 	struct ksmtp_client *client = NULL;
@@ -326,6 +345,14 @@ static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 refuse:
 	mutex_unlock(&kn->lock);
 	nlcfg_free(&cfg);
+	return err;
+}
+
+static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	int err = config_set(info);
+
+	wipe_password(info);
 	return err;
 }
 
@@ -511,6 +538,167 @@ char *ksmtp_net_default_rcpt(struct ksmtp_net *kn)
 	return rcpt;
 }
 
+/* Answer a SEND at once with the mail's id. */
+static int reply_id(struct genl_info *info, u64 id)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0, KSMTP_CMD_SEND);
+	if (!hdr || nla_put_u64_64bit(msg, KSMTP_A_EV_ID, id, KSMTP_A_PAD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* KSMTP_CMD_SEND with KSMTP_A_MAIL_QUEUE: answer with the id at once. */
+static int queue_mail(struct genl_info *info, const struct ksmtp_mail *m)
+{
+	struct ksmtp_queue_args a = {
+		.kq_net = genl_info_net(info),
+		.kq_rcpt = m->km_rcpt,
+		.kq_priority = m->km_priority,
+		.kq_subject = m->km_subject,
+		.kq_body = m->km_body,
+		.kq_body_len = m->km_body_len,
+	};
+	u64 id;
+	int err;
+
+	err = ksmtp_mail_queue(&a, &id);
+	if (err == -ENOSPC)
+		NL_SET_ERR_MSG_MOD(info->extack, "the queue is full");
+	else if (err == -ESHUTDOWN)
+		NL_SET_ERR_MSG_MOD(info->extack, "the queue is going away");
+	if (err)
+		return err;
+	return reply_id(info, id);
+}
+
+/**
+ * struct ksmtp_nlsend - a KSMTP_CMD_SEND being delivered by a worker
+ * @work: runs the session
+ * @kn: the namespace's state (pernet exit waits for every send)
+ * @net: the namespace, to answer in
+ * @client: the client it goes through (a reference)
+ * @portid: the requesting socket, which gets the outcome
+ * @seq: the request's sequence number, repeated in the outcome
+ * @id: the mail's id, in the immediate answer and in the outcome
+ * @mail: the mail; its strings and body belong to this structure
+ * @res: the outcome
+ */
+struct ksmtp_nlsend {
+	struct work_struct work;
+	struct ksmtp_net *kn;
+	struct net *net;
+	struct ksmtp_client *client;
+	u32 portid;
+	u32 seq;
+	u64 id;
+	struct ksmtp_mail mail;
+	struct ksmtp_result res;
+};
+
+static void nlsend_free(struct ksmtp_nlsend *ns)
+{
+	ksmtp_client_put(ns->client);
+	kfree(ns->mail.km_rcpt);
+	kfree(ns->mail.km_subject);
+	kvfree(ns->mail.km_body);
+	kfree(ns);
+}
+
+/* One send fewer in flight; the last one wakes the exit that waits. */
+static void sends_put(struct ksmtp_net *kn)
+{
+	if (atomic_dec_and_test(&kn->sends_inflight))
+		wake_up_var(&kn->sends_inflight);
+}
+
+static void nlsend_work(struct work_struct *work)
+{
+	struct ksmtp_nlsend *ns = container_of(work, struct ksmtp_nlsend, work);
+	struct ksmtp_net *kn = ns->kn;
+	struct sk_buff *msg;
+	void *hdr;
+
+	ksmtp_session_run(ns->client, &kn->sends, &ns->mail, &ns->res);
+	ksmtp_net_account(kn, &ns->res);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (msg) {
+		hdr = genlmsg_put(msg, ns->portid, ns->seq, &ksmtp_nl_family, 0,
+				  KSMTP_CMD_SEND);
+		if (!hdr || nla_put_u64_64bit(msg, KSMTP_A_EV_ID, ns->id, KSMTP_A_PAD) ||
+		    put_result(msg, &ns->res)) {
+			nlmsg_free(msg);
+		} else {
+			genlmsg_end(msg, hdr);
+			/* The sender may be gone: then nobody waits for it. */
+			genlmsg_unicast(ns->net, msg, ns->portid);
+		}
+	}
+	nlsend_free(ns);
+	sends_put(kn);
+}
+
+/* KSMTP_CMD_SEND: a worker runs the session; the answer goes out now. */
+static int send_mail(struct genl_info *info, struct ksmtp_net *kn,
+		     struct ksmtp_mail *m)
+{
+	struct ksmtp_nlsend *ns;
+	int err;
+
+	ns = kzalloc(sizeof(*ns), GFP_KERNEL);
+	if (!ns)
+		return -ENOMEM;
+	ns->client = ksmtp_net_client(kn);
+	if (!ns->client) {
+		kfree(ns);
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "not configured: set a server and a from address first");
+		return -ENOTCONN;
+	}
+	if (!atomic_inc_not_zero(&kn->sends_inflight)) {
+		ksmtp_client_put(ns->client);
+		kfree(ns);
+		NL_SET_ERR_MSG_MOD(info->extack, "the namespace or module is going away");
+		return -ESHUTDOWN;
+	}
+	/* The bias of 1 and KSMTP_SENDS_MAX sends. */
+	if (atomic_read(&kn->sends_inflight) > KSMTP_SENDS_MAX + 1) {
+		sends_put(kn);
+		ksmtp_client_put(ns->client);
+		kfree(ns);
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "too many sends in progress: wait, or queue the mail");
+		return -EBUSY;
+	}
+	INIT_WORK(&ns->work, nlsend_work);
+	ns->kn = kn;
+	ns->net = genl_info_net(info);
+	ns->portid = info->snd_portid;
+	ns->seq = info->snd_seq;
+	ns->id = atomic64_inc_return(&kn->send_ids);
+	ns->mail = *m;
+	err = reply_id(info, ns->id);
+	if (err) {
+		/* The sender hears of it; nothing was sent. */
+		ns->mail = (struct ksmtp_mail){};
+		nlsend_free(ns);
+		sends_put(kn);
+		return err;
+	}
+	/* The strings and body are the worker's now. */
+	*m = (struct ksmtp_mail){};
+	ksmtp_wq_queue(&ns->work);
+	return 0;
+}
+
 /* Join the KSMTP_A_MAIL_BODY parts, in order. */
 static char *gather_body(struct genl_info *info, size_t *len)
 {
@@ -542,125 +730,77 @@ static char *gather_body(struct genl_info *info, size_t *len)
 	return body;
 }
 
-/* KSMTP_CMD_SEND with KSMTP_A_MAIL_QUEUE: answer with the id at once. */
-static int queue_mail(struct genl_info *info, const char *rcpt,
-		      const char *subject, const char *body, size_t len)
-{
-	struct ksmtp_queue_args a = {
-		.kq_net = genl_info_net(info),
-		.kq_rcpt = rcpt,
-		.kq_subject = subject ?: "",
-		.kq_body = body,
-		.kq_body_len = len,
-	};
-	struct sk_buff *msg;
-	void *hdr;
-	u64 id;
-	int err;
-
-	if (info->attrs[KSMTP_A_MAIL_PRIORITY])
-		a.kq_priority = nla_get_u32(info->attrs[KSMTP_A_MAIL_PRIORITY]);
-	err = ksmtp_mail_queue(&a, &id);
-	if (err == -ENOSPC)
-		NL_SET_ERR_MSG_MOD(info->extack, "the queue is full");
-	else if (err == -ESHUTDOWN)
-		NL_SET_ERR_MSG_MOD(info->extack, "the queue is going away");
-	if (err)
-		return err;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0, KSMTP_CMD_SEND);
-	if (!hdr || nla_put_u64_64bit(msg, KSMTP_A_EV_ID, id, KSMTP_A_PAD)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
-}
-
 static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	static const int field_attr[] = {
+		[KSMTP_MAIL_RCPT] = KSMTP_A_MAIL_RCPT,
+		[KSMTP_MAIL_SUBJECT] = KSMTP_A_MAIL_SUBJECT,
+		[KSMTP_MAIL_BODY] = KSMTP_A_MAIL_BODY,
+		[KSMTP_MAIL_PRIORITY] = KSMTP_A_MAIL_PRIORITY,
+	};
 	struct ksmtp_net *kn = ksmtp_net(genl_info_net(info));
-	struct ksmtp_client *client;
-	struct ksmtp_result *res;
+	char *rcpt = NULL, *subject = NULL, *body = NULL;
+	enum ksmtp_mail_field field;
 	struct ksmtp_mail mail = {};
-	char *rcpt = NULL, *subject = NULL, *body;
-	struct sk_buff *msg;
-	void *hdr;
+	const char *why;
 	bool queue;
 	int err;
 
 	/* Queued mail without a recipient takes the default at delivery. */
 	queue = info->attrs[KSMTP_A_MAIL_QUEUE] &&
 		nla_get_u8(info->attrs[KSMTP_A_MAIL_QUEUE]);
-	res = kzalloc(sizeof(*res), GFP_KERNEL);
-	if (!res)
-		return -ENOMEM;
-	err = take_str(info, KSMTP_A_MAIL_RCPT, &rcpt, check_rcpts) ?:
-	      take_str(info, KSMTP_A_MAIL_SUBJECT, &subject, ksmtp_check_subject);
+	err = take_str(info, KSMTP_A_MAIL_RCPT, &rcpt, NULL) ?:
+	      take_str(info, KSMTP_A_MAIL_SUBJECT, &subject, NULL);
 	if (err)
-		goto out_str;
-	if (rcpt && !rcpt[0]) {
-		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KSMTP_A_MAIL_RCPT],
-				    "recipient cannot be empty");
-		err = -EINVAL;
-		goto out_str;
-	}
+		goto out;
 	if (!rcpt && !queue) {
 		rcpt = ksmtp_net_default_rcpt(kn);
 		if (!rcpt) {
 			NL_SET_ERR_MSG_MOD(info->extack,
 					   "no recipient given and no default recipient configured");
 			err = -EINVAL;
-			goto out_str;
+			goto out;
+		}
+	}
+	if (!subject) {
+		subject = kstrdup("", GFP_KERNEL);
+		if (!subject) {
+			err = -ENOMEM;
+			goto out;
 		}
 	}
 	body = gather_body(info, &mail.km_body_len);
 	if (IS_ERR(body)) {
 		err = PTR_ERR(body);
-		goto out_str;
+		body = NULL;
+		goto out;
 	}
-
-	if (queue) {
-		err = queue_mail(info, rcpt, subject, body, mail.km_body_len);
-		goto out_body;
-	}
-	client = ksmtp_net_client(kn);
-	if (!client) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "not configured: set a server and a from address first");
-		err = -ENOTCONN;
-		goto out_body;
-	}
-
 	mail.km_rcpt = rcpt;
-	mail.km_subject = subject ?: "";
+	mail.km_subject = subject;
 	mail.km_body = body;
 	if (info->attrs[KSMTP_A_MAIL_PRIORITY])
 		mail.km_priority = nla_get_u32(info->attrs[KSMTP_A_MAIL_PRIORITY]);
-	ksmtp_mail_send(client, &mail, res);
-	ksmtp_client_put(client);
-	ksmtp_net_account(kn, res);
-
-	err = -ENOMEM;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		goto out_body;
-	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0, KSMTP_CMD_SEND);
-	if (!hdr || put_result(msg, res)) {
-		nlmsg_free(msg);
-		err = -EMSGSIZE;
-		goto out_body;
+	/* The same check as every other way in (ksmtp_mail_check()). */
+	why = ksmtp_mail_check(&mail, !queue, &field, NULL);
+	if (why) {
+		if (info->extack)
+			info->extack->_msg = why;
+		NL_SET_BAD_ATTR(info->extack, info->attrs[field_attr[field]]);
+		err = -EINVAL;
+		goto out;
 	}
-	genlmsg_end(msg, hdr);
-	err = genlmsg_reply(msg, info);
-out_body:
+	if (queue) {
+		err = queue_mail(info, &mail);
+		goto out;
+	}
+	err = send_mail(info, kn, &mail);
+	/* On success the worker owns them, and send_mail() cleared @mail. */
+	if (!err)
+		return 0;
+out:
 	kvfree(body);
-out_str:
 	kfree(rcpt);
 	kfree(subject);
-	kfree(res);
 	return err;
 }
 
@@ -755,34 +895,37 @@ static int put_qmail(struct sk_buff *msg, const struct ksmtp_qmail *m)
 	       nla_put_u32(msg, KSMTP_A_EV_AGE_MS, jiffies_to_msecs(now - m->queued_at));
 }
 
+struct dump_ctx {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+};
+
+/* One queued mail into the dump; under the queue's lock, irqs off. */
+static int dump_one(void *arg, const struct ksmtp_qmail *m, unsigned int next_ms)
+{
+	struct dump_ctx *d = arg;
+	void *hdr;
+
+	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid, d->cb->nlh->nlmsg_seq,
+			  &ksmtp_nl_family, NLM_F_MULTI, KSMTP_CMD_QUEUE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (put_qmail(d->skb, m) || nla_put_u32(d->skb, KSMTP_A_EV_NEXT_MS, next_ms) ||
+	    (m->last.kr_err && put_result(d->skb, &m->last))) {
+		genlmsg_cancel(d->skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(d->skb, hdr);
+	return 0;
+}
+
+/* In id order, resumed after the last id sent: no mail skipped or twice. */
 static int ksmtp_nl_queue_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct ksmtp_queue *q = &ksmtp_net(sock_net(skb->sk))->queue;
-	u64 after = cb->args[0];
-	struct ksmtp_qmail *m;
-	unsigned long flags;
-	void *hdr;
+	struct dump_ctx d = { .skb = skb, .cb = cb };
 
-	spin_lock_irqsave(&q->lock, flags);
-	list_for_each_entry(m, &q->mails, node) {
-		if (m->id <= after)
-			continue;
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
-				  &ksmtp_nl_family, NLM_F_MULTI, KSMTP_CMD_QUEUE_GET);
-		if (!hdr)
-			break;
-		if (put_qmail(skb, m) ||
-		    nla_put_u32(skb, KSMTP_A_EV_NEXT_MS,
-				time_after(m->next_try, jiffies) ?
-				jiffies_to_msecs(m->next_try - jiffies) : 0) ||
-		    (m->last.kr_err && put_result(skb, &m->last))) {
-			genlmsg_cancel(skb, hdr);
-			break;
-		}
-		genlmsg_end(skb, hdr);
-		cb->args[0] = m->id;
-	}
-	spin_unlock_irqrestore(&q->lock, flags);
+	cb->args[0] = ksmtp_queue_walk(q, cb->args[0], dump_one, &d);
 	return skb->len;
 }
 
@@ -846,7 +989,7 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_config_set_doit,
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_CONFIG_GET,
@@ -859,7 +1002,7 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_send_doit,
 		.policy = ksmtp_send_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_STATS_GET,
@@ -878,28 +1021,28 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_queue_flush_doit,
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_QUEUE_RETRY,
 		.doit = ksmtp_nl_queue_retry_doit,
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_TLS_ACCEPT,
 		.doit = ksmtp_nl_tls_accept_doit,
 		.policy = ksmtp_tls_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_TLS_DONE,
 		.doit = ksmtp_nl_tls_done_doit,
 		.policy = ksmtp_tls_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		.flags = GENL_UNS_ADMIN_PERM,
 	},
 };
 
@@ -914,7 +1057,6 @@ struct genl_family ksmtp_nl_family __ro_after_init = {
 	.n_ops = ARRAY_SIZE(ksmtp_nl_ops),
 	.mcgrps = ksmtp_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(ksmtp_nl_mcgrps),
-	.resv_start_op = KSMTP_CMD_EVENT + 1,
 };
 
 static int __net_init ksmtp_net_init(struct net *net)
@@ -925,7 +1067,21 @@ static int __net_init ksmtp_net_init(struct net *net)
 	spin_lock_init(&kn->client_lock);
 	kn->cfg.c.kc_net = net;
 	ksmtp_queue_init(&kn->queue, net);
+	ksmtp_sessions_init(&kn->sends);
+	atomic_set(&kn->sends_inflight, 1);
 	return 0;
+}
+
+/* Cut the SEND mails in flight, refuse new ones, wait for their workers
+ * (each reports its mail as failed to its sender).
+ */
+static void sends_shutdown(struct ksmtp_net *kn)
+{
+	if (kn->sends.dying)
+		return;
+	ksmtp_sessions_abort_all(&kn->sends);
+	sends_put(kn);
+	wait_var_event(&kn->sends_inflight, !atomic_read(&kn->sends_inflight));
 }
 
 static void __net_exit ksmtp_net_exit(struct net *net)
@@ -933,6 +1089,7 @@ static void __net_exit ksmtp_net_exit(struct net *net)
 	struct ksmtp_net *kn = ksmtp_net(net);
 
 	ksmtp_queue_shutdown(&kn->queue);
+	sends_shutdown(kn);
 	ksmtp_client_put(kn->client);
 	kn->client = NULL;
 	nlcfg_free(&kn->cfg);
@@ -991,8 +1148,10 @@ void ksmtp_nl_exit(void)
 	 * carry the events; no namespace can appear or go meanwhile.
 	 */
 	down_read(&net_rwsem);
-	for_each_net(net)
+	for_each_net(net) {
 		ksmtp_queue_shutdown(&ksmtp_net(net)->queue);
+		sends_shutdown(ksmtp_net(net));
+	}
 	up_read(&net_rwsem);
 	ksmtp_tls_exit();
 	genl_unregister_family(&ksmtp_nl_family);

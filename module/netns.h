@@ -9,6 +9,10 @@
 #include <net/netns/generic.h>
 
 #include "queue.h"
+#include "session.h"
+
+/* KSMTP_CMD_SEND mails being delivered at once in one namespace, at most */
+#define KSMTP_SENDS_MAX		64
 
 struct ksmtp_nlcfg {
 	struct ksmtp_config c;
@@ -34,6 +38,9 @@ struct ksmtp_nlcfg {
  * @failed_permanent: mails that failed for good
  * @failed_phase: failures by phase
  * @queue: the queue of mails to deliver (queue.c)
+ * @sends: sessions of KSMTP_CMD_SEND mails, cut at namespace exit and unload
+ * @sends_inflight: 1 (a bias, dropped at exit) + the SEND mails in flight
+ * @send_ids: the last id given to a SEND mail
  */
 struct ksmtp_net {
 	struct mutex lock; /* configuration updates; never across a session */
@@ -46,6 +53,9 @@ struct ksmtp_net {
 	atomic64_t failed_permanent;
 	atomic64_t failed_phase[KSMTP_PHASE_MAX + 1];
 	struct ksmtp_queue queue;
+	struct ksmtp_sessions sends;
+	atomic_t sends_inflight;
+	atomic64_t send_ids;
 };
 
 extern unsigned int ksmtp_net_id;

@@ -25,6 +25,7 @@
 #include <net/net_namespace.h>
 
 #include "client.h"
+#include "session.h"
 #include "encode.h"
 #include "netns.h"
 #include "queue.h"
@@ -36,14 +37,55 @@
 
 static struct workqueue_struct *ksmtp_wq;
 
-/* A completion owed to a mail merged into another one. */
+/* A completion owed to a mail merged into another one, with the result
+ * its callback gets (allocated with it: nothing to allocate at the end).
+ */
 struct ksmtp_merged {
 	struct list_head node;
 	u64 id;
 	u64 into;
 	ksmtp_done_fn done;
 	void *data;
+	struct ksmtp_result res;
 };
+
+/* A mail joins the waiting list and the index by id (QUEUE_GET). */
+static void q_add(struct ksmtp_queue *q, struct ksmtp_qmail *m)
+{
+	struct rb_node **link = &q->ids.rb_node, *parent = NULL;
+
+	lockdep_assert_held(&q->lock);
+	while (*link) {
+		parent = *link;
+		if (m->id < rb_entry(parent, struct ksmtp_qmail, rb)->id)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&m->rb, parent, link);
+	rb_insert_color(&m->rb, &q->ids);
+	list_add_tail(&m->node, &q->mails);
+}
+
+/* ... and leaves both, to @to (or alone). */
+static void q_del(struct ksmtp_queue *q, struct ksmtp_qmail *m,
+		  struct list_head *to)
+{
+	lockdep_assert_held(&q->lock);
+	rb_erase(&m->rb, &q->ids);
+	if (to)
+		list_move_tail(&m->node, to);
+	else
+		list_del_init(&m->node);
+}
+
+/* Every waiting mail leaves, to @to. */
+static void q_del_all(struct ksmtp_queue *q, struct list_head *to)
+{
+	lockdep_assert_held(&q->lock);
+	q->ids = RB_ROOT;
+	list_splice_tail_init(&q->mails, to);
+}
 
 static void kick(struct ksmtp_queue *q, unsigned long when)
 {
@@ -56,35 +98,56 @@ static void kick(struct ksmtp_queue *q, unsigned long when)
 			 time_after(when, jiffies) ? when - jiffies : 0);
 }
 
-static unsigned long subject_key(const char *subject, unsigned long key)
+/* The hash of what makes two mails the same mail; computed before the
+ * lock. Without a caller's key, the body is part of it.
+ */
+static unsigned long mail_hash(const struct ksmtp_queue_args *a)
 {
-	return jhash(subject, strlen(subject), 0) ^ key;
+	u32 h = jhash(a->kq_subject, strlen(a->kq_subject), a->kq_priority);
+
+	if (a->kq_rcpt)
+		h = jhash(a->kq_rcpt, strlen(a->kq_rcpt), h);
+	if (a->kq_key)
+		return h ^ a->kq_key;
+	return jhash(a->kq_body ?: "", a->kq_body_len, h);
 }
 
-/* A merge into @into: its count grows, the new mail's completion is owed. */
-static int merge(struct ksmtp_queue *q, struct ksmtp_qmail *into,
-		 const struct ksmtp_queue_args *a, u64 *id)
+/* Would @a be the same mail as the waiting @m? Same recipients, subject
+ * and priority; and the same body, unless the caller gave a key (then the
+ * same key: "this report again", with a body that may differ).
+ */
+static bool same_mail(const struct ksmtp_qmail *m,
+		      const struct ksmtp_queue_args *a, unsigned long hash)
 {
-	struct ksmtp_merged *mg = NULL;
+	if (m->hash != hash || m->key != a->kq_key || m->attempts ||
+	    m->priority != a->kq_priority || strcmp(m->subject, a->kq_subject))
+		return false;
+	if (!m->rcpt != !a->kq_rcpt || (m->rcpt && strcmp(m->rcpt, a->kq_rcpt)))
+		return false;
+	return a->kq_key || (m->body_len == a->kq_body_len &&
+			     !memcmp(m->body, a->kq_body ?: "", m->body_len));
+}
 
-	if (a->kq_done) {
-		mg = kmalloc(sizeof(*mg), GFP_ATOMIC);
-		if (!mg)
-			return -ENOMEM;
-		mg->done = a->kq_done;
-		mg->data = a->kq_data;
-		mg->into = into->id;
-	}
+/* A merge into @into: its count grows, the new mail's completion is owed
+ * (@mg, allocated by the caller, when there is a callback).
+ */
+static void merge(struct ksmtp_queue *q, struct ksmtp_qmail *into,
+		  const struct ksmtp_queue_args *a, struct ksmtp_merged *mg,
+		  u64 *id)
+{
 	into->repeats++;
 	*id = q->next_id++;
 	if (mg) {
+		memset(&mg->res, 0, sizeof(mg->res));
+		mg->done = a->kq_done;
+		mg->data = a->kq_data;
+		mg->into = into->id;
 		mg->id = *id;
 		list_add_tail(&mg->node, &q->merged);
 		kick(q, jiffies);
 	}
 	atomic64_inc(&q->queued);
 	atomic64_inc(&q->coalesced);
-	return 0;
 }
 
 /**
@@ -95,8 +158,10 @@ static int merge(struct ksmtp_queue *q, struct ksmtp_qmail *into,
  *
  * The mail is delivered by a workqueue through the namespace's configured
  * client (ksmtpctl set), retried on transient failures. A mail identical
- * to one still queued (same subject and key) is merged into it: that one
- * carries the count ("repeated N times") and this one ends as coalesced.
+ * to one still waiting for its first attempt (same recipients, subject and
+ * priority, and the same body, or the same non-zero @args->kq_key) is
+ * merged into it: that one carries the count ("repeated N times") and
+ * this one ends as coalesced.
  * After a zero return exactly one call of @args->kq_done follows; after an
  * error none.
  *
@@ -111,46 +176,42 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 {
 	struct net *net = args->kq_net ?: &init_net;
 	struct ksmtp_queue *q = &ksmtp_net(net)->queue;
-	size_t rlen = args->kq_rcpt ? strlen(args->kq_rcpt) + 1 : 0;
-	size_t slen, size;
-	unsigned long key, flags;
+	struct ksmtp_mail mail = {
+		.km_rcpt = args->kq_rcpt,
+		.km_priority = args->kq_priority,
+		.km_subject = args->kq_subject,
+		.km_body = args->kq_body,
+		.km_body_len = args->kq_body_len,
+	};
+	enum ksmtp_mail_field field;
+	struct ksmtp_merged *mg = NULL;
+	size_t rlen, slen, size;
+	unsigned long hash, flags;
 	struct ksmtp_qmail *m, *it;
 	u64 dummy;
-	bool utf8;
 	int err;
 
 	id = id ?: &dummy;
-	if (!args->kq_subject || ksmtp_check_subject(args->kq_subject) ||
-	    (args->kq_rcpt && ksmtp_check_rcpt_list(args->kq_rcpt, &utf8)) ||
-	    (!args->kq_body && args->kq_body_len) ||
-	    args->kq_priority > KSMTP_PRIO_MAX)
+	if (ksmtp_mail_check(&mail, false, &field, NULL))
 		return -EINVAL;
 	if (args->kq_body_len > KSMTP_BODY_MAX)
 		return -EMSGSIZE;
+	rlen = args->kq_rcpt ? strlen(args->kq_rcpt) + 1 : 0;
 	slen = strlen(args->kq_subject) + 1;
 	size = sizeof(*m) + rlen + slen + args->kq_body_len;
-	key = subject_key(args->kq_subject, args->kq_key);
+	hash = mail_hash(args);
 
-	spin_lock_irqsave(&q->lock, flags);
-	err = -ESHUTDOWN;
-	if (q->dying)
-		goto refuse;
-	list_for_each_entry(it, &q->mails, node) {
-		if (it->key == key && !strcmp(it->subject, args->kq_subject) &&
-		    !it->attempts) {
-			err = merge(q, it, args, id);
-			spin_unlock_irqrestore(&q->lock, flags);
-			return err;
-		}
-	}
-	err = -ENOSPC;
-	if (q->count >= q->max_count || q->bytes + size > q->max_bytes)
-		goto refuse;
-	err = -ENOMEM;
+	/* Both ways it may go, allocated before the lock. */
 	m = kmalloc(size, GFP_ATOMIC);
-	if (!m)
-		goto refuse;
+	if (m && args->kq_done)
+		mg = kmalloc(sizeof(*mg), GFP_ATOMIC);
+	if (!m || (args->kq_done && !mg)) {
+		kfree(m);
+		atomic64_inc(&q->refused);
+		return -ENOMEM;
+	}
 	memset(m, 0, sizeof(*m));
+	RB_CLEAR_NODE(&m->rb);
 	m->subject = (char *)(m + 1);
 	memcpy(m->subject, args->kq_subject, slen);
 	if (rlen) {
@@ -162,14 +223,31 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 		memcpy(m->body, args->kq_body, args->kq_body_len);
 	m->body_len = args->kq_body_len;
 	m->size = size;
-	m->key = key;
+	m->hash = hash;
+	m->key = args->kq_key;
 	m->priority = args->kq_priority;
 	m->done = args->kq_done;
 	m->data = args->kq_data;
+
+	spin_lock_irqsave(&q->lock, flags);
+	err = -ESHUTDOWN;
+	if (q->dying)
+		goto refuse;
+	list_for_each_entry(it, &q->mails, node) {
+		if (same_mail(it, args, hash)) {
+			merge(q, it, args, mg, id);
+			spin_unlock_irqrestore(&q->lock, flags);
+			kfree(m);
+			return 0;
+		}
+	}
+	err = -ENOSPC;
+	if (q->count >= q->max_count || q->bytes + size > q->max_bytes)
+		goto refuse;
 	m->id = q->next_id++;
 	m->queued_at = jiffies;
 	m->next_try = m->queued_at + msecs_to_jiffies(q->coalesce_ms);
-	list_add_tail(&m->node, &q->mails);
+	q_add(q, m);
 	q->count++;
 	q->bytes += size;
 	*id = m->id;
@@ -177,11 +255,14 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 	/* Announce at once; deliver once the coalescing window is over. */
 	kick(q, jiffies);
 	spin_unlock_irqrestore(&q->lock, flags);
+	kfree(mg);
 	return 0;
 
 refuse:
 	atomic64_inc(&q->refused);
 	spin_unlock_irqrestore(&q->lock, flags);
+	kfree(mg);
+	kfree(m);
 	return err;
 }
 EXPORT_SYMBOL_GPL(ksmtp_mail_queue);
@@ -256,21 +337,14 @@ static void end_why(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 static void complete_merged(struct ksmtp_queue *q, struct list_head *list)
 {
 	struct ksmtp_merged *mg, *tmp;
-	struct ksmtp_result *res;
 
-	if (list_empty(list))
-		return;
-	res = kzalloc(sizeof(*res), GFP_KERNEL);
 	list_for_each_entry_safe(mg, tmp, list, node) {
-		if (res) {
-			res->kr_err = -ECANCELED;
-			snprintf(res->kr_reason, sizeof(res->kr_reason),
-				 "merged into mail %llu", mg->into);
-		}
-		mg->done(mg->data, mg->id, KSMTP_END_COALESCED, res);
+		mg->res.kr_err = -ECANCELED;
+		snprintf(mg->res.kr_reason, sizeof(mg->res.kr_reason),
+			 "merged into mail %llu", mg->into);
+		mg->done(mg->data, mg->id, KSMTP_END_COALESCED, &mg->res);
 		kfree(mg);
 	}
-	kfree(res);
 }
 
 /**
@@ -329,7 +403,7 @@ static void settle(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 		end_mail(q, m, KSMTP_END_DROPPED, res);
 		return;
 	}
-	list_add_tail(&m->node, &q->mails);
+	q_add(q, m);
 	kick(q, m->next_try);
 	spin_unlock_irqrestore(&q->lock, flags);
 	atomic64_inc(&q->retried);
@@ -353,23 +427,6 @@ static char *body_with_repeats(const struct ksmtp_qmail *m, size_t *len)
 		     m->repeats);
 	*len = m->body_len + n;
 	return b;
-}
-
-/* Show @conn (or NULL) to ksmtp_queue_shutdown(), which aborts it. */
-static void conn_publish(struct ksmtp_queue *q, struct ksmtp_conn *conn)
-{
-	mutex_lock(&q->conn_lock);
-	q->conn = conn;
-	/* Shutdown sets dying, then looks at q->conn. */
-	if (conn && READ_ONCE(q->dying))
-		ksmtp_conn_abort(conn);
-	mutex_unlock(&q->conn_lock);
-}
-
-static void conn_close(struct ksmtp_queue *q, struct ksmtp_conn *conn)
-{
-	conn_publish(q, NULL);
-	ksmtp_conn_close(conn);
 }
 
 static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
@@ -422,14 +479,16 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 			settle(q, m, res);
 			continue;
 		}
+		/* A session whose reset failed gives way to a new one. */
+		if (conn && !ksmtp_conn_ready(conn)) {
+			ksmtp_conn_close(conn);
+			conn = NULL;
+		}
 		if (!conn) {
-			conn = ksmtp_conn_alloc(client, res);
-			if (!IS_ERR(conn)) {
-				conn_publish(q, conn);
-				if (ksmtp_conn_start(conn, res)) {
-					conn_close(q, conn);
-					conn = ERR_PTR(-ENOTCONN);
-				}
+			conn = ksmtp_conn_alloc(client, &q->sessions, res);
+			if (!IS_ERR(conn) && ksmtp_conn_start(conn, res)) {
+				ksmtp_conn_close(conn);
+				conn = ERR_PTR(-ENOTCONN);
 			}
 			if (IS_ERR(conn)) {
 				/* The session failed: so does this attempt. */
@@ -455,12 +514,11 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 		ksmtp_net_account(kn, res);
 		settle(q, m, res);
 		if (!ksmtp_conn_usable(conn)) {
-			conn_close(q, conn);
+			ksmtp_conn_close(conn);
 			conn = NULL;
 		}
 	}
-	if (conn)
-		conn_close(q, conn);
+	ksmtp_conn_close(conn);
 	kfree(rcpt);
 	ksmtp_client_put(client);
 }
@@ -503,7 +561,7 @@ static void ksmtp_queue_work(struct work_struct *work)
 	now = jiffies;
 	list_for_each_entry_safe(m, tmp, &q->mails, node) {
 		if (time_after_eq(now + KSMTP_SLACK, m->next_try) && taken < KSMTP_BATCH) {
-			list_move_tail(&m->node, &batch);
+			q_del(q, m, &batch);
 			taken++;
 		} else if (!pending || time_before(m->next_try, earliest)) {
 			earliest = m->next_try;
@@ -522,7 +580,10 @@ static void ksmtp_queue_work(struct work_struct *work)
 	if (!res) {
 		/* Put them back and try again later. */
 		spin_lock_irqsave(&q->lock, flags);
-		list_splice(&batch, &q->mails);
+		list_for_each_entry_safe(m, tmp, &batch, node) {
+			list_del(&m->node);
+			q_add(q, m);
+		}
 		kick(q, jiffies + HZ);
 		spin_unlock_irqrestore(&q->lock, flags);
 		return;
@@ -553,7 +614,7 @@ bool ksmtp_mail_cancel(struct net *net, u64 id)
 	spin_lock_irqsave(&q->lock, flags);
 	list_for_each_entry(m, &q->mails, node) {
 		if (m->id == id) {
-			list_del_init(&m->node);
+			q_del(q, m, NULL);
 			found = m;
 			break;
 		}
@@ -575,7 +636,7 @@ static void drop_all(struct ksmtp_queue *q, const char *why)
 
 	mutex_lock(&q->mutex);
 	spin_lock_irqsave(&q->lock, flags);
-	list_splice_init(&q->mails, &list);
+	q_del_all(q, &list);
 	list_splice_init(&q->merged, &merged);
 	spin_unlock_irqrestore(&q->lock, flags);
 	mutex_unlock(&q->mutex);
@@ -595,6 +656,49 @@ static void drop_all(struct ksmtp_queue *q, const char *why)
 void ksmtp_queue_flush(struct ksmtp_queue *q)
 {
 	drop_all(q, "dropped: the queue was flushed");
+}
+
+/**
+ * ksmtp_queue_walk() - visit the waiting mails in id order
+ * @q: the queue
+ * @after: start with the first mail whose id is greater
+ * @fn: called for each, see ksmtp_queue_visit_fn
+ * @arg: for @fn
+ *
+ * In id order whatever the order of delivery, so that a walk resumed
+ * after the last id it visited (a netlink dump in several parts) skips
+ * and repeats no mail that waited all along.
+ *
+ * Context: any; takes the queue's spinlock with interrupts off.
+ * Return: the id of the last mail visited, or @after if none.
+ */
+u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
+		     ksmtp_queue_visit_fn fn, void *arg)
+{
+	struct rb_node *n, *first = NULL;
+	struct ksmtp_qmail *m;
+	unsigned long flags, now;
+
+	spin_lock_irqsave(&q->lock, flags);
+	now = jiffies;
+	for (n = q->ids.rb_node; n;) {
+		m = rb_entry(n, struct ksmtp_qmail, rb);
+		if (m->id > after) {
+			first = n;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	for (n = first; n; n = rb_next(n)) {
+		m = rb_entry(n, struct ksmtp_qmail, rb);
+		if (fn(arg, m, time_after(m->next_try, now) ?
+		       jiffies_to_msecs(m->next_try - now) : 0))
+			break;
+		after = m->id;
+	}
+	spin_unlock_irqrestore(&q->lock, flags);
+	return after;
 }
 
 /**
@@ -629,7 +733,8 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net)
 	INIT_LIST_HEAD(&q->mails);
 	INIT_LIST_HEAD(&q->merged);
 	mutex_init(&q->mutex);
-	mutex_init(&q->conn_lock);
+	ksmtp_sessions_init(&q->sessions);
+	q->ids = RB_ROOT;
 	INIT_DELAYED_WORK(&q->work, ksmtp_queue_work);
 	q->net = net;
 	q->next_id = 1;
@@ -658,10 +763,7 @@ void ksmtp_queue_shutdown(struct ksmtp_queue *q)
 	spin_lock_irqsave(&q->lock, flags);
 	q->dying = true;
 	spin_unlock_irqrestore(&q->lock, flags);
-	mutex_lock(&q->conn_lock);
-	if (q->conn)
-		ksmtp_conn_abort(q->conn);
-	mutex_unlock(&q->conn_lock);
+	ksmtp_sessions_abort_all(&q->sessions);
 	cancel_delayed_work_sync(&q->work);
 	drop_all(q, "dropped: the module or namespace goes away");
 }
@@ -676,6 +778,17 @@ int __init ksmtp_queue_wq_init(void)
 {
 	ksmtp_wq = alloc_workqueue("ksmtp", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	return ksmtp_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * ksmtp_wq_queue() - run @work on the delivery workqueue
+ * @work: the work (a KSMTP_CMD_SEND mail)
+ *
+ * Context: any.
+ */
+void ksmtp_wq_queue(struct work_struct *work)
+{
+	queue_work(ksmtp_wq, work);
 }
 
 /**

@@ -3,19 +3,23 @@
 #define _KSMTP_QUEUE_H
 
 #include <linux/list.h>
+#include <linux/rbtree.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <linux/ksmtp.h>
 
-struct ksmtp_conn;
+#include "session.h"
+
 struct net;
 
 /**
  * struct ksmtp_qmail - a queued mail (one allocation with its strings)
  * @node: in ksmtp_queue.mails while waiting; alone while being delivered
+ * @rb: in ksmtp_queue.ids while waiting
  * @id: its id, unique in its namespace
- * @key: the coalescing key
+ * @hash: hash of what makes two mails the same (coalescing)
+ * @key: the caller's coalescing key, 0 for none
  * @queued_at: jiffies when queued
  * @next_try: jiffies of the next attempt
  * @attempts: attempts made
@@ -33,7 +37,9 @@ struct net;
  */
 struct ksmtp_qmail {
 	struct list_head node;
+	struct rb_node rb;
 	u64 id;
+	unsigned long hash;
 	unsigned long key;
 	unsigned long queued_at;
 	unsigned long next_try;
@@ -55,7 +61,8 @@ struct ksmtp_qmail {
  * struct ksmtp_queue - a namespace's queue of mails to deliver
  * @lock: protects everything but @conn and the counters; taken with
  *	interrupts off, since ksmtp_mail_queue() runs in hard IRQ context too
- * @mails: waiting mails, in the order they were queued
+ * @mails: waiting mails, in the order they were queued (retries at the end)
+ * @ids: the same mails by id
  * @merged: completions owed to mails merged into others
  * @count: mails accepted and not yet ended (in flight included)
  * @bytes: their octets
@@ -72,8 +79,7 @@ struct ksmtp_qmail {
  * @work: delivery
  * @mutex: held to take mails off @mails (worker, flush, cancel, unload),
  *	so that whoever holds it may read the waiting mails
- * @conn_lock: protects @conn
- * @conn: the session being used, for the unload path to abort
+ * @sessions: the session being used, for the unload path to abort
  * @net: the namespace
  * @queued: mails accepted
  * @retried: retries scheduled
@@ -85,6 +91,7 @@ struct ksmtp_qmail {
 struct ksmtp_queue {
 	spinlock_t lock; /* irqsave; see above */
 	struct list_head mails;
+	struct rb_root ids;
 	struct list_head merged;
 	unsigned int count;
 	size_t bytes;
@@ -100,8 +107,7 @@ struct ksmtp_queue {
 	unsigned int coalesce_ms;
 	struct delayed_work work;
 	struct mutex mutex; /* taking mails off @mails; see above */
-	struct mutex conn_lock; /* @conn: the worker sets it, unload aborts it */
-	struct ksmtp_conn *conn;
+	struct ksmtp_sessions sessions;
 	struct net *net;
 	atomic64_t queued;
 	atomic64_t retried;
@@ -113,11 +119,29 @@ struct ksmtp_queue {
 
 int ksmtp_queue_wq_init(void);
 void ksmtp_queue_wq_exit(void);
+void ksmtp_wq_queue(struct work_struct *work);
 void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net);
 void ksmtp_queue_shutdown(struct ksmtp_queue *q);
 void ksmtp_queue_flush(struct ksmtp_queue *q);
 void ksmtp_queue_retry_now(struct ksmtp_queue *q);
 unsigned int ksmtp_queue_backoff_ms(const struct ksmtp_queue *q, unsigned int attempts);
+
+/**
+ * typedef ksmtp_queue_visit_fn - look at one waiting mail
+ * @arg: the caller's
+ * @m: the mail; its fields are stable during the call
+ * @next_ms: milliseconds until its next attempt (0: due)
+ *
+ * Called with the queue's spinlock held and interrupts off: it must not
+ * sleep or take another lock.
+ *
+ * Return: 0 to go on, non-zero to stop before this mail (it is not
+ * counted as visited).
+ */
+typedef int (*ksmtp_queue_visit_fn)(void *arg, const struct ksmtp_qmail *m,
+				    unsigned int next_ms);
+u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
+		     ksmtp_queue_visit_fn fn, void *arg);
 
 /* netlink.c: multicast one event about @m */
 void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,

@@ -18,9 +18,11 @@
 #include <linux/file.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tls.h>
 #include <uapi/linux/tls.h>
 
 #include "client.h"
+#include "session.h"
 #include "reply.h"
 #include "caps.h"
 #include "auth.h"
@@ -31,13 +33,20 @@
 #define KSMTP_CMD_MAX	2048
 #define KSMTP_CHUNK	16384
 
-/* TLS record content types (RFC 8446 5.1) */
-#define TLS_CT_ALERT		21
-#define TLS_CT_HANDSHAKE	22
-#define TLS_CT_DATA		23
+/* TLS record content types (RFC 8446 5.1): 6.1's <net/tls.h> names DATA
+ * only; later kernels name the others so (<net/tls_prot.h>).
+ */
+#ifndef TLS_RECORD_TYPE_ALERT
+#define TLS_RECORD_TYPE_ALERT		0x15
+#endif
+#ifndef TLS_RECORD_TYPE_HANDSHAKE
+#define TLS_RECORD_TYPE_HANDSHAKE	0x16
+#endif
 
 struct ksmtp_conn {
 	struct ksmtp_client *client;
+	struct ksmtp_sessions *reg;
+	struct list_head reg_node;
 	struct net *net;
 	const struct ksmtp_config *cfg;
 	const struct ksmtp_mail *mail;
@@ -212,10 +221,15 @@ static long left(unsigned long deadline)
 	return (long)(deadline - jiffies);
 }
 
-static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
-		   unsigned int timeout_ms)
+static unsigned long deadline_in(unsigned int ms)
 {
-	unsigned long deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	return jiffies + msecs_to_jiffies(ms);
+}
+
+/* Send all of @buf before @deadline (jiffies). */
+static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
+		   unsigned long deadline)
+{
 	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
 	struct kvec iov;
 	int ret;
@@ -247,7 +261,7 @@ static int record_type(const struct msghdr *msg, const struct cmsghdr *cmsg)
 	if (cmsg->cmsg_len && cmsg->cmsg_level == SOL_TLS &&
 	    cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
 		return *(u8 *)CMSG_DATA(cmsg);
-	return TLS_CT_DATA;
+	return TLS_RECORD_TYPE_DATA;
 }
 
 /* Read one whole reply into s->reply. */
@@ -298,12 +312,12 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 			return ret == -ERESTARTSYS ? -EINTR : ret;
 		if (s->tls_on) {
 			switch (record_type(&msg, &ctl.cmsg)) {
-			case TLS_CT_DATA:
+			case TLS_RECORD_TYPE_DATA:
 				break;
-			case TLS_CT_HANDSHAKE:
+			case TLS_RECORD_TYPE_HANDSHAKE:
 				/* Post-handshake messages: tickets we keep none of. */
 				continue;
-			case TLS_CT_ALERT:
+			case TLS_RECORD_TYPE_ALERT:
 				s->recv_why = "TLS alert from the server";
 				return -ECONNRESET;
 			default:
@@ -324,7 +338,8 @@ static __printf(2, 0) int ks_vcmd(struct ksmtp_conn *s, const char *fmt,
 	if (n >= sizeof(s->cmd) - 2)
 		return fail(s, -E2BIG, "command line too long");
 	memcpy(s->cmd + n, "\r\n", 2);
-	err = ks_send(s, s->cmd, n + 2, s->cfg->kc_timeouts.kt_command_ms);
+	err = ks_send(s, s->cmd, n + 2,
+		      deadline_in(s->cfg->kc_timeouts.kt_command_ms));
 	memzero_explicit(s->cmd, n + 2);
 	if (!err)
 		err = ks_recv(s, s->cfg->kc_timeouts.kt_command_ms);
@@ -372,20 +387,22 @@ static int ks_connect(struct ksmtp_conn *s)
 		((struct sockaddr_in6 *)&addr)->sin6_port = htons(cfg->kc_port);
 		len = sizeof(struct sockaddr_in6);
 	}
-	err = sock_create_kern(cfg->kc_net, addr.ss_family, SOCK_STREAM,
+	err = sock_create_kern(s->net, addr.ss_family, SOCK_STREAM,
 			       IPPROTO_TCP, &sock);
 	if (err)
 		return err;
+	/* A kernel socket holds no reference on its namespace, yet after
+	 * sock_release() TCP may keep it (FIN_WAIT, LAST_ACK) with timers
+	 * running past the namespace's end. Pin it as a user's socket does
+	 * (as CIFS, SMC and RDS do in this kernel). The TLS helper also gets
+	 * the socket as a descriptor: it must pin it anyway.
+	 */
+	sock->sk->sk_net_refcnt = 1;
+	get_net_track(s->net, &sock->sk->ns_tracker, GFP_KERNEL);
+	sock_inuse_add(s->net, 1);
 	if (cfg->kc_tls != KSMTP_TLS_NONE) {
 		struct file *file;
 
-		/* The TLS helper gets the socket as a descriptor, so it needs
-		 * a file; and a socket userspace can hold must pin its
-		 * namespace, as a user's does (so do MPTCP's subflows).
-		 */
-		sock->sk->sk_net_refcnt = 1;
-		get_net_track(s->net, &sock->sk->ns_tracker, GFP_KERNEL);
-		sock_inuse_add(s->net, 1);
 		file = sock_alloc_file(sock, 0, NULL);
 		if (IS_ERR(file))
 			return PTR_ERR(file);	/* and the socket is gone */
@@ -442,12 +459,20 @@ static int ks_greet(struct ksmtp_conn *s)
 	return fail_reply(s);
 }
 
+/* The challenge of a 334: its line as the server sent it, not the
+ * sanitised and shortened text kept for messages.
+ */
+static const char *challenge(const struct ksmtp_conn *s)
+{
+	return ksmtp_reply_line(&s->reply, 0);
+}
+
 /* Answer a 334 with @resp, or "*" when its challenge is not base64. */
 static int ks_answer(struct ksmtp_conn *s, const char *resp)
 {
 	if (s->reply.code != 334)
 		return s->reply.code == 235 ? 0 : fail_reply(s);
-	if (!ksmtp_auth_challenge_ok(s->reply.text)) {
+	if (!ksmtp_auth_challenge_ok(challenge(s))) {
 		ks_cmd(s, "*");
 		return fail(s, -EPROTO, "AUTH challenge is not base64");
 	}
@@ -464,7 +489,9 @@ static int ks_auth(struct ksmtp_conn *s)
 	err = ksmtp_auth_select(cfg->kc_auth, cfg->kc_username[0], &s->caps,
 				&mech);
 	if (err)
-		return fail(s, err, "the server offers no AUTH mechanism we know");
+		return fail(s, err, cfg->kc_auth == KSMTP_AUTH_CRAM_MD5 ?
+			    "the server does not offer CRAM-MD5, the configured mechanism" :
+			    "the server offers no AUTH mechanism we know");
 	if (mech == KSMTP_AUTH_NONE)
 		return 0;
 	if (!s->tls_on && !cfg->kc_auth_cleartext)
@@ -499,12 +526,12 @@ static int ks_auth(struct ksmtp_conn *s)
 			err = ks_answer(s, resp);
 		}
 		break;
-	default:
+	case KSMTP_AUTH_CRAM_MD5:
 		err = ks_cmd(s, "AUTH CRAM-MD5");
 		if (!err && s->reply.code == 334) {
 			err = ksmtp_auth_cram_md5(cfg->kc_username,
 						  cfg->kc_password,
-						  s->reply.text, resp);
+						  challenge(s), resp);
 			if (err == -EBADMSG) {
 				ks_cmd(s, "*");
 				err = fail(s, -EPROTO, "AUTH challenge is not base64");
@@ -515,25 +542,15 @@ static int ks_auth(struct ksmtp_conn *s)
 			}
 		}
 		break;
+	default:
+		/* A mechanism without its own case never runs another. */
+		err = fail(s, -EOPNOTSUPP, "AUTH mechanism not implemented");
+		break;
 	}
 	kfree_sensitive(resp);
 	if (!err && s->reply.code != 235)
 		err = fail_reply(s);
 	return err;
-}
-
-/* The next address of a comma-separated recipient list, into @addr. */
-static const char *next_rcpt(const char *p, char *addr, size_t size)
-{
-	size_t len;
-
-	p = skip_spaces(p);
-	len = strcspn(p, ", ");
-	strscpy(addr, p, min(len + 1, size));
-	p += len;
-	while (*p == ' ' || *p == ',')
-		p++;
-	return p;
 }
 
 /* One RCPT reply: count it, keep the first refusal. */
@@ -570,7 +587,8 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 			return err;
 		s->phase = KSMTP_PHASE_RCPT;
 		for (p = s->mail->km_rcpt; *p;) {
-			p = next_rcpt(p, addr, sizeof(addr));
+			if (!ksmtp_rcpt_next(&p, addr))
+				continue;
 			err = ks_cmd(s, "RCPT TO:<%s>", addr);
 			if (err)
 				return err;
@@ -585,15 +603,17 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 	}
 
 	n = snprintf(s->cmd, sizeof(s->cmd), "MAIL FROM:<%s>%s\r\n", cfg->kc_from, params);
-	for (p = s->mail->km_rcpt, i = 0; *p && n < sizeof(s->cmd); i++) {
-		p = next_rcpt(p, addr, sizeof(addr));
+	for (p = s->mail->km_rcpt, i = 0; *p && n < sizeof(s->cmd);) {
+		if (!ksmtp_rcpt_next(&p, addr))
+			continue;
 		n += snprintf(s->cmd + n, sizeof(s->cmd) - n, "RCPT TO:<%s>\r\n", addr);
+		i++;
 	}
 	if (n < sizeof(s->cmd))
 		n += snprintf(s->cmd + n, sizeof(s->cmd) - n, "DATA\r\n");
 	if (n >= sizeof(s->cmd))
 		return fail(s, -E2BIG, "command lines too long");
-	err = ks_send(s, s->cmd, n, t);
+	err = ks_send(s, s->cmd, n, deadline_in(t));
 	if (err)
 		return fail(s, err, NULL);
 	/* Every reply is read, in order, to keep the stream in step; the
@@ -624,7 +644,7 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 		return s->res->kr_err ?: fail_reply(s);
 	if (s->res->kr_err) {
 		/* 354 although MAIL or every RCPT failed: end an empty message. */
-		if (!ks_send(s, ".\r\n", 3, t))
+		if (!ks_send(s, ".\r\n", 3, deadline_in(t)))
 			ks_recv(s, cfg->kc_timeouts.kt_final_dot_ms);
 		return s->res->kr_err;
 	}
@@ -638,6 +658,7 @@ static int ks_message(struct ksmtp_conn *s)
 	enum ksmtp_cte cte;
 	struct ksmtp_enc enc;
 	char params[64] = "";
+	unsigned long deadline;
 	size_t hdr_len, n;
 	char *hdr;
 	int err;
@@ -677,10 +698,12 @@ static int ks_message(struct ksmtp_conn *s)
 	if (err)
 		goto out;
 
+	/* One deadline for the whole message, however slowly it is read. */
 	s->phase = KSMTP_PHASE_MESSAGE;
+	deadline = deadline_in(cfg->kc_timeouts.kt_data_block_ms);
 	ksmtp_enc_init(&enc, hdr, hdr_len, m->km_body, m->km_body_len, cte);
 	while ((n = ksmtp_enc_next(&enc, s->chunk, KSMTP_CHUNK))) {
-		err = ks_send(s, s->chunk, n, cfg->kc_timeouts.kt_data_block_ms);
+		err = ks_send(s, s->chunk, n, deadline);
 		if (err) {
 			err = fail(s, err, NULL);
 			goto out;
@@ -797,27 +820,18 @@ static int check_input(const struct ksmtp_config *cfg,
 		       const struct ksmtp_mail *m, struct ksmtp_result *res,
 		       bool *rcpt_utf8, bool *from_utf8)
 {
-	const char *what = "recipient address", *why;
+	enum ksmtp_mail_field field;
+	const char *why;
 
-	why = m->km_rcpt ? ksmtp_check_rcpt_list(m->km_rcpt, rcpt_utf8) : "is missing";
+	why = ksmtp_mail_check(m, true, &field, rcpt_utf8);
 	if (!why) {
 		ksmtp_check_address(cfg->kc_from, from_utf8);
-		what = "subject";
-		why = m->km_subject ? ksmtp_check_subject(m->km_subject) : "is missing";
-	}
-	if (!why) {
-		what = "body";
-		why = !m->km_body && m->km_body_len ? "is missing" : NULL;
-	}
-	if (!why) {
-		what = "priority";
-		why = m->km_priority > KSMTP_PRIO_MAX ? "is out of range" : NULL;
-	}
-	if (!why)
 		return 0;
+	}
 	memset(res, 0, sizeof(*res));
 	res->kr_err = -EINVAL;
-	snprintf(res->kr_reason, sizeof(res->kr_reason), "%s %s", what, why);
+	snprintf(res->kr_reason, sizeof(res->kr_reason), "%s %s",
+		 ksmtp_mail_field_name(field), why);
 	return -EINVAL;
 }
 
@@ -830,14 +844,86 @@ static void result_oom(struct ksmtp_result *res)
 }
 
 /**
+ * ksmtp_sessions_init() - an empty set of sessions
+ * @reg: the set
+ *
+ * Context: any.
+ */
+void ksmtp_sessions_init(struct ksmtp_sessions *reg)
+{
+	mutex_init(&reg->lock);
+	INIT_LIST_HEAD(&reg->list);
+	reg->dying = false;
+}
+
+/**
+ * ksmtp_conn_abort() - cut a session from another thread
+ * @s: the session
+ *
+ * Its socket is shut down: whatever the session waits for ends at once,
+ * and so does every later step (QUIT included).
+ *
+ * Context: process context; may sleep. The caller keeps @s alive.
+ */
+static void ksmtp_conn_abort(struct ksmtp_conn *s)
+{
+	struct socket *sock;
+
+	/* Pairs with ks_connect(): either it sees aborted, or we its socket. */
+	smp_store_mb(s->aborted, true);
+	sock = READ_ONCE(s->sock);
+	if (sock)
+		kernel_sock_shutdown(sock, SHUT_RDWR);
+	ksmtp_tls_abort(&s->tls);
+}
+
+/**
+ * ksmtp_sessions_abort_all() - cut every session of @reg, refuse new ones
+ * @reg: the set
+ *
+ * Each session's socket is shut down: its owner sees its steps fail at
+ * once and closes it (ksmtp_conn_close()) without waiting for the server.
+ * Idempotent.
+ *
+ * Context: process context; sleeps (a mutex).
+ */
+void ksmtp_sessions_abort_all(struct ksmtp_sessions *reg)
+{
+	struct ksmtp_conn *s;
+
+	mutex_lock(&reg->lock);
+	reg->dying = true;
+	list_for_each_entry(s, &reg->list, reg_node)
+		ksmtp_conn_abort(s);
+	mutex_unlock(&reg->lock);
+}
+
+/**
+ * ksmtp_sessions_revive() - accept sessions again after an abort_all
+ * @reg: the set, with no session left
+ *
+ * Context: process context; sleeps (a mutex).
+ */
+void ksmtp_sessions_revive(struct ksmtp_sessions *reg)
+{
+	mutex_lock(&reg->lock);
+	WARN_ON(!list_empty(&reg->list));
+	reg->dying = false;
+	mutex_unlock(&reg->lock);
+}
+
+/**
  * ksmtp_conn_alloc() - a session, not yet connected
  * @client: the client; the session holds a reference until closed
- * @res: filled when out of memory
+ * @reg: the set that may cut it (ksmtp_sessions_abort_all()), or NULL
+ * @res: filled when it cannot be had
  *
  * Context: process context; may sleep (GFP_KERNEL).
- * Return: the session, or ERR_PTR(-ENOMEM).
+ * Return: the session, or ERR_PTR(-ENOMEM), or ERR_PTR(-ESHUTDOWN) when
+ * @reg is being aborted.
  */
 struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
+				    struct ksmtp_sessions *reg,
 				    struct ksmtp_result *res)
 {
 	struct ksmtp_conn *s;
@@ -850,6 +936,22 @@ struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
 		kfree(s);
 		result_oom(res);
 		return ERR_PTR(-ENOMEM);
+	}
+	INIT_LIST_HEAD(&s->reg_node);
+	if (reg) {
+		mutex_lock(&reg->lock);
+		if (reg->dying) {
+			mutex_unlock(&reg->lock);
+			kfree(s->chunk);
+			kfree(s);
+			res->kr_err = -ESHUTDOWN;
+			strscpy(res->kr_reason, "the module or namespace goes away",
+				sizeof(res->kr_reason));
+			return ERR_PTR(-ESHUTDOWN);
+		}
+		list_add_tail(&s->reg_node, &reg->list);
+		s->reg = reg;
+		mutex_unlock(&reg->lock);
 	}
 	s->client = ksmtp_client_get(client);
 	s->cfg = &client->cfg;
@@ -883,37 +985,19 @@ int ksmtp_conn_start(struct ksmtp_conn *s, struct ksmtp_result *res)
 }
 
 /**
- * ksmtp_conn_abort() - cut a session from another thread (module unload)
- * @s: the session
- *
- * Its socket is shut down: whatever the session waits for ends at once.
- *
- * Context: process context; may sleep. The caller keeps @s alive.
- */
-void ksmtp_conn_abort(struct ksmtp_conn *s)
-{
-	struct socket *sock;
-
-	/* Pairs with ks_connect(): either it sees aborted, or we its socket. */
-	smp_store_mb(s->aborted, true);
-	sock = READ_ONCE(s->sock);
-	if (sock)
-		kernel_sock_shutdown(sock, SHUT_RDWR);
-	ksmtp_tls_abort(&s->tls);
-}
-
-/**
  * ksmtp_conn_open() - connect, greet and authenticate: an open session
  * @client: the client; the session holds a reference until closed
+ * @reg: the set that may cut it, or NULL
  * @res: filled when the session could not be opened
  *
  * Context: process context; sleeps.
  * Return: the session, or an ERR_PTR (and the failure in @res).
  */
 struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
+				   struct ksmtp_sessions *reg,
 				   struct ksmtp_result *res)
 {
-	struct ksmtp_conn *s = ksmtp_conn_alloc(client, res);
+	struct ksmtp_conn *s = ksmtp_conn_alloc(client, reg, res);
 	int err;
 
 	if (IS_ERR(s))
@@ -927,39 +1011,68 @@ struct ksmtp_conn *ksmtp_conn_open(struct ksmtp_client *client,
 }
 
 /**
+ * ksmtp_conn_ready() - may the next mail go over this session?
+ * @s: the session
+ *
+ * After a refused transaction, this is where the session is reset (RSET,
+ * RFC 5321 4.1.1.5): only when another mail follows. A reset that fails
+ * ends the session's usefulness, not the next mail's chances: its caller
+ * takes another session.
+ *
+ * Context: process context; sleeps (the RSET).
+ * Return: true when the session is open, in step and reset.
+ */
+bool ksmtp_conn_ready(struct ksmtp_conn *s)
+{
+	struct ksmtp_result rset;
+
+	if (s->need_rset && s->usable) {
+		memset(&rset, 0, sizeof(rset));
+		s->res = &rset;
+		s->phase = KSMTP_PHASE_MAIL;
+		if (ks_cmd(s, "RSET") || s->reply.code != 250)
+			s->usable = false;
+	}
+	s->need_rset = false;
+	return s->usable;
+}
+
+/**
  * ksmtp_conn_mail() - one mail transaction on an open session
  * @s: the session
  * @mail: the mail
  * @res: the result, filled in every case
  *
- * After a refused transaction the session is reset (RSET) for the next.
+ * After a refused transaction the session is reset (RSET) before the next
+ * (ksmtp_conn_ready()).
  *
  * Context: process context; sleeps.
- * Return: 0 when the server accepted the mail, else a negative errno.
+ * Return: 0 when the server accepted the mail, else a negative errno;
+ * -ENOTCONN (transient, nothing of the mail sent) when the session was no
+ * longer usable.
  */
 int ksmtp_conn_mail(struct ksmtp_conn *s, const struct ksmtp_mail *mail,
 		    struct ksmtp_result *res)
 {
 	int err;
 
+	err = check_input(s->cfg, mail, res, &s->rcpt_utf8, &s->from_utf8);
+	if (err)
+		return err;
+	if (!ksmtp_conn_ready(s)) {
+		memset(res, 0, sizeof(*res));
+		res->kr_err = -ENOTCONN;
+		res->kr_transient = true;
+		strscpy(res->kr_reason, "the session ended before this mail",
+			sizeof(res->kr_reason));
+		return -ENOTCONN;
+	}
 	memset(res, 0, sizeof(*res));
 	if (s->tls_on)
 		strscpy(res->kr_tls, s->tls.info, sizeof(res->kr_tls));
 	s->res = res;
 	s->mail = mail;
 	s->phase = KSMTP_PHASE_NONE;
-	err = check_input(s->cfg, mail, res, &s->rcpt_utf8, &s->from_utf8);
-	if (err)
-		return err;
-	if (s->need_rset && s->usable) {
-		/* RFC 5321 4.1.1.5: clear what the last refused mail left. */
-		s->phase = KSMTP_PHASE_MAIL;
-		if (ks_cmd(s, "RSET") || s->reply.code != 250)
-			s->usable = false;
-	}
-	s->need_rset = false;
-	if (!s->usable)
-		return fail(s, -ENOTCONN, "the session is closed");
 	err = ks_message(s);
 	s->need_rset = err && s->usable;
 	return err;
@@ -981,7 +1094,11 @@ bool ksmtp_conn_usable(const struct ksmtp_conn *s)
  * ksmtp_conn_close() - QUIT (when the connection allows) and free
  * @s: the session, or an ERR_PTR or NULL
  *
- * Context: process context; sleeps up to the command timeout.
+ * The session stays in its set until QUIT is over, so that an abort cuts
+ * a QUIT that the server never answers.
+ *
+ * Context: process context; sleeps up to the command timeout (unless
+ * aborted).
  */
 void ksmtp_conn_close(struct ksmtp_conn *s)
 {
@@ -989,7 +1106,7 @@ void ksmtp_conn_close(struct ksmtp_conn *s)
 
 	if (IS_ERR_OR_NULL(s))
 		return;
-	if (s->usable) {
+	if (s->usable && !READ_ONCE(s->aborted)) {
 		/* QUIT after success and after an error reply alike; its
 		 * outcome changes no mail's.
 		 */
@@ -997,8 +1114,14 @@ void ksmtp_conn_close(struct ksmtp_conn *s)
 		memset(&quit, 0, sizeof(quit));
 		s->phase = KSMTP_PHASE_QUIT;
 		ks_cmd(s, "QUIT");
-		kernel_sock_shutdown(s->sock, SHUT_RDWR);
 	}
+	if (s->reg) {
+		mutex_lock(&s->reg->lock);
+		list_del(&s->reg_node);
+		mutex_unlock(&s->reg->lock);
+	}
+	if (s->sock && s->usable)
+		kernel_sock_shutdown(s->sock, SHUT_RDWR);
 	if (s->sock && s->sock->file)
 		fput(s->sock->file);
 	else if (s->sock)
@@ -1010,9 +1133,18 @@ void ksmtp_conn_close(struct ksmtp_conn *s)
 	kfree(s);
 }
 
+#if IS_ENABLED(CONFIG_KSMTP_KUNIT_TEST)
+/* For the tests: the session's socket, NULL before connecting. */
+struct socket *ksmtp_conn_socket(const struct ksmtp_conn *s)
+{
+	return s->sock;
+}
+#endif
+
 /**
  * ksmtp_session_run() - send one mail in one SMTP session
  * @client: the client
+ * @reg: the set that may cut the session, or NULL
  * @mail: the mail
  * @res: the result, filled in every case
  *
@@ -1021,6 +1153,7 @@ void ksmtp_conn_close(struct ksmtp_conn *s)
  * (also in @res->kr_err).
  */
 int ksmtp_session_run(struct ksmtp_client *client,
+		      struct ksmtp_sessions *reg,
 		      const struct ksmtp_mail *mail,
 		      struct ksmtp_result *res)
 {
@@ -1032,7 +1165,7 @@ int ksmtp_session_run(struct ksmtp_client *client,
 	err = check_input(&client->cfg, mail, res, &utf8, &utf8);
 	if (err)
 		return err;
-	s = ksmtp_conn_open(client, res);
+	s = ksmtp_conn_open(client, reg, res);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	err = ksmtp_conn_mail(s, mail, res);

@@ -64,7 +64,6 @@ static inline void ksmtp_tls_req_init(struct ksmtp_tls_req *req)
 int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 			const bool *aborted);
 void ksmtp_tls_abort(struct ksmtp_tls_req *req);
-int ksmtp_tls_recv_type(struct msghdr *msg, const void *cbuf);
 
 int ksmtp_tls_init(void);
 void ksmtp_tls_exit(void);

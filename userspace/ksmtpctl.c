@@ -144,6 +144,14 @@ struct request {
 	char errmsg[512];
 };
 
+/* The message being handled, and the outcome of a KSMTP_CMD_SEND: the
+ * message with the result for our mail's id.
+ */
+static struct nl_msg *send_current;
+static struct nl_msg *send_result;
+static uint64_t send_id;
+static bool send_id_known;
+
 static void open_family(struct request *rq)
 {
 	int one = 1, big = 4 << 20;
@@ -179,6 +187,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 
 	nla_parse(rq->tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	send_current = msg;
 	if (rq->each) {
 		rq->each(rq, rq->tb);
 		rq->seen++;
@@ -229,8 +238,10 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-/* Send the request, wait for its reply and ack; die with the kernel's words. */
-static void transact(struct request *rq)
+/* Send the request, wait for its reply and ack, and then for as long as
+ * @more says; die with the kernel's words.
+ */
+static void transact_until(struct request *rq, bool (*more)(struct request *rq))
 {
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 	int err;
@@ -244,7 +255,7 @@ static void transact(struct request *rq)
 	err = nl_send_auto(rq->sk, rq->msg);
 	if (err < 0)
 		die("cannot send the request: %s", nl_geterror(err));
-	while (!rq->done) {
+	while (!rq->done || (!rq->err && more && more(rq))) {
 		err = nl_recvmsgs(rq->sk, cb);
 		if (err < 0 && !rq->done)
 			die("netlink: %s", nl_geterror(err));
@@ -255,6 +266,11 @@ static void transact(struct request *rq)
 			die("kernel refused: %s (this needs CAP_NET_ADMIN)", rq->errmsg);
 		die("kernel refused: %s", rq->errmsg);
 	}
+}
+
+static void transact(struct request *rq)
+{
+	transact_until(rq, NULL);
 }
 
 /* ---- helpers ---- */
@@ -682,6 +698,44 @@ static void print_result(FILE *f, struct nlattr **tb, bool json)
 		fprintf(f, " over %s", get_str(tb[KSMTP_A_RES_TLS]));
 }
 
+static void on_send_msg(struct request *rq, struct nlattr **tb)
+{
+	uint64_t id;
+
+	(void)rq;
+	if (!tb[KSMTP_A_EV_ID])
+		return;
+	id = nla_get_u64(tb[KSMTP_A_EV_ID]);
+	if (!tb[KSMTP_A_RES_ERRNO]) {
+		send_id = id;
+		send_id_known = true;
+		return;
+	}
+	/* The outcome may come before the ack: keep it until the id is known. */
+	if (!send_result) {
+		send_result = send_current;
+		nlmsg_get(send_result);
+	}
+}
+
+static bool send_pending(struct request *rq)
+{
+	uint64_t id;
+
+	(void)rq;
+	if (!send_result)
+		return true;
+	id = nla_get_u64(nla_find(genlmsg_attrdata(nlmsg_data(nlmsg_hdr(send_result)), 0),
+				  genlmsg_attrlen(nlmsg_data(nlmsg_hdr(send_result)), 0),
+				  KSMTP_A_EV_ID));
+	if (send_id_known && id != send_id) {
+		nlmsg_free(send_result);
+		send_result = NULL;
+		return true;
+	}
+	return !send_id_known;
+}
+
 static int cmd_send(int argc, char **argv)
 {
 	const char *to = NULL, *subject = "ksmtp test message", *body_path = "-";
@@ -737,9 +791,23 @@ static int cmd_send(int argc, char **argv)
 			break;
 	}
 	free(body);
-	transact(&rq);
-	if (!rq.reply)
-		die("no reply from the kernel");
+	if (queue) {
+		transact(&rq);
+		if (!rq.reply)
+			die("no reply from the kernel");
+	} else {
+		/* The kernel answers with the mail's id at once; the outcome
+		 * follows when the session is over, as a message of its own
+		 * (after the ack, so not in sequence: matched by id).
+		 */
+		nl_socket_disable_seq_check(rq.sk);
+		rq.each = on_send_msg;
+		transact_until(&rq, send_pending);
+		if (!send_result)
+			die("no outcome from the kernel");
+		nla_parse(rq.tb, KSMTP_A_MAX, genlmsg_attrdata(nlmsg_data(nlmsg_hdr(send_result)), 0),
+			  genlmsg_attrlen(nlmsg_data(nlmsg_hdr(send_result)), 0), NULL);
+	}
 	if (queue) {
 		unsigned long long id = rq.tb[KSMTP_A_EV_ID] ? nla_get_u64(rq.tb[KSMTP_A_EV_ID]) : 0;
 

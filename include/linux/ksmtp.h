@@ -48,7 +48,8 @@ struct ksmtp_client;
  * @kt_connect_ms: TCP connect
  * @kt_greeting_ms: the server's greeting
  * @kt_command_ms: the reply to each command (EHLO, AUTH, MAIL, RCPT, DATA, QUIT)
- * @kt_data_block_ms: sending each block of the message
+ * @kt_data_block_ms: sending the message: headers, body and final dot,
+ *	all of it (a server that reads slowly does not extend it)
  * @kt_final_dot_ms: the reply to the final dot
  *
  * A zero field takes the default (KSMTP_TIMEOUT_*_MS). Each timeout bounds

@@ -236,6 +236,87 @@ static void subject_folding(struct kunit *test)
 	kfree(h);
 }
 
+/* Every line of a header block: CR LF ended, at most 998 octets. */
+static void expect_header_lines(struct kunit *test, const char *h, size_t len)
+{
+	size_t i, col = 0;
+
+	KUNIT_EXPECT_EQ(test, strlen(h), len);
+	for (i = 0; i < len; i++) {
+		if (h[i] == '\r') {
+			KUNIT_ASSERT_EQ_MSG(test, h[i + 1], '\n', "bare CR at %zu", i);
+			KUNIT_EXPECT_LE_MSG(test, col, 998U, "line ending at %zu", i);
+			col = 0;
+			i++;
+			continue;
+		}
+		KUNIT_ASSERT_NE_MSG(test, h[i], '\n', "bare LF at %zu", i);
+		col++;
+	}
+	KUNIT_EXPECT_EQ(test, col, 0U);
+}
+
+/* The worst cases of the subject and To: encoders: the heap overflow of
+ * invalid UTF-8 (each continuation octet once shrank an encoded word to a
+ * single octet), runs of spaces, a To: of a 1000-octet list.
+ */
+static void header_worst_cases(struct kunit *test)
+{
+	char *subj = kunit_kzalloc(test, KSMTP_SUBJECT_MAX + 1, GFP_KERNEL);
+	char *list = kunit_kzalloc(test, KSMTP_RCPT_LIST_MAX + 1, GFP_KERNEL);
+	size_t len, i;
+	bool utf8;
+	char *h;
+
+	KUNIT_ASSERT_NOT_NULL(test, subj);
+	KUNIT_ASSERT_NOT_NULL(test, list);
+	memset(subj, 0x80, KSMTP_SUBJECT_MAX);
+	KUNIT_ASSERT_NULL(test, ksmtp_check_subject(subj));
+	h = ksmtp_headers_build("a@b.c", "d@e.f", subj, KSMTP_PRIO_NORMAL,
+				KSMTP_CTE_7BIT, 0, 0, &len);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	expect_header_lines(test, h, len);
+	/* bytewise, 45 octets a word: base64 of 0x80 0x80 0x80 is "gICA" */
+	KUNIT_EXPECT_NOT_NULL(test, strstr(h, "Subject: =?UTF-8?B?gICAgICA"));
+	kfree(h);
+
+	/* a word, 2000 spaces, a word: not one line of 2000 */
+	memset(subj, 0, KSMTP_SUBJECT_MAX + 1);
+	memset(subj, ' ', 2010);
+	memcpy(subj, "fan", 3);
+	memcpy(subj + 2007, "off", 3);
+	h = ksmtp_headers_build("a@b.c", "d@e.f", subj, KSMTP_PRIO_NORMAL,
+				KSMTP_CTE_7BIT, 0, 0, &len);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	expect_header_lines(test, h, len);
+	kfree(h);
+
+	/* 16 addresses making a list of 1000 octets */
+	for (i = 0; i < 16; i++) {
+		size_t n = i < 15 ? 61 : 1000 - 15 * 63;
+
+		memset(list + i * 63, 'a', n);
+		memcpy(list + i * 63 + n - 6, "@x.org", 6);
+		if (i < 15)
+			memcpy(list + i * 63 + 61, ", ", 2);
+	}
+	KUNIT_EXPECT_EQ(test, strlen(list), (size_t)KSMTP_RCPT_LIST_MAX);
+	KUNIT_ASSERT_NULL(test, ksmtp_check_rcpt_list(list, &utf8));
+	h = ksmtp_headers_build("a@b.c", list, "s", KSMTP_PRIO_NORMAL,
+				KSMTP_CTE_7BIT, 0, 0, &len);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	expect_header_lines(test, h, len);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(h, "x.org,\r\n aaa"));
+	kfree(h);
+
+	/* printable ASCII that looks like an encoded word is encoded */
+	h = ksmtp_headers_build("a@b.c", "d@e.f", "=?UTF-8?B?QUJD?=", KSMTP_PRIO_NORMAL,
+				KSMTP_CTE_7BIT, 0, 0, &len);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(h, "Subject: =?UTF-8?B?PT9VVEYtOD9CP1FVSkQ/PQ==?=\r\n"));
+	kfree(h);
+}
+
 struct check_case {
 	const char *name;
 	const char *s;
@@ -278,6 +359,13 @@ static const struct check_case check_cases[] = {
 	{ "list_trailing_comma", "ops@example.net, ", 3, false },
 	{ "list_bad_item", "ops@example.net, on call@example.net", 3, false },
 	{ "list_crlf", "ops@example.net,\r\nRCPT TO:<x@y.z>", 3, false },
+	/* Every octet is checked: nothing but commas and spaces between. */
+	{ "list_crlf_header", "ops@example.net,\r\nReply-To:x@evil.example", 3, false },
+	{ "list_lf_header", "ops@example.net,\nBcc:x@evil.example", 3, false },
+	{ "list_tab", "ops@example.net,\toncall@example.net", 3, false },
+	{ "list_vt_ff", "ops@example.net,\v\foncall@example.net", 3, false },
+	{ "list_crlf_first", "\r\nBcc:x@evil.example", 3, false },
+	{ "list_spaces_around", "  ops@example.net ,  oncall@example.net  ", 3, true },
 	{ "list_seventeen", many_rcpts, 3, false },
 };
 
@@ -329,6 +417,7 @@ static struct kunit_case encode_cases[] = {
 	KUNIT_CASE(size_count),
 	KUNIT_CASE(headers),
 	KUNIT_CASE(subject_folding),
+	KUNIT_CASE(header_worst_cases),
 	KUNIT_CASE_PARAM(input_checks, check_gen_params),
 	{}
 };

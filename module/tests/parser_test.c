@@ -201,6 +201,10 @@ static const struct select_case select_cases[] = {
 	{ "cram_no_auth_listed", KSMTP_AUTH_CRAM_MD5, true, 0, 0, 0, KSMTP_AUTH_CRAM_MD5 },
 	{ "plain_unknown_only", KSMTP_AUTH_PLAIN, true, A, 0, -EOPNOTSUPP, KSMTP_AUTH_NONE },
 	{ "cram_offered", KSMTP_AUTH_CRAM_MD5, true, A, P | M, 0, KSMTP_AUTH_CRAM_MD5 },
+	/* Chosen to hide the password: never replaced by PLAIN or LOGIN. */
+	{ "cram_only_plain_login", KSMTP_AUTH_CRAM_MD5, true, A, P | L, -EOPNOTSUPP,
+	  KSMTP_AUTH_NONE },
+	{ "cram_unknown_only", KSMTP_AUTH_CRAM_MD5, true, A, 0, -EOPNOTSUPP, KSMTP_AUTH_NONE },
 };
 
 static void select_case_desc(const struct select_case *c, char *desc)

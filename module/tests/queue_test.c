@@ -37,6 +37,7 @@ struct ends {
 	unsigned int attempts_err[MAX_IDS];
 	unsigned int total;
 	unsigned int want;
+	unsigned int null_res;
 	struct completion all;
 };
 
@@ -64,6 +65,7 @@ static void done(void *data, u64 id, enum ksmtp_end end, const struct ksmtp_resu
 		e->end[id] = end;
 		e->attempts_err[id] = res ? -res->kr_err : 0;
 	}
+	e->null_res += !res;	/* the API promises a result, always */
 	if (++e->total == e->want)
 		complete(&e->all);
 	spin_unlock(&e->lock);
@@ -373,6 +375,179 @@ static void coalescing(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, (int)count_mail_from(srv), 1);
 }
 
+/* Only the same mail merges: same recipients, subject and priority, and
+ * the same body unless the caller gave a key. "daily report" to alice and
+ * to bob are two mails.
+ */
+static void coalescing_only_same_mail(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO, TXN, TXN, TXN, TXN, TXN, QUIT, NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_queue_args a = {
+		.kq_rcpt = "alice@example.net", .kq_subject = "daily report",
+		.kq_body = "A\n", .kq_body_len = 2, .kq_done = done, .kq_data = ends,
+		.kq_priority = KSMTP_PRIO_HIGH,
+	};
+	u64 id[7];
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(600000, 30000, 10, 256);
+	id[0] = queue_one(test, "daily report", "A\n", "alice@example.net", 0);
+	id[1] = queue_one(test, "daily report", "A\n", "bob@example.net", 0);
+	id[2] = queue_one(test, "daily report", "B\n", "alice@example.net", 0);
+	id[3] = queue_one(test, "daily report", "A\n", "alice@example.net", 0);
+	KUNIT_EXPECT_EQ(test, ksmtp_mail_queue(&a, &id[4]), 0);
+	id[5] = queue_one(test, "fan", "rpm 0\n", NULL, 7);
+	id[6] = queue_one(test, "fan", "rpm 10\n", NULL, 7);
+	ksmtp_queue_retry_now(q0());
+	expect_ends(test, 7);
+	ksmtp_test_server_wait(test, srv);
+	for (i = 0; i < 7; i++)
+		KUNIT_EXPECT_EQ(test, ends->end[id[i]],
+				i == 3 || i == 6 ? KSMTP_END_COALESCED : KSMTP_END_SENT);
+	KUNIT_EXPECT_EQ(test, ends->null_res, 0U);
+	KUNIT_EXPECT_EQ(test, (int)count_mail_from(srv), 5);
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx, "RCPT TO:<bob@example.net>", srv->rx_len));
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx, "\r\n\r\nB\r\n.\r\n", srv->rx_len));
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx, "X-Priority: 1 (Highest)", srv->rx_len));
+	KUNIT_EXPECT_NOT_NULL(test, strnstr(srv->rx,
+					    "\r\n\r\nrpm 0\r\n[repeated 1 times]\r\n.\r\n",
+					    srv->rx_len));
+}
+
+/* What the client sends: a refused mail, a reset refused, a new session. */
+#define RSET_THEN_NEW_SESSION \
+	"EHLO client.example\r\nMAIL FROM:<dev@example.org>\r\n" \
+	"RCPT TO:<nobody@example.net>\r\nRSET\r\n" \
+	"EHLO client.example\r\nMAIL FROM:<dev@example.org>\r\n" \
+	"RCPT TO:<ops@example.net>\r\nDATA\r\nDate: *\r\nFrom: dev@example.org\r\n" \
+	"To: ops@example.net\r\nSubject: second\r\nMessage-ID: <*>\r\n" \
+	"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n" \
+	"Content-Transfer-Encoding: 7bit\r\nX-Priority: 3 (Normal)\r\n\r\n" \
+	"y\r\n.\r\nQUIT\r\n"
+
+/* A refused mail's RSET that fails ends that session, not the next mail:
+ * it goes over a new session, in the same run.
+ */
+static void failed_rset_does_not_fail_next(struct kunit *test)
+{
+	static const char * const s1[] = {
+		GREET, "R", EHLO, "R", "S250 ok\r\n", "R", "S550 5.1.1 no such user\r\n",
+		"R", "S421 4.3.2 closing\r\n", "C", NULL
+	};
+	static const char * const s2[] = { GREET, "R", EHLO, TXN, QUIT, NULL };
+	static const char * const * const scripts[] = { s1, s2 };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	u64 a, b;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start_multi(test, srv, AF_INET, scripts, 2, 65536);
+	use_server(test, &srv->addr);
+	set_limits(600000, 30000, 10, 256);
+	a = queue_one(test, "first", "x\n", "nobody@example.net", 0);
+	b = queue_one(test, "second", "y\n", NULL, 0);
+	ksmtp_queue_retry_now(q0());
+	expect_ends(test, 2);
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_EQ(test, ends->end[a], KSMTP_END_FAILED);
+	KUNIT_EXPECT_EQ(test, ends->end[b], KSMTP_END_SENT);
+	KUNIT_EXPECT_TRUE_MSG(test, ksmtp_test_glob(RSET_THEN_NEW_SESSION, srv->rx, srv->rx_len),
+			      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 2000), srv->rx);
+}
+
+/* Shutdown cuts a session waiting in QUIT too (a server that never
+ * answers it), instead of waiting for the command timeout.
+ */
+static void shutdown_cuts_quit(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO, TXN, "Z", NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_queue *q = q0();
+	unsigned long flags, t0;
+	u64 id;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);	/* 3 s timeouts */
+	set_limits(0, 30000, 10, 256);
+	id = queue_one(test, "quit hangs", "x\n", NULL, 0);
+	expect_ends(test, 1);
+	KUNIT_EXPECT_EQ(test, ends->end[id], KSMTP_END_SENT);
+	msleep(300);	/* the worker now waits for the reply to QUIT */
+	t0 = jiffies;
+	ksmtp_queue_shutdown(q);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 1500U);
+	ksmtp_test_server_wait(test, srv);
+	spin_lock_irqsave(&q->lock, flags);
+	q->dying = false;
+	spin_unlock_irqrestore(&q->lock, flags);
+	ksmtp_sessions_revive(&q->sessions);
+}
+
+struct walk_ctx {
+	u64 seen[8];
+	unsigned int n;
+	unsigned int stop_after;
+};
+
+static int walk_fn(void *arg, const struct ksmtp_qmail *m, unsigned int next_ms)
+{
+	struct walk_ctx *w = arg;
+
+	if (w->n == w->stop_after || w->n == ARRAY_SIZE(w->seen))
+		return 1;
+	w->seen[w->n++] = m->id;
+	return 0;
+}
+
+/* The queue dump's walk goes by id, whatever the order on the list: a
+ * mail retried after a newer one was queued is neither skipped nor seen
+ * twice by a dump resumed after the last id it sent.
+ */
+static void walk_in_id_order(struct kunit *test)
+{
+	static const char * const s[] = { "W600", "C", NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct walk_ctx w = { .stop_after = 8 };
+	struct ksmtp_queue *q = q0();
+	u64 a, b, last;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 60000, 10, 256);
+	a = queue_one(test, "older", "x\n", NULL, 0);
+	msleep(300);	/* its attempt waits for the greeting */
+	set_limits(600000, 60000, 10, 256);
+	b = queue_one(test, "newer", "y\n", NULL, 0);
+	ksmtp_test_server_wait(test, srv);
+	for (i = 0; i < 50; i++) {	/* @a back on the list, after @b */
+		w.n = 0;
+		ksmtp_queue_walk(q, 0, walk_fn, &w);
+		if (w.n == 2)
+			break;
+		msleep(100);
+	}
+	KUNIT_ASSERT_EQ(test, w.n, 2U);
+	KUNIT_EXPECT_EQ(test, w.seen[0], a);
+	KUNIT_EXPECT_EQ(test, w.seen[1], b);
+	/* one mail per part, as a dump into small messages goes */
+	w.n = 0;
+	w.stop_after = 1;
+	last = ksmtp_queue_walk(q, 0, walk_fn, &w);
+	KUNIT_EXPECT_EQ(test, last, a);
+	w.n = 0;
+	last = ksmtp_queue_walk(q, last, walk_fn, &w);
+	KUNIT_EXPECT_EQ(test, last, b);
+	w.n = 0;
+	KUNIT_EXPECT_EQ(test, ksmtp_queue_walk(q, last, walk_fn, &w), b);
+	KUNIT_EXPECT_EQ(test, w.n, 0U);
+}
+
 /* Bounds and bad input are refused at once, and no callback follows. */
 static void bounds(struct kunit *test)
 {
@@ -485,6 +660,7 @@ static void shutdown_drops_everything(struct kunit *test)
 	spin_lock_irqsave(&q->lock, flags);
 	q->dying = false;
 	spin_unlock_irqrestore(&q->lock, flags);
+	ksmtp_sessions_revive(&q->sessions);
 }
 
 /* The backoff schedule: doubling from the base, capped, jitter up to 1/4. */
@@ -514,6 +690,10 @@ static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(transient_then_sent),
 	KUNIT_CASE(permanent_not_retried),
 	KUNIT_CASE(coalescing),
+	KUNIT_CASE(coalescing_only_same_mail),
+	KUNIT_CASE(failed_rset_does_not_fail_next),
+	KUNIT_CASE(shutdown_cuts_quit),
+	KUNIT_CASE(walk_in_id_order),
 	KUNIT_CASE(shutdown_drops_everything),
 	{}
 };

@@ -10,6 +10,7 @@
  *   "W<ms>"     wait
  *   "T<ms>"     trickle the rest of this line's bytes, one every <ms>:
  *               "T100:220 hi\r\n"
+ *   "L<ms>"     read slowly: at most 4 KiB every <ms>, discarded, for 3 s
  *   "C"         close the connection now
  *   "Z"         stay silent until the client closes
  *
@@ -26,6 +27,7 @@
 #include <linux/netdevice.h>
 #include <linux/string.h>
 #include <linux/mm.h>
+#include <linux/slab.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/net_namespace.h>
@@ -150,6 +152,30 @@ static int srv_read_until(struct ksmtp_test_server *srv, struct socket *c,
 	}
 }
 
+/* A server that reads a message slowly, for 3 s: 4 KiB every @ms. */
+static int srv_read_slowly(struct socket *c, unsigned int ms)
+{
+	unsigned long end = jiffies + 3 * HZ;
+	struct msghdr msg = {};
+	struct kvec iov;
+	char *buf;
+	int ret = 0;
+
+	buf = kmalloc(4096, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (time_before(jiffies, end)) {
+		iov.iov_base = buf;
+		iov.iov_len = 4096;
+		ret = kernel_recvmsg(c, &msg, &iov, 1, iov.iov_len, MSG_DONTWAIT);
+		if (ret == 0 || (ret < 0 && ret != -EAGAIN))
+			break;
+		msleep(ms);
+	}
+	kfree(buf);
+	return ret < 0 && ret != -EAGAIN ? ret : 0;
+}
+
 static int srv_play(struct ksmtp_test_server *srv, struct socket *c)
 {
 	const char * const *step;
@@ -192,6 +218,11 @@ static int srv_play(struct ksmtp_test_server *srv, struct socket *c)
 			if (kstrtouint(s + 1, 10, &ms))
 				return -EINVAL;
 			msleep(ms);
+			break;
+		case 'L':
+			if (kstrtouint(s + 1, 10, &ms))
+				return -EINVAL;
+			err = srv_read_slowly(c, ms);
 			break;
 		case 'C':
 			return 0;

@@ -10,12 +10,15 @@
 #include <linux/completion.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <net/sock.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/ksmtp.h>
 
 #include "server.h"
 #include "../client.h"
+#include "../session.h"
 #include "../tls.h"
 
 #define GREET		"S220 mx.example ESMTP ready\r\n"
@@ -166,6 +169,24 @@ static const char * const s_auth_cram[] = {
 	GREET, "R", "S250-mx\r\n250 AUTH PLAIN CRAM-MD5\r\n",
 	"R", "S334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
 	"R", "S235 ok\r\n", TXN,
+	NULL
+};
+
+/* A challenge longer than the 255 octets of text kept for messages. */
+#define LONG_CHAL "PDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkw" \
+	"MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3" \
+	"ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0" \
+	"NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAx" \
+	"MjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4" \
+	"OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MC40MkBwb3N0b2ZmaWNlLmV4YW1wbGUubmV0Pg=="
+static const char * const s_auth_cram_long[] = {
+	GREET, "R", "S250-mx\r\n250 AUTH CRAM-MD5\r\n",
+	"R", "S334 " LONG_CHAL "\r\n", "R", "S235 ok\r\n", TXN,
+	NULL
+};
+
+static const char * const s_auth_cram_not_offered[] = {
+	GREET, "R", "S250-mx\r\n250 AUTH PLAIN LOGIN\r\n", QUIT_OK,
 	NULL
 };
 
@@ -483,6 +504,12 @@ static const struct sess_case sess_cases[] = {
 	{ "auth_login_challenge_not_base64", s_auth_login_bad_chal,
 	  C_EHLO "AUTH LOGIN\r\n*\r\nQUIT\r\n", -EPROTO, KSMTP_PHASE_AUTH,
 	  .auth = KSMTP_AUTH_LOGIN },
+	{ "auth_cram_md5_challenge_over_255_octets", s_auth_cram_long,
+	  C_EHLO "AUTH CRAM-MD5\r\ndGltIGUzYzYwYjhhMjIyYjQzNDA0ZTBlZTczZTBmNzJjZDEz\r\n" C_TXN,
+	  .auth = KSMTP_AUTH_CRAM_MD5, .user = "tim", .pass = "tanstaaftanstaaf" },
+	{ "auth_cram_md5_strict_never_plain", s_auth_cram_not_offered, C_EHLO "QUIT\r\n",
+	  -EOPNOTSUPP, KSMTP_PHASE_AUTH, .auth = KSMTP_AUTH_CRAM_MD5, .user = "tim",
+	  .pass = "tanstaaftanstaaf", .reason = "does not offer CRAM-MD5" },
 	{ "auth_cram_md5", s_auth_cram,
 	  C_EHLO "AUTH CRAM-MD5\r\ndGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n" C_TXN,
 	  .auth = KSMTP_AUTH_CRAM_MD5, .user = "tim", .pass = "tanstaaftanstaaf" },
@@ -979,7 +1006,7 @@ static void one_session_several_mails(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, res);
 	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
 	client = make_client(test, &c, &srv->addr);
-	conn = ksmtp_conn_open(client, res);
+	conn = ksmtp_conn_open(client, NULL, res);
 	ksmtp_client_destroy(client);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
 	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), -EREMOTEIO);
@@ -997,6 +1024,133 @@ static void one_session_several_mails(struct kunit *test)
 			      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 3000), srv->rx);
 }
 
+static struct {
+	struct delayed_work w;
+	struct ksmtp_sessions *reg;
+} abort_work;
+
+static void abort_fn(struct work_struct *w)
+{
+	ksmtp_sessions_abort_all(abort_work.reg);
+}
+
+static void abort_later(struct ksmtp_sessions *reg, unsigned int ms)
+{
+	abort_work.reg = reg;
+	INIT_DELAYED_WORK(&abort_work.w, abort_fn);
+	schedule_delayed_work(&abort_work.w, msecs_to_jiffies(ms));
+}
+
+/* The data timeout bounds the whole message: a server that reads a little
+ * now and then (here 4 KiB every 50 ms) cannot stretch an 8 MiB mail over
+ * minutes, as it could when the timeout was counted per 16 KiB chunk.
+ */
+static void data_timeout_whole_message(struct kunit *test)
+{
+	static const char * const s[] = {
+		GREET, "R", EHLO_BASIC, "R", OK, "R", OK, "R", "S354 go ahead\r\n", "L50",
+		NULL
+	};
+	static const struct sess_case c = { "slow reader" };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
+	size_t len = 8 << 20, i;
+	struct ksmtp_config cfg;
+	struct ksmtp_client *client, *tmp;
+	struct ksmtp_mail mail = {
+		.km_rcpt = "ops@example.net", .km_subject = "big",
+	};
+	unsigned long t0;
+	char *body;
+	int err;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, res);
+	body = vmalloc(len);
+	KUNIT_ASSERT_NOT_NULL(test, body);
+	for (i = 0; i < len; i++)
+		body[i] = i % 64 == 63 ? '\n' : 'a';
+	mail.km_body = body;
+	mail.km_body_len = len;
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	tmp = make_client(test, &c, &srv->addr);
+	cfg = tmp->cfg;
+	cfg.kc_timeouts.kt_data_block_ms = 1000;
+	client = ksmtp_client_create(&cfg);
+	ksmtp_client_destroy(tmp);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(client));
+	t0 = jiffies;
+	err = ksmtp_mail_send(client, &mail, res);
+	KUNIT_EXPECT_EQ(test, err, -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, res->kr_phase, KSMTP_PHASE_MESSAGE);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 2500U);
+	ksmtp_client_destroy(client);
+	ksmtp_test_server_wait(test, srv);
+	vfree(body);
+}
+
+/* Every session's socket holds its namespace (sk_net_refcnt), so that
+ * TCP's orphan after close cannot outlive the namespace's end.
+ */
+static void socket_pins_namespace(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO_BASIC, QUIT_OK, NULL };
+	static const struct sess_case c = { "refcnt" };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
+	struct ksmtp_client *client;
+	struct ksmtp_conn *conn;
+	struct socket *sock;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, res);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	client = make_client(test, &c, &srv->addr);
+	conn = ksmtp_conn_open(client, NULL, res);
+	ksmtp_client_destroy(client);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	sock = ksmtp_conn_socket(conn);
+	KUNIT_ASSERT_NOT_NULL(test, sock);
+	KUNIT_EXPECT_EQ(test, (int)sock->sk->sk_net_refcnt, 1);
+	ksmtp_conn_close(conn);
+	ksmtp_test_server_wait(test, srv);
+}
+
+/* A session in a set is cut by ksmtp_sessions_abort_all(), even in QUIT
+ * against a server that never answers it; and no session starts after.
+ */
+static void abort_cuts_quit(struct kunit *test)
+{
+	static const char * const s[] = { GREET, "R", EHLO_BASIC, "Z", NULL };
+	static const struct sess_case c = { "abort" };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
+	struct ksmtp_sessions *reg = kunit_kzalloc(test, sizeof(*reg), GFP_KERNEL);
+	struct ksmtp_client *client;
+	struct ksmtp_conn *conn;
+	unsigned long t0;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, res);
+	KUNIT_ASSERT_NOT_NULL(test, reg);
+	ksmtp_sessions_init(reg);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	client = make_client(test, &c, &srv->addr);	/* 3 s timeouts */
+	conn = ksmtp_conn_open(client, reg, res);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	t0 = jiffies;
+	/* QUIT waits for a reply that never comes; cut it from outside. */
+	abort_later(reg, 300);
+	ksmtp_conn_close(conn);
+	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 1500U);
+	conn = ksmtp_conn_open(client, reg, res);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(conn), -ESHUTDOWN);
+	KUNIT_EXPECT_EQ(test, res->kr_err, -ESHUTDOWN);
+	ksmtp_client_destroy(client);
+	ksmtp_test_server_wait(test, srv);
+	flush_delayed_work(&abort_work.w);
+}
+
 static int session_suite_init(struct kunit_suite *suite)
 {
 	return ksmtp_test_lo_up();
@@ -1008,6 +1162,9 @@ static struct kunit_case session_cases[] = {
 	KUNIT_CASE(one_mib_body),
 	KUNIT_CASE(concurrent_sends),
 	KUNIT_CASE(one_session_several_mails),
+	KUNIT_CASE(data_timeout_whole_message),
+	KUNIT_CASE(socket_pins_namespace),
+	KUNIT_CASE(abort_cuts_quit),
 	KUNIT_CASE(tls_config_rules),
 	{}
 };

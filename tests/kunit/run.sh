@@ -29,6 +29,11 @@ if [ "${1:-}" = --atomic ]; then
 	kunitconfig=$repo/module/atomic.kunitconfig
 	set -- --arch=x86_64 "$@" 'ksmtp-queue'
 fi
+# One run at a time per cache: the scratch tree's drivers/ksmtp link and
+# the build directory are shared by every checkout that uses the cache.
+mkdir -p "$cache"
+exec 9> "$cache/.kunit.lock"
+flock 9
 src=$("$repo/tests/srctree.sh")
 ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 key=$(sha256sum "$kunitconfig" | cut -c1-12)

@@ -5,7 +5,11 @@
  * This header is shared by the module and by userspace (ksmtpctl). The
  * family is described in YAML beside this file (ksmtp.yaml).
  *
- * Commands (family KSMTP_GENL_NAME, version KSMTP_GENL_VERSION):
+ * Commands (family KSMTP_GENL_NAME, version KSMTP_GENL_VERSION). "Needs
+ * CAP_NET_ADMIN" means in the user namespace that owns the caller's
+ * network namespace (GENL_UNS_ADMIN_PERM): a container's root configures
+ * its own namespace, and only it. Every command is strictly validated:
+ * unknown attributes, flags and header fields are refused.
  *
  * KSMTP_CMD_CONFIG_SET: needs CAP_NET_ADMIN in the caller's network
  *   namespace. Updates the namespace's default client. Only the attributes
@@ -49,8 +53,15 @@
  *   server was ever set.
  *
  * KSMTP_CMD_SEND: needs CAP_NET_ADMIN. Sends one mail through the default
- *   client and answers when the SMTP session is over (it may take minutes:
- *   no lock is held meanwhile).
+ *   client. The handler never waits for the network: the mail is checked
+ *   (bad input is refused with an extended ack naming the attribute), a
+ *   worker starts the SMTP session, and the reply comes at once with the
+ *   mail's KSMTP_A_EV_ID (u64). When the session is over, a KSMTP_CMD_SEND
+ *   message is sent to the requesting socket (its port id, the request's
+ *   sequence number; it may arrive before or after the ack) with the same
+ *   KSMTP_A_EV_ID and the result attributes KSMTP_A_RES_*. At most 64
+ *   such mails are in flight per namespace (-EBUSY beyond); unload and
+ *   namespace exit cut them, each then reported as failed.
  *   KSMTP_A_MAIL_RCPT:         NUL-terminated string (default: CFG_RCPT).
  *   KSMTP_A_MAIL_SUBJECT:      NUL-terminated string.
  *   KSMTP_A_MAIL_PRIORITY:     u32, enum ksmtp_priority.
@@ -58,7 +69,6 @@
  *                              joined in order (a netlink attribute holds
  *                              at most 64 KiB). At most KSMTP_BODY_MAX
  *                              octets in all.
- *   The reply holds the result attributes KSMTP_A_RES_*.
  *
  *   KSMTP_A_MAIL_QUEUE:        u8, 1: queue the mail instead (answer at once
  *                              with its KSMTP_A_EV_ID; the outcome comes as
