@@ -35,6 +35,8 @@
 #include "tls.h"
 
 unsigned int ksmtp_net_id __read_mostly;
+/* The module is going: namespaces born now start closed. */
+static bool ksmtp_going;
 
 static struct netlink_range_validation timeout_range = {
 	.min = 100,
@@ -583,17 +585,22 @@ static int queue_mail(struct genl_info *info, const struct ksmtp_mail *m)
 /**
  * struct ksmtp_nlsend - a KSMTP_CMD_SEND being delivered by a worker
  * @work: runs the session
- * @kn: the namespace's state (pernet exit waits for every send)
+ * @node: in ksmtp_net.sends_list from acceptance to the outcome
+ * @kn: the namespace's state (its exit waits for every send)
  * @net: the namespace, to answer in
  * @client: the client it goes through (a reference)
- * @portid: the requesting socket, which gets the outcome
+ * @portid: the requesting socket, which gets the outcome; 0 once it closed
+ *	(its port id may be another socket's then)
  * @seq: the request's sequence number, repeated in the outcome
  * @id: the mail's id, in the immediate answer and in the outcome
  * @mail: the mail; its strings and body belong to this structure
  * @res: the outcome
+ * @out: the message that carries it, allocated up front so that the
+ *	sender, who waits for it, gets it
  */
 struct ksmtp_nlsend {
 	struct work_struct work;
+	struct list_head node;
 	struct ksmtp_net *kn;
 	struct net *net;
 	struct ksmtp_client *client;
@@ -602,10 +609,12 @@ struct ksmtp_nlsend {
 	u64 id;
 	struct ksmtp_mail mail;
 	struct ksmtp_result res;
+	struct sk_buff *out;
 };
 
 static void nlsend_free(struct ksmtp_nlsend *ns)
 {
+	nlmsg_free(ns->out);
 	ksmtp_client_put(ns->client);
 	kfree(ns->mail.km_rcpt);
 	kfree(ns->mail.km_subject);
@@ -613,37 +622,55 @@ static void nlsend_free(struct ksmtp_nlsend *ns)
 	kfree(ns);
 }
 
-/* One send fewer in flight; the last one wakes the exit that waits. */
-static void sends_put(struct ksmtp_net *kn)
+/* The family can carry messages: from its registration until the module
+ * goes (taken for reading around every message sent outside a handler).
+ */
+static DECLARE_RWSEM(family_lock);
+static bool family_live;
+
+/* The end of a send: its outcome to the sender, then it leaves the count
+ * that an exiting namespace or module waits on.
+ */
+static void nlsend_end(struct ksmtp_nlsend *ns)
 {
-	if (atomic_dec_and_test(&kn->sends_inflight))
-		wake_up_var(&kn->sends_inflight);
+	struct ksmtp_net *kn = ns->kn;
+	struct sk_buff *msg = ns->out;
+	bool last;
+	void *hdr;
+	u32 portid;
+
+	spin_lock(&kn->sends_lock);
+	list_del(&ns->node);
+	portid = ns->portid;
+	spin_unlock(&kn->sends_lock);
+
+	down_read(&family_lock);
+	hdr = family_live && portid ?
+	      genlmsg_put(msg, portid, ns->seq, &ksmtp_nl_family, 0, KSMTP_CMD_SEND) : NULL;
+	if (hdr && !nla_put_u64_64bit(msg, KSMTP_A_EV_ID, ns->id, KSMTP_A_PAD) &&
+	    !put_result(msg, &ns->res)) {
+		genlmsg_end(msg, hdr);
+		ns->out = NULL;
+		/* The sender may be gone: then nobody waits for it. */
+		genlmsg_unicast(ns->net, msg, portid);
+	}
+	up_read(&family_lock);
+	nlsend_free(ns);
+
+	spin_lock(&kn->sends_lock);
+	last = !--kn->nsends && kn->sends_closing;
+	spin_unlock(&kn->sends_lock);
+	if (last)
+		wake_up_var(&kn->nsends);
 }
 
 static void nlsend_work(struct work_struct *work)
 {
 	struct ksmtp_nlsend *ns = container_of(work, struct ksmtp_nlsend, work);
-	struct ksmtp_net *kn = ns->kn;
-	struct sk_buff *msg;
-	void *hdr;
 
-	ksmtp_session_run(ns->client, &kn->sends, &ns->mail, &ns->res);
-	ksmtp_net_account(kn, &ns->res);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (msg) {
-		hdr = genlmsg_put(msg, ns->portid, ns->seq, &ksmtp_nl_family, 0,
-				  KSMTP_CMD_SEND);
-		if (!hdr || nla_put_u64_64bit(msg, KSMTP_A_EV_ID, ns->id, KSMTP_A_PAD) ||
-		    put_result(msg, &ns->res)) {
-			nlmsg_free(msg);
-		} else {
-			genlmsg_end(msg, hdr);
-			/* The sender may be gone: then nobody waits for it. */
-			genlmsg_unicast(ns->net, msg, ns->portid);
-		}
-	}
-	nlsend_free(ns);
-	sends_put(kn);
+	ksmtp_session_run(ns->client, &ns->kn->sends, &ns->mail, &ns->res);
+	ksmtp_net_account(ns->kn, &ns->res);
+	nlsend_end(ns);
 }
 
 /* KSMTP_CMD_SEND: a worker runs the session; the answer goes out now. */
@@ -651,32 +678,21 @@ static int send_mail(struct genl_info *info, struct ksmtp_net *kn,
 		     struct ksmtp_mail *m)
 {
 	struct ksmtp_nlsend *ns;
-	int err;
+	const char *why = NULL;
+	int err = 0;
 
 	ns = kzalloc(sizeof(*ns), GFP_KERNEL);
 	if (!ns)
 		return -ENOMEM;
+	ns->out = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	ns->client = ksmtp_net_client(kn);
-	if (!ns->client) {
-		kfree(ns);
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "not configured: set a server and a from address first");
-		return -ENOTCONN;
-	}
-	if (!atomic_inc_not_zero(&kn->sends_inflight)) {
-		ksmtp_client_put(ns->client);
-		kfree(ns);
-		NL_SET_ERR_MSG_MOD(info->extack, "the namespace or module is going away");
-		return -ESHUTDOWN;
-	}
-	/* The bias of 1 and KSMTP_SENDS_MAX sends. */
-	if (atomic_read(&kn->sends_inflight) > KSMTP_SENDS_MAX + 1) {
-		sends_put(kn);
-		ksmtp_client_put(ns->client);
-		kfree(ns);
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "too many sends in progress: wait, or queue the mail");
-		return -EBUSY;
+	if (!ns->out || !ns->client) {
+		err = ns->out ? -ENOTCONN : -ENOMEM;
+		nlsend_free(ns);
+		if (err == -ENOTCONN)
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "not configured: set a server and a from address first");
+		return err;
 	}
 	INIT_WORK(&ns->work, nlsend_work);
 	ns->kn = kn;
@@ -684,19 +700,94 @@ static int send_mail(struct genl_info *info, struct ksmtp_net *kn,
 	ns->portid = info->snd_portid;
 	ns->seq = info->snd_seq;
 	ns->id = atomic64_inc_return(&kn->send_ids);
-	ns->mail = *m;
+
+	spin_lock(&kn->sends_lock);
+	if (kn->sends_closing) {
+		err = -ESHUTDOWN;
+		why = "the namespace or module is going away";
+	} else if (kn->nsends >= KSMTP_SENDS_MAX) {
+		err = -EBUSY;
+		why = "too many sends in progress: wait, or queue the mail";
+	} else {
+		kn->nsends++;
+		list_add_tail(&ns->node, &kn->sends_list);
+	}
+	spin_unlock(&kn->sends_lock);
+	if (err) {
+		nlsend_free(ns);
+		if (info->extack)
+			info->extack->_msg = why;
+		return err;
+	}
 	err = reply_id(info, ns->id);
 	if (err) {
-		/* The sender hears of it; nothing was sent. */
-		ns->mail = (struct ksmtp_mail){};
-		nlsend_free(ns);
-		sends_put(kn);
+		/* The sender hears of it; nothing was sent, no outcome follows. */
+		ns->portid = 0;
+		nlsend_end(ns);
 		return err;
 	}
 	/* The strings and body are the worker's now. */
+	ns->mail = *m;
 	*m = (struct ksmtp_mail){};
 	ksmtp_wq_queue(&ns->work);
 	return 0;
+}
+
+/* A requesting socket closed: its port id may be reused by any other
+ * socket, which must not get this one's outcomes.
+ */
+static int ksmtp_nl_notify(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct netlink_notify *n = ptr;
+	struct ksmtp_nlsend *ns;
+	struct ksmtp_net *kn;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC || !n->portid)
+		return NOTIFY_DONE;
+	kn = ksmtp_net(n->net);
+	spin_lock(&kn->sends_lock);
+	list_for_each_entry(ns, &kn->sends_list, node)
+		if (ns->portid == n->portid)
+			ns->portid = 0;
+	spin_unlock(&kn->sends_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block ksmtp_nl_notifier = {
+	.notifier_call = ksmtp_nl_notify,
+};
+
+/* Namespace exit or unload, first half: no new send; a send not started
+ * yet ends here, failed; the sessions of the others are cut.
+ */
+static void sends_close(struct ksmtp_net *kn)
+{
+	struct ksmtp_nlsend *ns, *tmp;
+	LIST_HEAD(cancelled);
+
+	spin_lock(&kn->sends_lock);
+	kn->sends_closing = true;
+	list_for_each_entry_safe(ns, tmp, &kn->sends_list, node)
+		if (cancel_work(&ns->work))
+			list_move_tail(&ns->node, &cancelled);
+	spin_unlock(&kn->sends_lock);
+	ksmtp_sessions_abort_all(&kn->sends);
+	list_for_each_entry_safe(ns, tmp, &cancelled, node) {
+		ns->res.kr_err = -ESHUTDOWN;
+		ns->res.kr_transient = true;
+		strscpy(ns->res.kr_reason, "the namespace or module goes away",
+			sizeof(ns->res.kr_reason));
+		spin_lock(&kn->sends_lock);
+		list_add(&ns->node, &kn->sends_list);	/* for nlsend_end() */
+		spin_unlock(&kn->sends_lock);
+		nlsend_end(ns);
+	}
+}
+
+/* ... second half: wait for the sends that were running (cut already). */
+static void sends_wait(struct ksmtp_net *kn)
+{
+	wait_var_event(&kn->nsends, !READ_ONCE(kn->nsends));
 }
 
 /* Join the KSMTP_A_MAIL_BODY parts, in order. */
@@ -973,7 +1064,12 @@ void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
 		return;
 	}
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&ksmtp_nl_family, net, msg, 0, 0, GFP_KERNEL);
+	down_read(&family_lock);
+	if (family_live)
+		genlmsg_multicast_netns(&ksmtp_nl_family, net, msg, 0, 0, GFP_KERNEL);
+	else
+		nlmsg_free(msg);
+	up_read(&family_lock);
 }
 
 static const struct genl_multicast_group ksmtp_nl_mcgrps[] = {
@@ -989,7 +1085,7 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_config_set_doit,
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_CONFIG_GET,
@@ -1002,7 +1098,7 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_send_doit,
 		.policy = ksmtp_send_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_STATS_GET,
@@ -1021,28 +1117,28 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_queue_flush_doit,
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_QUEUE_RETRY,
 		.doit = ksmtp_nl_queue_retry_doit,
 		.policy = ksmtp_cfg_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_TLS_ACCEPT,
 		.doit = ksmtp_nl_tls_accept_doit,
 		.policy = ksmtp_tls_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = KSMTP_CMD_TLS_DONE,
 		.doit = ksmtp_nl_tls_done_doit,
 		.policy = ksmtp_tls_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_UNS_ADMIN_PERM,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 
@@ -1068,20 +1164,14 @@ static int __net_init ksmtp_net_init(struct net *net)
 	kn->cfg.c.kc_net = net;
 	ksmtp_queue_init(&kn->queue, net);
 	ksmtp_sessions_init(&kn->sends);
-	atomic_set(&kn->sends_inflight, 1);
+	spin_lock_init(&kn->sends_lock);
+	INIT_LIST_HEAD(&kn->sends_list);
+	/* Born while the module goes: nothing may start here. */
+	if (READ_ONCE(ksmtp_going)) {
+		ksmtp_queue_shutdown(&kn->queue);
+		sends_close(kn);
+	}
 	return 0;
-}
-
-/* Cut the SEND mails in flight, refuse new ones, wait for their workers
- * (each reports its mail as failed to its sender).
- */
-static void sends_shutdown(struct ksmtp_net *kn)
-{
-	if (kn->sends.dying)
-		return;
-	ksmtp_sessions_abort_all(&kn->sends);
-	sends_put(kn);
-	wait_var_event(&kn->sends_inflight, !atomic_read(&kn->sends_inflight));
 }
 
 static void __net_exit ksmtp_net_exit(struct net *net)
@@ -1089,7 +1179,8 @@ static void __net_exit ksmtp_net_exit(struct net *net)
 	struct ksmtp_net *kn = ksmtp_net(net);
 
 	ksmtp_queue_shutdown(&kn->queue);
-	sends_shutdown(kn);
+	sends_close(kn);
+	sends_wait(kn);
 	ksmtp_client_put(kn->client);
 	kn->client = NULL;
 	nlcfg_free(&kn->cfg);
@@ -1121,12 +1212,19 @@ int __init ksmtp_nl_init(void)
 	err = genl_register_family(&ksmtp_nl_family);
 	if (err)
 		goto err_pernet;
-	err = ksmtp_tls_init();
+	family_live = true;
+	err = netlink_register_notifier(&ksmtp_nl_notifier);
 	if (err)
 		goto err_family;
+	err = ksmtp_tls_init();
+	if (err)
+		goto err_notifier;
 	return 0;
 
+err_notifier:
+	netlink_unregister_notifier(&ksmtp_nl_notifier);
 err_family:
+	family_live = false;
 	genl_unregister_family(&ksmtp_nl_family);
 err_pernet:
 	unregister_pernet_subsys(&ksmtp_net_ops);
@@ -1147,13 +1245,23 @@ void ksmtp_nl_exit(void)
 	/* Every queued mail is reported dropped while the family can still
 	 * carry the events; no namespace can appear or go meanwhile.
 	 */
+	WRITE_ONCE(ksmtp_going, true);
 	down_read(&net_rwsem);
+	/* Every session of every namespace is cut first, then waited for:
+	 * nobody waits on a server while another namespace's session runs.
+	 */
 	for_each_net(net) {
 		ksmtp_queue_shutdown(&ksmtp_net(net)->queue);
-		sends_shutdown(ksmtp_net(net));
+		sends_close(ksmtp_net(net));
 	}
+	for_each_net(net)
+		sends_wait(ksmtp_net(net));
 	up_read(&net_rwsem);
 	ksmtp_tls_exit();
+	netlink_unregister_notifier(&ksmtp_nl_notifier);
+	down_write(&family_lock);
+	family_live = false;
+	up_write(&family_lock);
 	genl_unregister_family(&ksmtp_nl_family);
 	unregister_pernet_subsys(&ksmtp_net_ops);
 	ksmtp_queue_wq_exit();

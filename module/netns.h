@@ -39,7 +39,11 @@ struct ksmtp_nlcfg {
  * @failed_phase: failures by phase
  * @queue: the queue of mails to deliver (queue.c)
  * @sends: sessions of KSMTP_CMD_SEND mails, cut at namespace exit and unload
- * @sends_inflight: 1 (a bias, dropped at exit) + the SEND mails in flight
+ * @sends_lock: protects @sends_list, @nsends, @sends_closing and each
+ *	send's port id
+ * @sends_list: the SEND mails accepted and not yet answered (netlink.c)
+ * @nsends: their number, at most KSMTP_SENDS_MAX
+ * @sends_closing: namespace exit or unload began: no new SEND
  * @send_ids: the last id given to a SEND mail
  */
 struct ksmtp_net {
@@ -54,7 +58,10 @@ struct ksmtp_net {
 	atomic64_t failed_phase[KSMTP_PHASE_MAX + 1];
 	struct ksmtp_queue queue;
 	struct ksmtp_sessions sends;
-	atomic_t sends_inflight;
+	spinlock_t sends_lock; /* see above */
+	struct list_head sends_list;
+	unsigned int nsends;
+	bool sends_closing;
 	atomic64_t send_ids;
 };
 

@@ -18,7 +18,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/jhash.h>
+#include <linux/siphash.h>
 #include <linux/random.h>
 #include <linux/jiffies.h>
 #include <linux/hardirq.h>
@@ -36,6 +36,10 @@
 #define KSMTP_BACKOFF_MAX_MS	(3600 * 1000)
 
 static struct workqueue_struct *ksmtp_wq;
+/* The key of the coalescing hash: nobody outside can make two mails
+ * collide, so a mail's body is known the same by its hash alone.
+ */
+static siphash_key_t same_key __read_mostly;
 
 /* A completion owed to a mail merged into another one, with the result
  * its callback gets (allocated with it: nothing to allocate at the end).
@@ -64,6 +68,7 @@ static void q_add(struct ksmtp_queue *q, struct ksmtp_qmail *m)
 	}
 	rb_link_node(&m->rb, parent, link);
 	rb_insert_color(&m->rb, &q->ids);
+	hash_add(q->same, &m->hnode, m->hash);
 	list_add_tail(&m->node, &q->mails);
 }
 
@@ -73,6 +78,7 @@ static void q_del(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 {
 	lockdep_assert_held(&q->lock);
 	rb_erase(&m->rb, &q->ids);
+	hash_del(&m->hnode);
 	if (to)
 		list_move_tail(&m->node, to);
 	else
@@ -84,6 +90,7 @@ static void q_del_all(struct ksmtp_queue *q, struct list_head *to)
 {
 	lockdep_assert_held(&q->lock);
 	q->ids = RB_ROOT;
+	hash_init(q->same);
 	list_splice_tail_init(&q->mails, to);
 }
 
@@ -98,34 +105,47 @@ static void kick(struct ksmtp_queue *q, unsigned long when)
 			 time_after(when, jiffies) ? when - jiffies : 0);
 }
 
-/* The hash of what makes two mails the same mail; computed before the
- * lock. Without a caller's key, the body is part of it.
+/* The keyed hash of what makes two mails the same mail, computed before
+ * the lock: recipients, subject, priority, and the caller's key or, when
+ * there is none, the body.
  */
-static unsigned long mail_hash(const struct ksmtp_queue_args *a)
+static u64 mail_hash(const struct ksmtp_queue_args *a)
 {
-	u32 h = jhash(a->kq_subject, strlen(a->kq_subject), a->kq_priority);
+	const char *rcpt = a->kq_rcpt ?: "";
+	u64 what;
 
-	if (a->kq_rcpt)
-		h = jhash(a->kq_rcpt, strlen(a->kq_rcpt), h);
-	if (a->kq_key)
-		return h ^ a->kq_key;
-	return jhash(a->kq_body ?: "", a->kq_body_len, h);
+	what = a->kq_key ?: siphash(a->kq_body ?: "", a->kq_body_len, &same_key);
+	return siphash_4u64(siphash(a->kq_subject, strlen(a->kq_subject), &same_key),
+			    siphash(rcpt, strlen(rcpt), &same_key), what,
+			    ((u64)a->kq_priority << 1) | (a->kq_key ? 1 : 0), &same_key);
 }
 
 /* Would @a be the same mail as the waiting @m? Same recipients, subject
- * and priority; and the same body, unless the caller gave a key (then the
- * same key: "this report again", with a body that may differ).
+ * and priority; and the same body (by its keyed hash, never compared with
+ * interrupts off), unless the caller gave a key: then the same key ("this
+ * report again"), with a body that may differ.
  */
 static bool same_mail(const struct ksmtp_qmail *m,
-		      const struct ksmtp_queue_args *a, unsigned long hash)
+		      const struct ksmtp_queue_args *a, u64 hash)
 {
 	if (m->hash != hash || m->key != a->kq_key || m->attempts ||
 	    m->priority != a->kq_priority || strcmp(m->subject, a->kq_subject))
 		return false;
 	if (!m->rcpt != !a->kq_rcpt || (m->rcpt && strcmp(m->rcpt, a->kq_rcpt)))
 		return false;
-	return a->kq_key || (m->body_len == a->kq_body_len &&
-			     !memcmp(m->body, a->kq_body ?: "", m->body_len));
+	return a->kq_key || m->body_len == a->kq_body_len;
+}
+
+static struct ksmtp_qmail *find_same(struct ksmtp_queue *q,
+				     const struct ksmtp_queue_args *a, u64 hash)
+{
+	struct ksmtp_qmail *m;
+
+	lockdep_assert_held(&q->lock);
+	hash_for_each_possible(q->same, m, hnode, hash)
+		if (same_mail(m, a, hash))
+			return m;
+	return NULL;
 }
 
 /* A merge into @into: its count grows, the new mail's completion is owed
@@ -185,10 +205,10 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 	};
 	enum ksmtp_mail_field field;
 	struct ksmtp_merged *mg = NULL;
+	struct ksmtp_qmail *m = NULL, *it;
 	size_t rlen, slen, size;
-	unsigned long hash, flags;
-	struct ksmtp_qmail *m, *it;
-	u64 dummy;
+	unsigned long flags;
+	u64 hash, dummy;
 	int err;
 
 	id = id ?: &dummy;
@@ -200,46 +220,53 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 	slen = strlen(args->kq_subject) + 1;
 	size = sizeof(*m) + rlen + slen + args->kq_body_len;
 	hash = mail_hash(args);
-
-	/* Both ways it may go, allocated before the lock. */
-	m = kmalloc(size, GFP_ATOMIC);
-	if (m && args->kq_done)
+	/* A merge owes a completion: its small record comes first. */
+	if (args->kq_done) {
 		mg = kmalloc(sizeof(*mg), GFP_ATOMIC);
-	if (!m || (args->kq_done && !mg)) {
-		kfree(m);
-		atomic64_inc(&q->refused);
-		return -ENOMEM;
+		if (!mg)
+			goto nomem;
 	}
-	memset(m, 0, sizeof(*m));
-	RB_CLEAR_NODE(&m->rb);
-	m->subject = (char *)(m + 1);
-	memcpy(m->subject, args->kq_subject, slen);
-	if (rlen) {
-		m->rcpt = m->subject + slen;
-		memcpy(m->rcpt, args->kq_rcpt, rlen);
-	}
-	m->body = m->subject + slen + rlen;
-	if (args->kq_body_len)
-		memcpy(m->body, args->kq_body, args->kq_body_len);
-	m->body_len = args->kq_body_len;
-	m->size = size;
-	m->hash = hash;
-	m->key = args->kq_key;
-	m->priority = args->kq_priority;
-	m->done = args->kq_done;
-	m->data = args->kq_data;
 
+	/* The same mail waiting? Then nothing more to copy (a storm of
+	 * reports costs no allocation of their bodies).
+	 */
 	spin_lock_irqsave(&q->lock, flags);
-	err = -ESHUTDOWN;
-	if (q->dying)
-		goto refuse;
-	list_for_each_entry(it, &q->mails, node) {
-		if (same_mail(it, args, hash)) {
+	for (;;) {
+		err = -ESHUTDOWN;
+		if (q->dying)
+			goto refuse;
+		it = find_same(q, args, hash);
+		if (it) {
 			merge(q, it, args, mg, id);
 			spin_unlock_irqrestore(&q->lock, flags);
 			kfree(m);
 			return 0;
 		}
+		if (m)
+			break;
+		/* Copied with the lock dropped; then looked for again. */
+		spin_unlock_irqrestore(&q->lock, flags);
+		m = kmalloc(size, GFP_ATOMIC);
+		if (!m)
+			goto nomem;
+		memset(m, 0, sizeof(*m));
+		m->subject = (char *)(m + 1);
+		memcpy(m->subject, args->kq_subject, slen);
+		if (rlen) {
+			m->rcpt = m->subject + slen;
+			memcpy(m->rcpt, args->kq_rcpt, rlen);
+		}
+		m->body = m->subject + slen + rlen;
+		if (args->kq_body_len)
+			memcpy(m->body, args->kq_body, args->kq_body_len);
+		m->body_len = args->kq_body_len;
+		m->size = size;
+		m->hash = hash;
+		m->key = args->kq_key;
+		m->priority = args->kq_priority;
+		m->done = args->kq_done;
+		m->data = args->kq_data;
+		spin_lock_irqsave(&q->lock, flags);
 	}
 	err = -ENOSPC;
 	if (q->count >= q->max_count || q->bytes + size > q->max_bytes)
@@ -264,6 +291,10 @@ refuse:
 	kfree(mg);
 	kfree(m);
 	return err;
+nomem:
+	atomic64_inc(&q->refused);
+	kfree(mg);
+	return -ENOMEM;
 }
 EXPORT_SYMBOL_GPL(ksmtp_mail_queue);
 
@@ -735,6 +766,7 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net)
 	mutex_init(&q->mutex);
 	ksmtp_sessions_init(&q->sessions);
 	q->ids = RB_ROOT;
+	hash_init(q->same);
 	INIT_DELAYED_WORK(&q->work, ksmtp_queue_work);
 	q->net = net;
 	q->next_id = 1;
@@ -776,6 +808,7 @@ void ksmtp_queue_shutdown(struct ksmtp_queue *q)
  */
 int __init ksmtp_queue_wq_init(void)
 {
+	get_random_bytes(&same_key, sizeof(same_key));
 	ksmtp_wq = alloc_workqueue("ksmtp", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	return ksmtp_wq ? 0 : -ENOMEM;
 }

@@ -4,6 +4,7 @@
 
 #include <linux/list.h>
 #include <linux/rbtree.h>
+#include <linux/hashtable.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -17,8 +18,9 @@ struct net;
  * struct ksmtp_qmail - a queued mail (one allocation with its strings)
  * @node: in ksmtp_queue.mails while waiting; alone while being delivered
  * @rb: in ksmtp_queue.ids while waiting
+ * @hnode: in ksmtp_queue.same while waiting
  * @id: its id, unique in its namespace
- * @hash: hash of what makes two mails the same (coalescing)
+ * @hash: keyed hash of what makes two mails the same (coalescing)
  * @key: the caller's coalescing key, 0 for none
  * @queued_at: jiffies when queued
  * @next_try: jiffies of the next attempt
@@ -38,8 +40,9 @@ struct net;
 struct ksmtp_qmail {
 	struct list_head node;
 	struct rb_node rb;
+	struct hlist_node hnode;
 	u64 id;
-	unsigned long hash;
+	u64 hash;
 	unsigned long key;
 	unsigned long queued_at;
 	unsigned long next_try;
@@ -63,6 +66,7 @@ struct ksmtp_qmail {
  *	interrupts off, since ksmtp_mail_queue() runs in hard IRQ context too
  * @mails: waiting mails, in the order they were queued (retries at the end)
  * @ids: the same mails by id
+ * @same: the same mails by hash, to find one to coalesce with
  * @merged: completions owed to mails merged into others
  * @count: mails accepted and not yet ended (in flight included)
  * @bytes: their octets
@@ -92,6 +96,7 @@ struct ksmtp_queue {
 	spinlock_t lock; /* irqsave; see above */
 	struct list_head mails;
 	struct rb_root ids;
+	DECLARE_HASHTABLE(same, 8);
 	struct list_head merged;
 	unsigned int count;
 	size_t bytes;

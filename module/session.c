@@ -1032,6 +1032,7 @@ bool ksmtp_conn_ready(struct ksmtp_conn *s)
 		s->phase = KSMTP_PHASE_MAIL;
 		if (ks_cmd(s, "RSET") || s->reply.code != 250)
 			s->usable = false;
+		s->res = NULL;	/* the next mail brings its own */
 	}
 	s->need_rset = false;
 	return s->usable;

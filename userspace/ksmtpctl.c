@@ -238,6 +238,13 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
+static int seq_any(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 /* Send the request, wait for its reply and ack, and then for as long as
  * @more says; die with the kernel's words.
  */
@@ -252,12 +259,15 @@ static void transact_until(struct request *rq, bool (*more)(struct request *rq))
 	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, rq);
 	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_ack, rq);
 	nl_cb_err(cb, NL_CB_CUSTOM, on_error, rq);
+	/* What follows the ack is not in sequence: the caller matches it. */
+	if (more)
+		nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	err = nl_send_auto(rq->sk, rq->msg);
 	if (err < 0)
 		die("cannot send the request: %s", nl_geterror(err));
 	while (!rq->done || (!rq->err && more && more(rq))) {
 		err = nl_recvmsgs(rq->sk, cb);
-		if (err < 0 && !rq->done)
+		if (err < 0 && (!rq->done || (more && !rq->err)))
 			die("netlink: %s", nl_geterror(err));
 	}
 	nl_cb_put(cb);
@@ -800,7 +810,6 @@ static int cmd_send(int argc, char **argv)
 		 * follows when the session is over, as a message of its own
 		 * (after the ack, so not in sequence: matched by id).
 		 */
-		nl_socket_disable_seq_check(rq.sk);
 		rq.each = on_send_msg;
 		transact_until(&rq, send_pending);
 		if (!send_result)

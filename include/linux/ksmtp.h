@@ -17,9 +17,12 @@
  *
  * Lifetime: a module that calls this API depends on ksmtp, so "rmmod ksmtp"
  * is refused (module in use) while it is loaded: unload the callers first.
- * When ksmtp goes away, or a network namespace with it, the session in
- * progress is cut at once and every queued mail ends as dropped, its
- * callback and event included; nothing waits for a server's timeout.
+ * When ksmtp goes away, every session in progress is cut at once and every
+ * queued mail ends as dropped, its callback and event included; nothing
+ * waits for a server's timeout. A session in progress holds its network
+ * namespace (as a user's socket would): a namespace deleted meanwhile goes
+ * once that session ends (within its timeouts), and its queued mails end
+ * as dropped then.
  */
 #ifndef _LINUX_KSMTP_H
 #define _LINUX_KSMTP_H
@@ -183,8 +186,10 @@ typedef void (*ksmtp_done_fn)(void *data, u64 id, enum ksmtp_end end,
  * @kq_body_len: its length
  * @kq_done: completion callback, or NULL
  * @kq_data: passed to @kq_done
- * @kq_key: identical mails (same key and subject) still queued are merged
- *	into one that carries the count; 0 for a key from the subject alone
+ * @kq_key: a mail still waiting for its first attempt, to the same
+ *	recipients with the same subject and priority, and the same non-zero
+ *	key, takes this one in (it carries the count, its body is the one
+ *	sent); 0: only a mail with the same body too is the same mail
  *
  * Every string and the body are copied: the caller may free them at once.
  */

@@ -13,7 +13,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${KSMTP_CACHE:-$HOME/.cache/ksmtp}
 kabi=${KABI:-$("$repo/tests/vm/kabi.sh")}
 dir=$cache/vm-$kabi
-initramfs_rev=5
+initramfs_rev=6
 
 fetch_kernel() {
 	echo "prepare: guest kernel $kabi into $dir" >&2

@@ -6,10 +6,12 @@
  * family is described in YAML beside this file (ksmtp.yaml).
  *
  * Commands (family KSMTP_GENL_NAME, version KSMTP_GENL_VERSION). "Needs
- * CAP_NET_ADMIN" means in the user namespace that owns the caller's
- * network namespace (GENL_UNS_ADMIN_PERM): a container's root configures
- * its own namespace, and only it. Every command is strictly validated:
- * unknown attributes, flags and header fields are refused.
+ * CAP_NET_ADMIN" means in the initial user namespace (GENL_ADMIN_PERM),
+ * whichever network namespace the caller configures: the queue's memory,
+ * the delivery workers and the mail relay are the host's, not charged to
+ * a container, so a container's root (CAP_NET_ADMIN only in its own user
+ * namespace) may read but not configure or send. Every command is strictly
+ * validated: unknown attributes, flags and header fields are refused.
  *
  * KSMTP_CMD_CONFIG_SET: needs CAP_NET_ADMIN in the caller's network
  *   namespace. Updates the namespace's default client. Only the attributes
