@@ -18,7 +18,11 @@
 #include <linux/file.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#if IS_ENABLED(CONFIG_NET_HANDSHAKE)
+#include <net/tls_prot.h>
+#else
 #include <net/tls.h>
+#endif
 #include <uapi/linux/tls.h>
 
 #include "client.h"
@@ -33,13 +37,12 @@
 #define KSMTP_CMD_MAX	2048
 #define KSMTP_CHUNK	16384
 
-/* TLS record content types (RFC 8446 5.1): 6.1's <net/tls.h> names DATA
- * only; later kernels name the others so (<net/tls_prot.h>).
+/* TLS record content types (RFC 8446 5.1): kernels with net/handshake (6.5
+ * on, the same switch as module/Kbuild's) name them all in <net/tls_prot.h>;
+ * 6.1's <net/tls.h> names DATA only.
  */
-#ifndef TLS_RECORD_TYPE_ALERT
+#if !IS_ENABLED(CONFIG_NET_HANDSHAKE)
 #define TLS_RECORD_TYPE_ALERT		0x15
-#endif
-#ifndef TLS_RECORD_TYPE_HANDSHAKE
 #define TLS_RECORD_TYPE_HANDSHAKE	0x16
 #endif
 

@@ -4,7 +4,7 @@
 # need and this machine lacks. Nothing else is needed.
 set -euo pipefail
 pkgs=(
-	make gcc libc6-dev perl python3 bc bison flex libelf-dev libssl-dev
+	make gcc libc6-dev perl python3 bc bison flex libelf-dev libssl-dev sparse
 	xz-utils cpio kmod iproute2 util-linux pkg-config
 	linux-headers-amd64 linux-source-6.1
 	linux-headers-6.12-amd64

@@ -4,9 +4,11 @@
 # make test: install what is missing, build, checkpatch --strict, the KUnit
 # suites (UML, KASAN, lockdep), a build against 6.12 (net/handshake side of
 # the TLS switch), the queue suite again on x86_64 with
-# DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest. The last
-# line is "N passed, N failed": the KUnit cases plus the end-to-end cases;
-# a failed build or checkpatch counts as one more failure each.
+# DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest, on Debian's
+# kernel and again on a debug build of it (KASAN, lockdep, kmemleak: any
+# report fails). The last line is "N passed, N failed": the KUnit cases
+# plus the end-to-end cases; a failed build or checkpatch counts as one
+# more failure each.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -49,6 +51,8 @@ step kunit-atomic tests/kunit/run.sh --atomic
 count kunit-atomic "$logs/kunit-atomic.log"
 step e2e tests/e2e/run.sh
 count e2e "$logs/e2e.log"
+step e2e-debug tests/e2e/run.sh --debug
+count e2e-debug "$logs/e2e-debug.log"
 echo "logs: $logs"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

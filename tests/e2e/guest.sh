@@ -2,17 +2,101 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the guest (tests/vm/run.sh): install ksmtp.ko where modprobe
 # and the genl family alias find it, load it, run the end-to-end tests.
+# On the debug kernel (tests/e2e/run.sh --debug; it has kmemleak), two more
+# cases: no kernel report of any kind in dmesg (KASAN, lockdep, sleeping in
+# atomic context, warnings, refcounts, list corruption), and no leak that
+# kmemleak finds once the modules are unloaded. What the kernel reported is
+# printed and left in $KSMTP_RESULTS/kernel-report (dmesg in .../dmesg).
 set -e
 kabi=$(uname -r)
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -e "$kmemleak" ]; then
+	# What boot left unreferenced is not ours: two scans (the first only
+	# takes checksums; only objects older than 5 s count), then forget it.
+	echo scan > "$kmemleak"
+	sleep 5
+	echo scan > "$kmemleak"
+	echo clear > "$kmemleak"
+fi
 mkdir -p "/lib/modules/$kabi/extra"
 cp module/ksmtp.ko "/lib/modules/$kabi/extra/"
 depmod -a
 modprobe ksmtp
 dmesg -n 1
 rc=0
-/usr/bin/python3 tests/e2e/test_e2e.py "$@" || rc=$?
-if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace'; then
-	echo "e2e: the kernel logged a problem"
-	rc=1
+# tests/e2e/run.sh's KSMTP_E2E_ONLY (the cases to run, when none are given)
+# and the fuzzer's KSMTP_FUZZ_SECONDS and KSMTP_FUZZ_SEED.
+if [ -f "${KSMTP_RESULTS:-/nonexistent}/e2e-env" ]; then
+	. "$KSMTP_RESULTS/e2e-env"
+	export KSMTP_FUZZ_SECONDS KSMTP_FUZZ_SEED
+	[ $# -gt 0 ] || set -- ${KSMTP_E2E_ONLY:-}
 fi
+/usr/bin/python3 tests/e2e/test_e2e.py "$@" || rc=$?
+if [ ! -e "$kmemleak" ]; then
+	if dmesg | grep -E 'BUG:|WARNING:|Oops|general protection|Call Trace'; then
+		echo "e2e: the kernel logged a problem"
+		rc=1
+	fi
+	exit $rc
+fi
+
+# The debug kernel.
+report=$KSMTP_RESULTS/kernel-report
+case_result() {	# case_result NAME OK(0|1): print the case, count it in the summary
+	if [ "$2" -eq 0 ]; then
+		echo "ok - $1"
+	else
+		echo "not ok - $1"
+		rc=1
+	fi
+	if [ -f "$KSMTP_RESULTS/e2e-summary" ]; then
+		read -r p f < "$KSMTP_RESULTS/e2e-summary"
+		if [ "$2" -eq 0 ]; then p=$((p + 1)); else f=$((f + 1)); fi
+		echo "$p $f" > "$KSMTP_RESULTS/e2e-summary"
+	fi
+}
+leaks() {	# leaks WHEN: scan twice, 6 s apart; print and forget what was found
+	echo scan > "$kmemleak"
+	sleep 6
+	echo scan > "$kmemleak"
+	found=$(cat "$kmemleak")
+	[ -n "$found" ] || return 0
+	{
+		echo "kmemleak, $1:"
+		echo "$found"
+	} | tee -a "$report"
+	echo clear > "$kmemleak"
+	return 1
+}
+leak=0
+leaks "with ksmtp loaded" || leak=1
+for m in ksmtp_bench ksmtp_sample ksmtp; do
+	if grep -q "^$m " /proc/modules && ! rmmod "$m"; then
+		echo "rmmod $m failed" | tee -a "$report"
+		leak=1
+	fi
+done
+sleep 2	# RCU callbacks and work the unload queued
+leaks "after rmmod ksmtp" || leak=1
+case_result kernel_no_leaks_after_unload "$leak"
+
+dmesg > "$KSMTP_RESULTS/dmesg"
+# kmemleak's own "suspected memory leaks" lines are left out: its report
+# above is the one that counts (the scans at start found boot's).
+pat='BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|UBSAN'
+pat="$pat|possible circular locking|possible recursive locking|inconsistent lock state"
+pat="$pat|sleeping function called|refcount_t:|list_(add|del) corruption|ref_tracker"
+bad=0
+if grep -E "$pat" "$KSMTP_RESULTS/dmesg" > "$KSMTP_RESULTS/kernel-lines"; then
+	bad=1
+	{
+		echo "kernel reports:"
+		cat "$KSMTP_RESULTS/kernel-lines"
+		echo "the first one in full:"
+		first=$(grep -n -m1 -E "$pat" "$KSMTP_RESULTS/dmesg" | cut -d: -f1)
+		tail -n +"$((first > 5 ? first - 5 : 1))" "$KSMTP_RESULTS/dmesg" | head -n 80
+	} | tee -a "$report"
+fi
+rm -f "$KSMTP_RESULTS/kernel-lines"
+case_result kernel_no_reports "$bad"
 exit $rc

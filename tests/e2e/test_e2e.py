@@ -1215,9 +1215,11 @@ def nlfuzz_run(*args, prefix=(), seconds=FUZZ_SECONDS):
     out = p.stdout + p.stderr
     lines = [line for line in out.splitlines() if line.startswith("nlfuzz-summary: ")]
     summary = json.loads(lines[-1].split(": ", 1)[1]) if lines else None
-    print("# nlfuzz %s: seed %s, exit %d, %.0f s, %s messages" % (
-        " ".join(args), seed, p.returncode, time.monotonic() - t0,
-        summary and summary["messages"]), flush=True)
+    print("# nlfuzz %s: seed %s, exit %d, %.0f s, %s" % (
+        " ".join(args), seed, p.returncode, time.monotonic() - t0, summary and ", ".join(
+            "%s %s" % (k, summary[k]) for k in ("messages", "nlmsgs", "replies", "events",
+                                                 "dumps_done", "send_errors", "privileged"))),
+          flush=True)
     return p.returncode, out, summary
 
 
