@@ -370,16 +370,20 @@ static void fold_subject(struct hbuf *b, const char *s)
 	}
 }
 
-/* Input octets per encoded word: 60 of base64, a line of 75 with "=?UTF-8?B?"
- * and "?=" (RFC 2047 2). A word ends before a UTF-8 sequence it would split,
- * stepping back at most 3 octets, so it carries at least 42.
+/* Input octets per encoded word: 60 of base64, a word of 72 with "=?UTF-8?B?"
+ * and "?=", a line of 73 with the space before it; the first, after
+ * "Subject: ", 39 (a line of 73 too): RFC 2047 2 allows 75 a word and 76 a
+ * line. A word ends before a UTF-8 sequence it would split, stepping back
+ * at most 3 octets, so it carries at least 36.
  */
 #define KSMTP_EW_IN		45
+#define KSMTP_EW_IN_FIRST	39
+#define KSMTP_EW_MIN		(KSMTP_EW_IN_FIRST - 3)
 #define KSMTP_EW_OUT		(3 + 10 + 4 * KSMTP_EW_IN / 3 + 2)
 
-static size_t ew_take(const u8 *s, size_t left)
+static size_t ew_take(const u8 *s, size_t left, size_t max)
 {
-	size_t take = min_t(size_t, left, KSMTP_EW_IN), k;
+	size_t take = min(left, max), k;
 
 	if (take == left)
 		return take;
@@ -407,7 +411,8 @@ static void encode_subject(struct hbuf *b, const char *s)
 	bool first = true;
 
 	while (left) {
-		take = ew_take((const u8 *)s, left);
+		take = ew_take((const u8 *)s, left,
+			       first ? KSMTP_EW_IN_FIRST : KSMTP_EW_IN);
 		if (!first)
 			hb_put(b, "\r\n ", 3);
 		first = false;
@@ -501,10 +506,10 @@ char *ksmtp_headers_build(const char *from, const char *rcpt,
 	/* Worst cases: every address of To: on its own line (4 octets more
 	 * each, at most one per 2 octets of the list); the subject folded
 	 * before every space (2 more each) or in encoded words of at least
-	 * 42 octets each; the other lines fixed, or with @from twice.
+	 * KSMTP_EW_MIN octets each; the other lines fixed, or with @from twice.
 	 */
 	b.cap = 512 + 2 * strlen(from) + 8 + 3 * rlen +
-		max(3 * slen, KSMTP_EW_OUT * (slen / 42 + 1));
+		max_t(size_t, 3 * slen, KSMTP_EW_OUT * (slen / KSMTP_EW_MIN + 1));
 	b.p = kmalloc(b.cap, GFP_KERNEL);
 	if (!b.p)
 		return NULL;

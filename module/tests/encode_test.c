@@ -185,8 +185,8 @@ static const char want_folded[] =
 	" and the secondary one took over\r\nMessage-ID:";
 
 static const char want_encoded[] =
-	"Subject: =?UTF-8?B?U3TDtnJ1bmc6IEzDvGZ0ZXIgMiBhdXNnZWZhbGxlbiwgVGVtcGVyYXR1ciBz?=\r\n"
-	" =?UTF-8?B?dGVpZ3Qgw7xiZXIgODAgwrBD?=\r\nMessage-ID:";
+	"Subject: =?UTF-8?B?U3TDtnJ1bmc6IEzDvGZ0ZXIgMiBhdXNnZWZhbGxlbiwgVGVtcGVy?=\r\n"
+	" =?UTF-8?B?YXR1ciBzdGVpZ3Qgw7xiZXIgODAgwrBD?=\r\nMessage-ID:";
 
 static void headers(struct kunit *test)
 {
