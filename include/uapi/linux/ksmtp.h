@@ -23,7 +23,9 @@
  *   KSMTP_A_CFG_PORT:          u16, 1..65535 (default 25).
  *   KSMTP_A_CFG_USERNAME:      NUL-terminated string, at most 255 octets.
  *   KSMTP_A_CFG_PASSWORD:      NUL-terminated string, at most 255 octets.
- *                              Write only: never reported back.
+ *                              Write only: never reported back, and wiped
+ *                              from the request once taken (an error's
+ *                              ack that echoes the request shows zeros).
  *   KSMTP_A_CFG_FROM:          NUL-terminated string: the envelope and
  *                              header sender, local@domain.
  *   KSMTP_A_CFG_DOMAIN:        NUL-terminated string: EHLO/HELO argument.
@@ -91,7 +93,8 @@
  *   KSMTP_A_CFG_COALESCE_MS:   a queued mail waits this long for identical
  *                              ones to merge into it, 0..3600000 (2000)
  *
- * KSMTP_CMD_QUEUE_GET: allowed to all; a dump, one message per queued mail:
+ * KSMTP_CMD_QUEUE_GET: allowed to all; a dump, one message per queued mail,
+ *   in id order (a dump in several parts neither skips nor repeats a mail):
  *   KSMTP_A_EV_ID (u64), KSMTP_A_MAIL_RCPT, KSMTP_A_MAIL_SUBJECT,
  *   KSMTP_A_EV_ATTEMPTS, KSMTP_A_EV_REPEATS, KSMTP_A_EV_AGE_MS,
  *   KSMTP_A_EV_NEXT_MS (u32 each), and the last failure as KSMTP_A_RES_*.
