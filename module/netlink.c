@@ -297,14 +297,19 @@ static char *dup_or_null(const char *s, int *err)
 }
 
 /* The password leaves the request once copied (or refused): an error's
- * ack echoes the request, and the skb may linger.
+ * ack echoes the request, and the skb may linger. (A request the policy
+ * refuses before the handler runs is echoed as it came, to its sender.)
  */
 static void wipe_password(struct genl_info *info)
 {
-	struct nlattr *a = info->attrs[KSMTP_A_CFG_PASSWORD];
+	struct nlattr *a;
+	int rem;
 
-	if (a)
-		memzero_explicit(nla_data(a), nla_len(a));
+	/* Every copy of it: the attribute may come more than once. */
+	nla_for_each_attr(a, genlmsg_data(info->genlhdr),
+			  genlmsg_len(info->genlhdr), rem)
+		if (nla_type(a) == KSMTP_A_CFG_PASSWORD)
+			memzero_explicit(nla_data(a), nla_len(a));
 }
 
 static int config_set(struct genl_info *info)

@@ -1,0 +1,1329 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""A netlink fuzzer for the generic netlink family "ksmtp".
+
+Pure Python 3 (socket AF_NETLINK/NETLINK_GENERIC and struct), no libnl.
+It resolves the family, its commands and its multicast groups through
+nlctrl, reads the command and attribute numbers from
+include/uapi/linux/ksmtp.h at run time (with a fallback), and sends, from a
+seeded PRNG, random messages for every command number and a few beyond the
+last, with flag variants and odd genl headers; attributes of every type
+number at many lengths, truncated or overlong nla_len, NLA_F_NESTED with
+garbage inside, strings without NUL, with NUL or CR LF inside, duplicates,
+hundreds of body parts; and bit flips, truncations, splices and attribute
+surgery of valid messages built from the uAPI. It reads every reply (acks,
+errors, dumps, events, the outcome of an asynchronous send) with a timeout,
+so it never blocks on the kernel's silence, and checks them: no admin
+command succeeds without CAP_NET_ADMIN, no unknown command succeeds, no
+password comes back in a reply, no descriptor is left behind, errnos are
+errnos, the family is still there at the end and (when the kernel log is
+readable) the log stayed clean.
+
+Safety: every datagram is walked as netlink_rcv_skb() and nla_parse() will
+walk it, just before it is sent: each message goes to the ksmtp family
+(never another one), every server address attribute becomes 127.0.0.1 or
+::1 and every port --port: a closed loopback port, or with --serve the
+fuzzer's own SMTP server of sorts. With CAP_NET_ADMIN it first points the
+configuration at 127.0.0.1:--port (and does not fuzz if that fails), so no
+mail leaves the machine; it changes the configuration and fills the queue.
+
+Message N of a seed is always the same (but for sequence numbers, and TLS
+request ids the kernel announced): --seed S --index N -v sends and shows
+it. Exit status: 0; 1 when something was found ("violations" in the last
+line, "nlfuzz-summary: {json}"); 2 on a setup error; 3 when the kernel did
+not answer within --hang seconds (the message is printed); 4 when --userns
+is not allowed.
+"""
+import argparse
+import errno
+import json
+import os
+import random
+import re
+import select
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+NETLINK_GENERIC = 16
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK = 1, 10, 11, 12
+SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
+NLMSG_NOOP, NLMSG_ERROR, NLMSG_DONE, NLMSG_OVERRUN, NLMSG_MIN_TYPE = 1, 2, 3, 4, 0x10
+NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x2, 0x4, 0x8
+NLM_F_ROOT, NLM_F_MATCH, NLM_F_DUMP = 0x100, 0x200, 0x300
+NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK = 0x8000, 0x4000, 0x3fff
+GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME, CTRL_ATTR_VERSION = 1, 2, 3
+CTRL_ATTR_MAXATTR, CTRL_ATTR_OPS, CTRL_ATTR_MCAST_GROUPS = 5, 6, 7
+GENL_ADMIN_PERM, GENL_UNS_ADMIN_PERM = 0x01, 0x10
+CAP_NET_ADMIN = 12
+KERNEL_PROBLEM = re.compile(r"BUG:|WARNING:|general protection|KASAN|Oops|Call Trace|"
+                            r"blocked for more than|soft lockup|rcu.*stall|kmemleak")
+PW_TOKEN = re.compile(rb"FzPw-[0-9a-f]{16}")
+
+UAPI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                    "include", "uapi", "linux", "ksmtp.h")
+
+# What the header said when this was written: used only if it cannot be read.
+FALLBACK_CMDS = ["UNSPEC", "CONFIG_SET", "CONFIG_GET", "SEND", "STATS_GET", "QUEUE_GET",
+                 "QUEUE_FLUSH", "QUEUE_RETRY", "EVENT", "TLS_REQUEST", "TLS_ACCEPT",
+                 "TLS_DONE"]
+FALLBACK_ATTRS = [
+    "UNSPEC", "CFG_SERVER_ADDR", "CFG_PORT", "CFG_USERNAME", "CFG_PASSWORD",
+    "CFG_PASSWORD_SET", "CFG_FROM", "CFG_DOMAIN", "CFG_AUTH", "CFG_HELO_ONLY",
+    "CFG_TIMEOUT_CONNECT", "CFG_TIMEOUT_GREETING", "CFG_TIMEOUT_COMMAND",
+    "CFG_TIMEOUT_DATA_BLOCK", "CFG_TIMEOUT_FINAL_DOT", "CFG_RCPT", "CFG_CONFIGURED",
+    "MAIL_RCPT", "MAIL_SUBJECT", "MAIL_PRIORITY", "MAIL_BODY", "RES_ERRNO", "RES_PHASE",
+    "RES_CODE", "RES_TEXT", "RES_TRANSIENT", "RES_UNKNOWN", "RES_REASON", "STATS_SENT",
+    "STATS_FAILED_TRANSIENT", "STATS_FAILED_PERMANENT", "STATS_FAILED_PHASE", "PAD",
+    "MAIL_QUEUE", "EV_TYPE", "EV_END", "EV_ID", "EV_ATTEMPTS", "EV_NEXT_MS", "EV_REPEATS",
+    "EV_AGE_MS", "CFG_QUEUE_MAX", "CFG_QUEUE_BYTES", "CFG_RETRY_MAX", "CFG_RETRY_AGE",
+    "CFG_RETRY_BASE_MS", "CFG_COALESCE_MS", "STATS_QUEUED", "STATS_RETRIED",
+    "STATS_EXPIRED", "STATS_DROPPED", "STATS_COALESCED", "STATS_REFUSED",
+    "STATS_QUEUE_LEN", "STATS_QUEUE_BYTES", "CFG_TLS", "CFG_TLS_NAME", "CFG_TLS_CA_FILE",
+    "CFG_AUTH_CLEARTEXT", "RES_TLS", "TLS_ID", "TLS_FD", "TLS_TIMEOUT_MS", "TLS_STATUS",
+    "TLS_REASON", "TLS_INFO"]
+
+LENGTHS = [0, 1, 2, 3, 4, 7, 8, 16, 17, 255, 256, 1000, 2047, 2048, 2049, 4096, 65000]
+INTS = [0, 1, 2, 3, 4, 5, 10, 99, 100, 101, 127, 128, 255, 256, 999, 1000, 1001, 4095,
+        4096, 65535, 65536, 65537, 86400, 604800, 604801, 3600000, 3600001,
+        268435456, 268435457, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff]
+STRINGS = [b"fuzz@example.org", b"a@b", b"", b"x", b"ops@example.net, oncall@example.net",
+           b"\xc3\xbc@ex\xc3\xa4mple.org", b"<a@b>", b"a b@c", b"gw1.example.org",
+           b"[127.0.0.1]", b"[IPv6:::1]", b"/etc/ssl/certs/ca-certificates.crt",
+           b"mail.example.org", b"\xff\xfe\x80", b"user", b"%s%n%p", b".", b"\r\n.\r\n",
+           b"Subject: x", b"a@b>\r\nRCPT TO:<c@d>", b"-", b"@", b"a@", b"@b",
+           b",,,,", b"a@b," * 20, b"relative/path.pem"]
+
+
+def parse_uapi(path):
+    """The ksmtp_cmd and ksmtp_attr enums of the header, as {name: value}
+    without their KSMTP_CMD_/KSMTP_A_ prefixes; the fallback if unreadable."""
+    cmds = {n: i for i, n in enumerate(FALLBACK_CMDS)}
+    attrs = {n: i for i, n in enumerate(FALLBACK_ATTRS)}
+    source = "fallback"
+    try:
+        with open(path) as f:
+            text = re.sub(r"/\*.*?\*/|//[^\n]*", "", f.read(), flags=re.S)
+    except OSError:
+        return cmds, attrs, source
+    enums = {}
+    for m in re.finditer(r"enum\s+(\w+)\s*\{(.*?)\}", text, re.S):
+        vals, n = {}, -1
+        for item in m.group(2).split(","):
+            name, _, expr = (s.strip() for s in item.partition("="))
+            if not re.match(r"^\w+$", name):
+                continue
+            if expr:
+                expr = re.sub(r"\b[A-Za-z_]\w*\b", lambda w: str(vals.get(w.group(0), 0)), expr)
+                if not re.match(r"^[\d\s+\-*()x<>|&]+$", expr):
+                    continue
+                n = eval(expr)  # digits and operators only, checked above
+            else:
+                n += 1
+            vals[name] = n
+        enums[m.group(1)] = vals
+
+    def strip(vals, prefix):
+        return {k[len(prefix):]: v for k, v in vals.items()
+                if k.startswith(prefix) and not k.endswith("_MAX") and not k.startswith("__")}
+
+    c = strip(enums.get("ksmtp_cmd", {}), "KSMTP_CMD_")
+    a = strip(enums.get("ksmtp_attr", {}), "KSMTP_A_")
+    if len(c) > 3 and len(a) > 10:
+        cmds, attrs, source = c, a, path
+    return cmds, attrs, source
+
+
+def nla(atype, payload, flags=0):
+    """One attribute, padded to 4 octets (its payload cut to what nla_len holds)."""
+    payload = payload[:0xffff - 4]
+    b = struct.pack("=HH", 4 + len(payload), atype | flags) + payload
+    return b + b"\0" * (-len(b) % 4)
+
+
+def nlmsg(mtype, flags, seq, payload, pid=0):
+    return struct.pack("=IHHII", 16 + len(payload), mtype, flags, seq, pid) + payload
+
+
+def genlmsg(family, cmd, attrs=b"", flags=NLM_F_REQUEST | NLM_F_ACK, seq=0, version=1,
+            reserved=0):
+    return nlmsg(family, flags, seq, struct.pack("=BBH", cmd, version, reserved) + attrs)
+
+
+def walk_attrs(buf, off, end):
+    """(offset, nla_len, type with flags) of each attribute, as the kernel's
+    nla_for_each_attr() walks them."""
+    out = []
+    rem = end - off
+    while rem >= 4:
+        alen, atype = struct.unpack_from("=HH", buf, off)
+        if alen < 4 or alen > rem:
+            break
+        out.append((off, alen, atype))
+        step = (alen + 3) & ~3
+        off += step
+        rem -= step
+    return out
+
+
+def parse_attrs(buf, off, end):
+    """{type: [payload, ...]} of the attributes in buf[off:end]."""
+    d = {}
+    for o, alen, atype in walk_attrs(buf, off, end):
+        d.setdefault(atype & NLA_TYPE_MASK, []).append(bytes(buf[o + 4:o + alen]))
+    return d
+
+
+def walk_msgs(buf):
+    """(offset, nlmsg_len) of each message, as netlink_rcv_skb() walks them."""
+    out = []
+    off = 0
+    while len(buf) - off >= 16:
+        mlen = struct.unpack_from("=I", buf, off)[0]
+        if mlen < 16 or len(buf) - off < mlen:
+            break
+        out.append((off, mlen))
+        off += min((mlen + 3) & ~3, len(buf) - off)
+    return out
+
+
+def cap_eff():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
+class Genl:
+    """One generic netlink socket."""
+
+    def __init__(self, rcvbuf=1 << 20, ext_ack=True, cap_ack=False, strict=False, force=False):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        s = self.sock
+        for opt, val in ((socket.SO_RCVBUF, rcvbuf), (socket.SO_SNDBUF, 1 << 20)):
+            try:
+                s.setsockopt(socket.SOL_SOCKET, opt, val)
+            except OSError:
+                pass
+        if force:   # root: room for messages over KSMTP_BODY_MAX
+            for opt in (SO_SNDBUFFORCE, SO_RCVBUFFORCE):
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
+                except OSError:
+                    pass
+        for opt, on in ((NETLINK_EXT_ACK, ext_ack), (NETLINK_CAP_ACK, cap_ack),
+                        (NETLINK_GET_STRICT_CHK, strict)):
+            try:
+                s.setsockopt(SOL_NETLINK, opt, int(on))
+            except OSError:
+                pass
+        s.bind((0, 0))
+        self.seq = int(time.time()) & 0xffff
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, buf):
+        self.sock.sendto(buf, (0, 0))
+
+    def recv(self, timeout):
+        """One datagram, or None after timeout seconds."""
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        if not r:
+            return None
+        return self.sock.recv(1 << 21)
+
+    def request(self, family, cmd, attrs=b"", flags=NLM_F_REQUEST | NLM_F_ACK, timeout=10):
+        """Send one message, return (error, [data payloads after the genl header])."""
+        self.seq += 1
+        seq = self.seq
+        self.send(genlmsg(family, cmd, attrs, flags, seq))
+        data, end = [], time.monotonic() + timeout
+        while time.monotonic() < end:
+            d = self.recv(end - time.monotonic())
+            if d is None:
+                break
+            for off, mlen in walk_msgs(d):
+                mtype, mflags, mseq = struct.unpack_from("=HHI", d, off + 4)
+                if mseq != seq:
+                    continue
+                if mtype == NLMSG_ERROR:
+                    return struct.unpack_from("=i", d, off + 16)[0], data
+                if mtype == NLMSG_DONE:
+                    return 0, data
+                data.append(d[off + 16:off + mlen])
+                if not flags & NLM_F_ACK and not mflags & NLM_F_MULTI:
+                    return 0, data
+        raise TimeoutError("no answer from the kernel to command %d" % cmd)
+
+
+def resolve_family(g, name):
+    """{id, version, maxattr, ops: {cmd: flags}, groups: {name: id}} or None."""
+    err, data = g.request(GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
+                          nla(CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0"))
+    if err or not data:
+        return None
+    a = parse_attrs(data[0], 4, len(data[0]))
+    fam = {"id": struct.unpack("=H", a[CTRL_ATTR_FAMILY_ID][0][:2])[0],
+           "version": struct.unpack("=I", a.get(CTRL_ATTR_VERSION, [b"\0" * 4])[0][:4])[0],
+           "maxattr": struct.unpack("=I", a.get(CTRL_ATTR_MAXATTR, [b"\0" * 4])[0][:4])[0],
+           "ops": {}, "groups": {}}
+    for blob in a.get(CTRL_ATTR_OPS, []):
+        for inner in parse_attrs(blob, 0, len(blob)).values():
+            for op in inner:
+                o = parse_attrs(op, 0, len(op))
+                if 1 in o:
+                    fam["ops"][struct.unpack("=I", o[1][0][:4])[0]] = (
+                        struct.unpack("=I", o[2][0][:4])[0] if 2 in o else 0)
+    for blob in a.get(CTRL_ATTR_MCAST_GROUPS, []):
+        for inner in parse_attrs(blob, 0, len(blob)).values():
+            for grp in inner:
+                o = parse_attrs(grp, 0, len(grp))
+                if 1 in o and 2 in o:
+                    fam["groups"][o[1][0].rstrip(b"\0").decode(errors="replace")] = \
+                        struct.unpack("=I", o[2][0][:4])[0]
+    return fam
+
+
+def kernel_log():
+    """The kernel log's records as [(sequence number, text)], or None when
+    this user may not read it."""
+    try:
+        with open("/dev/kmsg", "rb") as f:
+            os.set_blocking(f.fileno(), False)
+            lines = []
+            while True:
+                try:
+                    rec = f.read(8192)
+                except BlockingIOError:
+                    break
+                except OSError as e:
+                    if e.errno == errno.EPIPE:
+                        continue   # overwritten records: go on
+                    break
+                if not rec:
+                    break
+                head, _, text = rec.decode(errors="replace").partition(";")
+                fields = head.split(",")
+                seq = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+                lines.append((seq, text.rstrip("\n")))
+            return lines
+    except OSError:
+        return None
+
+
+class Fuzzer:
+    """The generator, the sanitiser, the sender and the bookkeeping."""
+
+    def __init__(self, args, fam, cmds, attrs):
+        self.args = args
+        self.fam = fam
+        self.fid = fam["id"]
+        self.cmds = cmds
+        self.A = attrs
+        self.attr_names = {v: k for k, v in attrs.items()}
+        self.cmd_names = {v: k for k, v in cmds.items()}
+        self.cmd_max = max(list(cmds.values()) + list(fam["ops"]) + [0])
+        self.attr_max = max(list(attrs.values()) + [fam["maxattr"], 0])
+        self.privileged = bool(cap_eff() & (1 << CAP_NET_ADMIN))
+        # attributes the sanitiser rewrites: the server's address and port
+        self.addr_types = {v for k, v in attrs.items() if "ADDR" in k or "SERVER" in k}
+        self.port_types = {v for k, v in attrs.items() if k.endswith("PORT")}
+        self.fd_types = {v for k, v in attrs.items() if k.endswith("_FD")}
+        self.pw_type = attrs.get("CFG_PASSWORD")
+        self.g = None
+        self.seq = 1
+        self.sent = {}   # seq -> (cmd, processed by the family)
+        self.passwords = set()   # FzPw- tokens sent as KSMTP_A_CFG_PASSWORD only
+        self.tainted = set()     # FzPw- tokens also sent elsewhere (by mutation)
+        self.st = {"messages": 0, "nlmsgs": 0, "bytes": 0, "send_errors": {}, "acks": {},
+                   "replies": 0, "dumps_done": 0, "events": 0, "overruns": 0,
+                   "recv_errors": {}, "foreign": 0, "fds_closed": 0,
+                   "password_echoed_in_error_ack": 0, "kinds": {}, "cmds_sent": {},
+                   "socket_variants": 0, "abandoned_dumps": 0, "sanitised": 0,
+                   "tls_ids_heard": 0}
+        self.violations = []
+        self.busy = None
+        self.current = (None, b"")
+        self.tls_ids = []   # TLS handshake requests the kernel announced
+        self.server = None
+
+    # ------------------------------------------------------------ generators
+
+    def c(self, name):
+        return self.cmds.get(name)
+
+    def a(self, name):
+        return self.A.get(name)
+
+    def rand_flags(self, rng):
+        return rng.choice([NLM_F_REQUEST, NLM_F_REQUEST | NLM_F_ACK, NLM_F_REQUEST | NLM_F_ACK,
+                           NLM_F_REQUEST | NLM_F_DUMP, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP,
+                           NLM_F_REQUEST | NLM_F_ECHO, NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO,
+                           NLM_F_REQUEST | NLM_F_ROOT, NLM_F_REQUEST | NLM_F_MATCH, NLM_F_ACK,
+                           0, rng.randrange(0x10000)])
+
+    def rand_header(self, rng):
+        version = rng.choice([1, 1, 1, 0, 2, 255, rng.randrange(256)])
+        reserved = rng.choice([0, 0, 0, 0, 1, 0xffff, rng.randrange(0x10000)])
+        return version, reserved
+
+    def rand_int(self, rng, width):
+        v = rng.choice(INTS + [rng.randrange(1 << (8 * width))])
+        return (v & ((1 << (8 * width)) - 1)).to_bytes(width, sys.byteorder)
+
+    def rand_str(self, rng):
+        s = rng.choice(STRINGS)
+        k = rng.randrange(9)
+        if k == 0:
+            return s                                   # no NUL
+        if k == 1:
+            return s + b"\0" + rng.choice(STRINGS) + b"\0"   # embedded NUL
+        if k == 2:
+            return s + b"\r\n" + rng.choice(STRINGS) + b"\0"   # CR LF
+        if k == 3:
+            return rng.choice([b"\r", b"\n", b"a\rb", b"a\nb"]) + b"\0"
+        if k == 4:
+            n = rng.choice(LENGTHS)
+            return bytes([rng.choice(b"ax@.-,")]) * n + b"\0"   # long
+        if k == 5:
+            return b"\0" * rng.choice([1, 2, 3, 4, 16, 256])
+        if k == 6:
+            return bytes(rng.randrange(1, 256) for _ in range(rng.choice(LENGTHS[:12]))) + b"\0"
+        return s + b"\0"
+
+    def kind(self, atype):
+        name = self.attr_names.get(atype, "")
+        if not name:
+            return None
+        if atype in self.addr_types:
+            return "addr"
+        if name.endswith("PORT"):
+            return "u16"
+        if (name.endswith(("HELO_ONLY", "CLEARTEXT", "PASSWORD_SET", "CONFIGURED",
+                           "TRANSIENT", "UNKNOWN")) or name == "MAIL_QUEUE"):
+            return "u8"
+        if name.endswith(("_ID",)) or name.startswith("STATS_") and name != "STATS_FAILED_PHASE":
+            return "u64"
+        if name.endswith("FAILED_PHASE"):
+            return "nested"
+        if name.endswith(("USERNAME", "PASSWORD", "FROM", "DOMAIN", "RCPT", "SUBJECT", "TEXT",
+                          "REASON", "TLS_NAME", "CA_FILE", "INFO", "RES_TLS")):
+            return "str"
+        if name.endswith(("BODY", "PAD")):
+            return "bin"
+        return "u32"
+
+    def rand_payload(self, rng, atype, depth=0):
+        k = rng.randrange(10)
+        kind = self.kind(atype)
+        if k < 4 and kind:
+            if kind in ("u8", "u16", "u32", "u64"):
+                width = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}[kind]
+                if rng.random() < 0.2:
+                    width = rng.choice([0, 1, 2, 3, 4, 5, 8, 16])
+                return self.rand_int(rng, width) if width else b""
+            if kind == "str":
+                return self.rand_str(rng)
+            if kind == "addr":
+                return rng.choice([b"\x7f\0\0\x01", bytes(15) + b"\x01",
+                                   bytes(rng.randrange(256) for _ in
+                                         range(rng.choice([0, 1, 3, 4, 5, 8, 15, 16, 17, 32])))])
+        if k < 6:
+            n = rng.choice(LENGTHS)
+            fill = rng.randrange(3)
+            if fill == 0:
+                return bytes(n)
+            if fill == 1:
+                return bytes([rng.randrange(256)]) * n
+            return rng.randbytes(n)
+        if k < 8:
+            return self.rand_str(rng)
+        if k == 8 and depth < 3:
+            return self.rand_attrs(rng, rng.randrange(6), depth + 1)   # nested garbage
+        return self.rand_int(rng, rng.choice([1, 2, 4, 8]))
+
+    def rand_type(self, rng):
+        r = rng.random()
+        if r < 0.6:
+            t = rng.randrange(0, max(81, self.attr_max + 4))
+        elif r < 0.9:
+            t = rng.choice(list(self.A.values()) or [0])
+        else:
+            t = rng.choice([self.attr_max + 1, self.attr_max + 2, 81, 100, 127, 128, 255,
+                            256, 1000, 0x3ffe, 0x3fff])
+        return t | rng.choice([0] * 12 + [NLA_F_NESTED, NLA_F_NET_BYTEORDER,
+                                          NLA_F_NESTED | NLA_F_NET_BYTEORDER])
+
+    def rand_attr(self, rng, atype=None, depth=0):
+        if atype is None:
+            atype = self.rand_type(rng)
+        payload = self.rand_payload(rng, atype & NLA_TYPE_MASK, depth)
+        if atype & NLA_F_NESTED and rng.random() < 0.5 and depth < 3:
+            payload = self.rand_attrs(rng, rng.randrange(4), depth + 1)
+        return nla(atype & 0xffff, payload[:65000])
+
+    def rand_attrs(self, rng, n, depth=0):
+        out = b"".join(self.rand_attr(rng, depth=depth) for _ in range(n))
+        if rng.random() < 0.15:
+            out += self.malformed_tail(rng)
+        return out
+
+    def malformed_tail(self, rng):
+        k = rng.randrange(5)
+        t = self.rand_type(rng)
+        if k == 0:   # nla_len past the end of the message
+            return struct.pack("=HH", rng.choice([8, 100, 1000, 65535]), t) + rng.randbytes(
+                rng.randrange(4))
+        if k == 1:   # nla_len shorter than its own header
+            return struct.pack("=HH", rng.randrange(4), t) + rng.randbytes(rng.randrange(8))
+        if k == 2:   # half a header
+            return rng.randbytes(rng.randrange(1, 4))
+        if k == 3:   # unaligned length, no padding
+            return struct.pack("=HH", 5, t) + b"x"
+        return struct.pack("=HH", 4, t)   # empty
+
+    def msg(self, rng, cmd, attrs, flags=None, version=1, reserved=0):
+        return genlmsg(self.fid, cmd, attrs,
+                       NLM_F_REQUEST | NLM_F_ACK if flags is None else flags, 0, version,
+                       reserved)
+
+    def gen_random(self, rng):
+        cmd = rng.randrange(0, self.cmd_max + 4)
+        version, reserved = self.rand_header(rng)
+        attrs = self.rand_attrs(rng, rng.choice([0, 1, 1, 2, 3, 5, 8, 16, 40]))
+        return self.msg(rng, cmd, attrs, self.rand_flags(rng), version, reserved)
+
+    def gen_every_type(self, rng):
+        """One command with one attribute of each type, or one type at every length."""
+        cmd = rng.randrange(0, self.cmd_max + 4)
+        if rng.random() < 0.5:
+            attrs = b"".join(self.rand_attr(rng, t) for t in range(0, self.attr_max + 3))
+        else:
+            t = rng.randrange(0, self.attr_max + 3)
+            attrs = nla(t, rng.randbytes(rng.choice(LENGTHS)))
+        return self.msg(rng, cmd, attrs, rng.choice([NLM_F_REQUEST | NLM_F_ACK,
+                                                     NLM_F_REQUEST]))
+
+    def gen_dups(self, rng):
+        cmd = rng.randrange(0, self.cmd_max + 4)
+        t = rng.choice(list(self.A.values()) or [1])
+        attrs = b"".join(self.rand_attr(rng, t) for _ in range(rng.randrange(2, 12)))
+        attrs = self.valid_attrs(rng, cmd) + attrs if rng.random() < 0.5 else attrs
+        return self.msg(rng, cmd, attrs, NLM_F_REQUEST | NLM_F_ACK)
+
+    def gen_bodies(self, rng):
+        """A send with many body parts (sometimes over KSMTP_BODY_MAX in all)."""
+        body = self.a("MAIL_BODY")
+        if body is None or self.c("SEND") is None:
+            return self.gen_random(rng)
+        big = self.privileged and rng.random() < 0.1
+        n = rng.choice([2, 17, 50, 200, 400]) if not big else 17
+        parts = []
+        total = 0
+        for _ in range(n):
+            ln = 65000 if big else rng.choice(LENGTHS[:-1])
+            if total + ln > (1200000 if big else 150000):
+                break
+            total += ln
+            parts.append(nla(body, (rng.choice([b"a", b".", b"\r\n.", b"\0"]) * ln)[:ln]))
+        attrs = self.valid_attrs(rng, self.c("SEND"), body=False) + b"".join(parts)
+        return self.msg(rng, self.c("SEND"), attrs)
+
+    def valid_attrs(self, rng, cmd, body=True):
+        """The attributes a well-formed message of this command carries."""
+        A, out = self.a, []
+
+        def put(name, payload):
+            if A(name) is not None:
+                out.append(nla(A(name), payload))
+
+        u8 = lambda v: struct.pack("=B", v)
+        u16 = lambda v: struct.pack("=H", v)
+        u32 = lambda v: struct.pack("=I", v)
+        u64 = lambda v: struct.pack("=Q", v)
+        name = self.cmd_names.get(cmd, "")
+        if name == "CONFIG_SET":
+            put("CFG_SERVER_ADDR", rng.choice([b"\x7f\0\0\x01", bytes(15) + b"\x01"]))
+            put("CFG_PORT", u16(self.args.port))
+            if rng.random() < 0.5:
+                put("CFG_FROM", rng.choice([b"fuzz@example.org", b"a@b.c"]) + b"\0")
+            if rng.random() < 0.5:
+                put("CFG_RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
+            if rng.random() < 0.4:
+                put("CFG_DOMAIN", rng.choice([b"gw1.example.org", b""]) + b"\0")
+            if rng.random() < 0.4:
+                pw = "FzPw-%016x" % rng.getrandbits(64)
+                put("CFG_USERNAME", b"fuzzuser\0")
+                put("CFG_PASSWORD", pw.encode() + b"\0")
+                put("CFG_AUTH", u32(rng.randrange(4)))
+            for t in ("CFG_TIMEOUT_CONNECT", "CFG_TIMEOUT_GREETING", "CFG_TIMEOUT_COMMAND",
+                      "CFG_TIMEOUT_DATA_BLOCK", "CFG_TIMEOUT_FINAL_DOT", "CFG_RETRY_BASE_MS"):
+                if rng.random() < 0.2:
+                    put(t, u32(rng.choice([100, 1000, 3600000])))
+            for t, vals in (("CFG_QUEUE_MAX", [1, 16, 65536]),
+                            ("CFG_QUEUE_BYTES", [4096, 1 << 20]),
+                            ("CFG_RETRY_MAX", [1, 2, 1000]), ("CFG_RETRY_AGE", [1, 60]),
+                            ("CFG_COALESCE_MS", [0, 100, 2000])):
+                if rng.random() < 0.2:
+                    put(t, u32(rng.choice(vals)))
+            if rng.random() < 0.3:
+                put("CFG_HELO_ONLY", u8(rng.randrange(2)))
+                put("CFG_AUTH_CLEARTEXT", u8(rng.randrange(2)))
+            if rng.random() < 0.2:
+                put("CFG_TLS", u32(rng.randrange(3)))
+                put("CFG_TLS_NAME", b"mail.example.org\0")
+                put("CFG_TLS_CA_FILE", rng.choice([b"", b"/etc/ssl/certs/ca.pem"]) + b"\0")
+            elif rng.random() < 0.5:
+                put("CFG_TLS", u32(0))
+        elif name == "SEND":
+            if rng.random() < 0.7:
+                put("MAIL_RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
+            if rng.random() < 0.7:
+                put("MAIL_SUBJECT", rng.choice([b"fuzz", b"", "\u00fcml".encode()]) + b"\0")
+            if rng.random() < 0.5:
+                put("MAIL_PRIORITY", u32(rng.randrange(3)))
+            if rng.random() < 0.5:
+                put("MAIL_QUEUE", u8(1))
+            if body:
+                for _ in range(rng.randrange(3)):
+                    put("MAIL_BODY", rng.choice([b"hello\n", b".\r\n", b"x" * 300]))
+        elif name == "TLS_ACCEPT":
+            if rng.random() < 0.5:
+                put("TLS_ID", u64(rng.choice([0, 1, 2, rng.getrandbits(64)] + self.tls_ids * 4)))
+        elif name == "TLS_DONE":
+            put("TLS_ID", u64(rng.choice([0, 1, rng.getrandbits(64)] + self.tls_ids * 4)))
+            put("TLS_STATUS", u32(rng.choice([0, 1, 129, 4095])))
+            if rng.random() < 0.5:
+                put("TLS_REASON", b"handshake failed\0")
+            if rng.random() < 0.5:
+                put("TLS_INFO", b"TLS1.3 AES-256-GCM\0")
+        return b"".join(out)
+
+    def gen_valid(self, rng):
+        names = ["CONFIG_SET", "SEND", "SEND", "STATS_GET", "QUEUE_GET", "CONFIG_GET",
+                 "TLS_ACCEPT", "TLS_DONE", "QUEUE_FLUSH", "QUEUE_RETRY"]
+        name = rng.choice([n for n in names if self.c(n) is not None] or ["UNSPEC"])
+        cmd = self.c(name) or 0
+        flags = NLM_F_REQUEST | NLM_F_ACK
+        if name == "QUEUE_GET":
+            flags = NLM_F_REQUEST | NLM_F_DUMP | rng.choice([0, NLM_F_ACK])
+        return self.msg(rng, cmd, self.valid_attrs(rng, cmd), flags)
+
+    def mutate(self, rng, buf):
+        """Bit flips, truncation, extension, splicing, attribute surgery."""
+        b = bytearray(buf)
+        for _ in range(rng.randrange(1, 4)):
+            k = rng.randrange(11)
+            if k == 0 and b:
+                for _ in range(rng.randrange(1, 17)):
+                    i = rng.randrange(len(b) * 8)
+                    b[i // 8] ^= 1 << (i % 8)
+            elif k == 1 and b:
+                for _ in range(rng.randrange(1, 5)):
+                    b[rng.randrange(len(b))] = rng.choice([0, 1, 0x7f, 0x80, 0xff, 0x0d, 0x0a])
+            elif k == 2:
+                b = b[:rng.randrange(len(b) + 1)]
+                if rng.random() < 0.5 and len(b) >= 4:
+                    struct.pack_into("=I", b, 0, len(b))
+            elif k == 3:
+                b += self.rand_attr(rng) if rng.random() < 0.7 else rng.randbytes(
+                    rng.randrange(1, 64))
+                if rng.random() < 0.7 and len(b) >= 4:
+                    struct.pack_into("=I", b, 0, len(b))
+            elif k == 4:   # splice: this one's head and another valid one's tail
+                other = self.gen_valid(rng)
+                b = b[:rng.randrange(len(b) + 1)] + other[rng.randrange(len(other) + 1):]
+                if rng.random() < 0.5 and len(b) >= 4:
+                    struct.pack_into("=I", b, 0, len(b))
+            elif k == 5:   # several messages in one datagram
+                b = b + bytes(-len(b) % 4) + self.gen_valid(rng)
+            elif k == 6 or k == 7:   # an attribute's length or type
+                attrs = walk_attrs(b, 20, len(b)) if len(b) >= 20 else []
+                if attrs:
+                    off, alen, atype = rng.choice(attrs)
+                    if k == 6:
+                        struct.pack_into("=H", b, off, rng.choice(
+                            [0, 1, 3, 4, 5, alen - 1, alen + 1, alen + 4, 0xffff,
+                             rng.randrange(0x10000)]) & 0xffff)
+                    else:
+                        struct.pack_into("=H", b, off + 2, self.rand_type(rng))
+            elif k == 8 and len(b) >= 20:   # shuffle or duplicate attributes
+                attrs = walk_attrs(b, 20, len(b))
+                chunks = [bytes(b[o:o + ((ln + 3) & ~3)]) for o, ln, _ in attrs]
+                if chunks:
+                    if rng.random() < 0.5:
+                        rng.shuffle(chunks)
+                    else:
+                        chunks += [rng.choice(chunks)] * rng.randrange(1, 5)
+                    b = b[:20] + b"".join(chunks)
+                    struct.pack_into("=I", b, 0, len(b))
+            elif k == 9 and len(b) >= 20:   # header fields
+                f = rng.randrange(5)
+                if f == 0:
+                    struct.pack_into("=I", b, 0, rng.choice([0, 15, 16, 19, 20, len(b) + 1,
+                                                             len(b) + 100, 0xffffffff]))
+                elif f == 1:
+                    struct.pack_into("=H", b, 6, self.rand_flags(rng))
+                elif f == 2:
+                    b[16] = rng.randrange(0, self.cmd_max + 4)
+                elif f == 3:
+                    b[17] = rng.randrange(256)
+                else:
+                    struct.pack_into("=H", b, 18, rng.randrange(0x10000))
+            elif k == 10:   # the type field: NOOP/ERROR/DONE, or other families
+                if len(b) >= 6:   # (the sanitiser puts ours back over >= 0x10)
+                    struct.pack_into("=H", b, 4, rng.choice([0, 1, 2, 3, 4, 0x10, 0xffff]))
+        return bytes(b)
+
+    def generate(self, i):
+        """Message number i of this seed: (kind, bytes)."""
+        rng = random.Random("%d:%d" % (self.args.seed, i))
+        r = rng.random()
+        if r < 0.30:
+            return "random", self.gen_random(rng)
+        if r < 0.40:
+            return "every-type", self.gen_every_type(rng)
+        if r < 0.48:
+            return "duplicates", self.gen_dups(rng)
+        if r < 0.53:
+            return "bodies", self.gen_bodies(rng)
+        if r < 0.68:
+            return "valid", self.gen_valid(rng)
+        return "mutated", self.mutate(rng, self.gen_valid(rng))
+
+    # ----------------------------------------------------------- sanitiser
+
+    def sanitise(self, buf):
+        """Walk buf as the kernel will; send every message to our family,
+        number it, and rewrite server addresses and ports. Returns the new
+        bytes and [(seq, cmd, processed, flags)] of its messages."""
+        b = bytearray(buf)
+        out = []
+        for off, mlen in walk_msgs(b):
+            mtype, flags = struct.unpack_from("=HH", b, off + 4)
+            if mtype >= NLMSG_MIN_TYPE and mtype != self.fid:
+                struct.pack_into("=H", b, off + 4, self.fid)
+                mtype = self.fid
+            seq = self.seq
+            self.seq = self.seq + 1 if self.seq < 0xfffffff0 else 1
+            struct.pack_into("=I", b, off + 8, seq)
+            cmd = b[off + 16] if mlen > 16 else None
+            processed = mtype == self.fid and bool(flags & NLM_F_REQUEST) and mlen >= 20
+            out.append((seq, cmd, processed, flags))
+            if mlen < 20:
+                continue
+            blanked = bytearray(b[off:off + mlen])
+            for aoff, alen, atype in walk_attrs(b, off + 20, off + mlen):
+                t = atype & NLA_TYPE_MASK
+                n = alen - 4
+                if t == self.pw_type:
+                    self.passwords.update(PW_TOKEN.findall(b[aoff + 4:aoff + alen]))
+                    blanked[aoff - off + 4:aoff - off + alen] = bytes(n)
+                if t in self.addr_types:
+                    new = (b"\x7f\0\0\x01" if n == 4 else bytes(15) + b"\x01" if n == 16
+                           else bytes(n))
+                    if b[aoff + 4:aoff + alen] != new:
+                        self.st["sanitised"] += 1
+                    b[aoff + 4:aoff + alen] = new
+                elif t in self.port_types and n >= 2:
+                    struct.pack_into("=H", b, aoff + 4, self.args.port)
+            self.tainted.update(PW_TOKEN.findall(blanked))
+        return bytes(b), out
+
+    # -------------------------------------------------------------- sending
+
+    def count(self, d, key, n=1):
+        d[str(key)] = d.get(str(key), 0) + n
+
+    def violation(self, what, i, detail=""):
+        self.violations.append({"what": what, "index": i, "detail": detail,
+                                "bytes": self.current[1][:4096].hex()})
+        print("nlfuzz: VIOLATION %s at message %d (seed %d): %s\n  bytes: %s" % (
+            what, i, self.args.seed, detail, self.current[1][:4096].hex()), flush=True)
+
+    def handle_reply(self, d, i):
+        """Account for every message of one datagram. Returns the seqs of
+        dumps that ended."""
+        ended = set()
+        for off, mlen in walk_msgs(d):
+            mtype, mflags, mseq = struct.unpack_from("=HHI", d, off + 4)
+            req = self.sent.get(mseq)
+            if mtype == NLMSG_ERROR and mlen >= 20:
+                err = struct.unpack_from("=i", d, off + 16)[0]
+                cmd = req[0] if req else None
+                self.count(self.st["acks"].setdefault(str(cmd), {}), err)
+                if err > 0 or err < -4095:
+                    self.violation("bad-errno", i, "error %d in an ack" % err)
+                if req and req[1] and err == 0:
+                    self.success(req, i, "ack 0")
+                if err and PW_TOKEN.search(d[off:off + mlen]):
+                    self.st["password_echoed_in_error_ack"] += 1
+                ended.add(mseq)
+            elif mtype == NLMSG_DONE:
+                self.st["dumps_done"] += 1
+                if req and req[1]:
+                    self.success(req, i, "dump")
+                ended.add(mseq)
+            elif mtype == NLMSG_OVERRUN:
+                self.st["overruns"] += 1
+            elif mtype == self.fid:
+                body = d[off + 16:off + mlen]
+                if mseq == 0:
+                    self.st["events"] += 1
+                else:
+                    self.st["replies"] += 1
+                    if req and req[1]:
+                        self.success(req, i, "reply")
+                if mlen >= 20:
+                    a = parse_attrs(body, 4, len(body))
+                    if self.pw_type is not None and self.pw_type in a:
+                        self.violation("password-attribute-in-reply", i, body[:64].hex())
+                    for v in a.get(self.a("TLS_ID"), []):   # a request, or one we took
+                        if len(v) == 8:
+                            self.tls_ids = (self.tls_ids + [struct.unpack("=Q", v)[0]])[-16:]
+                            self.st["tls_ids_heard"] += 1
+                    for t in self.fd_types if mseq else ():
+                        for v in a.get(t, []):
+                            fd = struct.unpack("=I", v[:4])[0] if len(v) >= 4 else -1
+                            if fd > 2:
+                                try:
+                                    os.close(fd)
+                                    self.st["fds_closed"] += 1
+                                except OSError:
+                                    pass
+                for p in PW_TOKEN.findall(body):
+                    if p in self.passwords and p not in self.tainted:
+                        self.violation("password-in-reply", i, p.decode())
+            else:
+                self.st["foreign"] += 1
+        return ended
+
+    def success(self, req, i, how):
+        cmd = req[0]
+        flags = self.fam["ops"].get(cmd)
+        if flags is None:
+            self.violation("unknown-command-succeeded", i, "command %s: %s" % (cmd, how))
+        elif flags & (GENL_ADMIN_PERM | GENL_UNS_ADMIN_PERM) and not self.privileged:
+            self.violation("admin-command-succeeded-unprivileged", i,
+                           "command %s (%s): %s" % (cmd, self.cmd_names.get(cmd, "?"), how))
+
+    def drain(self, i, dumps, wait):
+        """Read what is queued; wait up to `wait` s for dumps to end."""
+        end = time.monotonic() + wait
+        for _ in range(100000):
+            timeout = 0 if not dumps else max(0.0, end - time.monotonic())
+            try:
+                d = self.g.recv(timeout)
+            except OSError as e:   # ENOBUFS: events overran the socket
+                self.count(self.st["recv_errors"], errno.errorcode.get(e.errno, e.errno))
+                if time.monotonic() > end:
+                    return
+                continue
+            if d is None:
+                return
+            dumps -= self.handle_reply(d, i)
+
+    def new_socket(self, rng):
+        if self.g:
+            self.g.close()
+        self.g = Genl(rcvbuf=rng.choice([1 << 20, 1 << 20, 4096, 65536]),
+                      ext_ack=rng.random() < 0.8, cap_ack=rng.random() < 0.3,
+                      strict=rng.random() < 0.3, force=self.privileged)
+        self.st["socket_variants"] += 1
+        if self.privileged or rng.random() < 0.5:   # root: hear of TLS requests
+            for gid in self.fam["groups"].values():
+                try:
+                    self.g.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, gid)
+                except OSError:
+                    pass
+
+    def abandoned_dump(self):
+        """Start a queue dump on a socket with a tiny buffer and close it."""
+        if self.c("QUEUE_GET") is None:
+            return
+        g = Genl(rcvbuf=1024)
+        try:
+            g.send(genlmsg(self.fid, self.c("QUEUE_GET"), b"", NLM_F_REQUEST | NLM_F_DUMP, 1))
+        except OSError:
+            pass
+        g.close()
+        self.st["abandoned_dumps"] += 1
+
+    def join_groups(self):
+        res = {}
+        for name, gid in sorted(self.fam["groups"].items()):
+            g = Genl()
+            try:
+                g.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, gid)
+                res[name] = "joined"
+            except OSError as e:
+                res[name] = errno.errorcode.get(e.errno, str(e.errno))
+            g.close()
+        return res
+
+    def watchdog(self):
+        while True:
+            time.sleep(1)
+            busy = self.busy
+            if busy and time.monotonic() - busy > self.args.hang:
+                idx, buf = self.current
+                print("nlfuzz: HANG: no answer to message %s (seed %d) for %d s\n  bytes: %s"
+                      % (idx, self.args.seed, self.args.hang, buf[:65536].hex()), flush=True)
+                os._exit(3)
+
+    def preconfigure(self):
+        """With CAP_NET_ADMIN: server 127.0.0.1:--port, before anything else."""
+        A = self.a
+        attrs = nla(A("CFG_SERVER_ADDR"), b"\x7f\0\0\x01") + nla(
+            A("CFG_PORT"), struct.pack("=H", self.args.port))
+        for name, val in (("CFG_FROM", b"fuzz@example.org\0"),
+                          ("CFG_RCPT", b"fuzz@example.net\0"),
+                          ("CFG_TLS", struct.pack("=I", 0)),
+                          ("CFG_AUTH", struct.pack("=I", 0)),
+                          ("CFG_HELO_ONLY", b"\0")):
+            if A(name) is not None:
+                attrs += nla(A(name), val)
+        err, _ = self.g.request(self.fid, self.c("CONFIG_SET"), attrs)
+        return err
+
+    def run(self):
+        args = self.args
+        rng0 = random.Random("%d:sockets" % args.seed)
+        self.new_socket(rng0)
+        if self.privileged and not args.no_preconfigure:
+            err = self.preconfigure()
+            if err == -errno.EPERM:
+                # CAP_NET_ADMIN of a user namespace the family does not honour
+                print("nlfuzz: CAP_NET_ADMIN refused by the family: fuzzing as unprivileged",
+                      flush=True)
+                self.privileged = False
+            elif err:
+                print("nlfuzz: cannot point the configuration at 127.0.0.1:%d (error %d);"
+                      " not fuzzing as root with an unknown server" % (args.port, err),
+                      file=sys.stderr)
+                return 2
+        self.st["groups"] = self.join_groups()
+        threading.Thread(target=self.watchdog, daemon=True).start()
+        fds_before = set(os.listdir("/proc/self/fd"))
+        start = time.monotonic()
+        indices = args.index or range(args.count)
+        last = -1
+        for i in indices:
+            if time.monotonic() - start > args.time:
+                break
+            last = i
+            if i and i % 997 == 0:
+                self.new_socket(rng0)
+            if i % 1999 == 1000:
+                self.abandoned_dump()
+            kind, raw = self.generate(i)
+            buf, msgs = self.sanitise(raw)
+            self.current = (i, buf)
+            if args.verbose:
+                print("nlfuzz: %d %s %s" % (i, kind, buf[:512].hex()), flush=True)
+            self.count(self.st["kinds"], kind)
+            dumps = set()
+            for seq, cmd, processed, flags in msgs:
+                self.sent[seq] = (cmd, processed)
+                if processed:
+                    self.count(self.st["cmds_sent"], cmd)
+                    if (flags & NLM_F_DUMP) == NLM_F_DUMP:
+                        dumps.add(seq)
+            self.st["messages"] += 1
+            self.st["nlmsgs"] += len(msgs)
+            self.st["bytes"] += len(buf)
+            self.busy = time.monotonic()
+            try:
+                self.g.send(buf)
+            except OSError as e:
+                self.count(self.st["send_errors"], errno.errorcode.get(e.errno, e.errno))
+                dumps = set()
+            self.drain(i, dumps, 2.0)
+            self.busy = None
+            if len(self.sent) > 50000:
+                for k in list(self.sent)[:25000]:
+                    del self.sent[k]
+        # what is still on its way (asynchronous results, events)
+        self.busy = time.monotonic()
+        end = time.monotonic() + args.settle
+        while time.monotonic() < end:
+            try:
+                d = self.g.recv(end - time.monotonic())
+            except OSError:
+                continue
+            if d is None:
+                break
+            self.handle_reply(d, last)
+        self.busy = None
+        self.st["last_index"] = last
+        self.st["elapsed_s"] = round(time.monotonic() - start, 1)
+        self.g.close()
+        self.g = None
+        if self.server:   # its connections are not the kernel's doing
+            self.server.quiesce(10)
+        new = []
+        for fd in sorted(set(os.listdir("/proc/self/fd")) - fds_before):
+            try:
+                new.append("%s -> %s" % (fd, os.readlink("/proc/self/fd/" + fd)))
+            except OSError:
+                pass   # listdir's own descriptor
+        if new:
+            self.violation("descriptor-leak", last, ", ".join(new))
+        return 0
+
+    def cleanup(self):
+        """With CAP_NET_ADMIN: empty the queue the fuzzing filled."""
+        if not self.privileged or self.c("QUEUE_FLUSH") is None:
+            return
+        g = Genl()
+        try:
+            g.request(self.fid, self.c("QUEUE_FLUSH"))
+        except (OSError, TimeoutError):
+            pass
+        g.close()
+
+
+class Server:
+    """--serve: an SMTP server of sorts on 127.0.0.1 and ::1 at --port, the
+    only place the fuzzed configurations can send to. Each connection is,
+    at random: closed at once, left silent, or answered (STARTTLS offered and
+    accepted, so that sessions ask for TLS handshakes; AUTH accepted or not;
+    the message taken and dropped)."""
+
+    def __init__(self, port, seed):
+        self.rng = random.Random("%d:server" % seed)
+        self.lock = threading.Lock()
+        self.active = 0
+        self.sessions = 0
+        self.closing = False
+        for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            try:
+                s = socket.socket(fam, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((host, port))
+                s.listen(64)
+            except OSError:
+                continue
+            threading.Thread(target=self.accept, args=(s,), daemon=True).start()
+
+    def accept(self, s):
+        while True:
+            c, _ = s.accept()
+            with self.lock:
+                kind = self.rng.choice(["close", "silent", "talk", "talk", "talk"])
+                busy = self.active >= 48 or self.closing
+                if not busy:
+                    self.active += 1
+                self.sessions += 1
+            if busy or kind == "close":
+                c.close()
+                if not busy:
+                    with self.lock:
+                        self.active -= 1
+                continue
+            threading.Thread(target=self.session, args=(c, kind), daemon=True).start()
+
+    def quiesce(self, timeout):
+        """Take no more sessions; wait for those under way to end."""
+        self.closing = True
+        end = time.monotonic() + timeout
+        while self.active and time.monotonic() < end:
+            time.sleep(0.05)
+
+    def session(self, c, kind):
+        try:
+            c.settimeout(5)
+            if kind == "silent":
+                c.recv(1)
+                return
+            f = c.makefile("rb")
+            say = lambda b: c.sendall(b)
+            say(b"220 nlfuzz ESMTP\r\n")
+            data = False
+            while True:
+                line = f.readline(4096)
+                if not line:
+                    return
+                if data:
+                    if line == b".\r\n":
+                        data = False
+                        say(self.rng.choice([b"250 ok\r\n", b"451 later\r\n", b"554 no\r\n"]))
+                    continue
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    say(b"250-nlfuzz\r\n250-PIPELINING\r\n250-STARTTLS\r\n"
+                        b"250-AUTH PLAIN LOGIN CRAM-MD5\r\n250 SIZE 100000\r\n")
+                elif verb == b"STAR":
+                    say(b"220 go ahead\r\n")   # then no TLS: the helper's part
+                    c.recv(1)
+                    return
+                elif verb == b"AUTH":
+                    say(self.rng.choice([b"235 ok\r\n", b"535 no\r\n", b"334 PDw+\r\n"]))
+                elif verb == b"DATA":
+                    data = True
+                    say(b"354 go\r\n")
+                elif verb == b"QUIT":
+                    say(b"221 bye\r\n")
+                    return
+                else:
+                    say(self.rng.choice([b"250 ok\r\n"] * 6 + [b"451 later\r\n",
+                                                               b"550 no\r\n", b"421 bye\r\n"]))
+        except OSError:
+            pass
+        finally:
+            c.close()
+            with self.lock:
+                self.active -= 1
+
+
+def drop_privileges(uid):
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        libc_call("prctl", 4, 1, 0, 0, 0)   # PR_SET_DUMPABLE: /proc/self is ours again
+
+
+def libc_call(name, *args):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "%s%r: %s" % (name, args, os.strerror(e)))
+
+
+def userns_refused():
+    """Whether the kernel refuses this process a new user namespace (EPERM:
+    it does so to a chrooted process), tried in a child."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc_call("unshare", 0x10000000)   # CLONE_NEWUSER
+            os._exit(0)
+        except OSError as e:
+            os._exit(1 if e.errno == errno.EPERM else 0)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 1
+
+
+def leave_chroot():
+    """The kernel refuses a new user namespace to a chrooted process (the e2e
+    guest runs its tests in a chroot). As root: a private mount namespace
+    whose root is the chroot's, as a container runtime or switch_root makes
+    it. Only this process's view of the mounts changes."""
+    CLONE_NEWNS, MS_MOVE, MS_REC, MS_PRIVATE = 0x20000, 0x2000, 0x4000, 1 << 18
+    libc_call("unshare", CLONE_NEWNS)
+    libc_call("mount", b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    top = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    jail = "/tmp/nlfuzz-jail.%d" % os.getpid()
+    os.mkdir(jail)
+    try:
+        os.chroot(jail)         # the working directory stays outside it
+        os.fchdir(top)
+        for _ in range(256):
+            os.chdir("..")
+        os.chroot(".")          # the mount namespace's own root
+        old = os.readlink("/proc/self/fd/%d" % top)
+        os.chdir(old)
+        libc_call("mount", b".", b"/", None, MS_MOVE, None)
+        os.chroot(".")
+        os.chdir("/")
+    finally:
+        os.close(top)
+        try:
+            os.rmdir(jail)
+        except OSError:
+            pass
+
+
+def enter_userns():
+    """Become root of a new user namespace owning a new network namespace
+    (what any user may do, e.g. unshare -Urn): a container's root."""
+    uid, gid = os.geteuid(), os.getegid()
+    libc_call("unshare", 0x10000000 | 0x40000000)   # CLONE_NEWUSER | CLONE_NEWNET
+    for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", "0 %d 1" % uid),
+                       ("/proc/self/gid_map", "0 %d 1" % gid)):
+        with open(path, "w") as f:
+            f.write(text)
+
+
+FIRST_KEYS = {"seed", "last_index", "cmd_max", "attr_max", "family_id", "commands", "uapi",
+              "groups", "privileged", "userns"}
+
+
+def merge(a, b):
+    """Two summaries as one: counters added, lists joined."""
+    out = dict(a)
+    for k, v in b.items():
+        if k not in out:
+            out[k] = v
+        elif k == "elapsed_s":
+            out[k] = max(out[k], v)
+        elif k in FIRST_KEYS or isinstance(v, (bool, str)):
+            continue
+        elif isinstance(v, dict):
+            out[k] = merge(out[k], v)
+        elif isinstance(v, (int, float, list)):
+            out[k] = out[k] + v
+    return out
+
+
+def run_jobs(args, argv):
+    """--jobs N: N copies of this fuzzer at once (seeds S..S+N-1), one summary."""
+    rest, skip = [], False
+    for x in argv:
+        if skip:
+            skip = False
+        elif x in ("--jobs", "--seed"):
+            skip = True
+        elif not x.startswith(("--jobs=", "--seed=")):
+            rest.append(x)
+    procs = []
+    for k in range(args.jobs):
+        seed = (args.seed + k) % (1 << 32)
+        print("nlfuzz: job %d: seed %d" % (k, seed), flush=True)
+        procs.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), "--jobs", "1",
+                                       "--seed", str(seed)] + rest,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True))
+    total, codes = None, []
+    for k, p in enumerate(procs):
+        out = p.communicate()[0]
+        codes.append(p.returncode)
+        for line in out.splitlines():
+            if line.startswith("nlfuzz-summary: "):
+                st = json.loads(line.split(": ", 1)[1])
+                total = st if total is None else merge(total, st)
+            else:
+                print("[%d] %s" % (k, line), flush=True)
+    if total is not None:
+        total.update(seed=args.seed, jobs=args.jobs, job_exits=codes)
+        total["violations"] = total.get("violations", [])[:20]
+        print("nlfuzz-summary: " + json.dumps(total, sort_keys=True), flush=True)
+    for rc in (3, 1, 4, 2):
+        if rc in codes:
+            return rc
+    return max(codes) if total is not None else 2
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description="Fuzz the generic netlink family ksmtp (see the docstring of this file).",
+        epilog="As root it reconfigures ksmtp (server 127.0.0.1:PORT) and fills its "
+               "queue; --unprivileged drops to uid 65534 first. Reproduce a run with "
+               "the same --seed; one message with --seed S --index N -v.")
+    p.add_argument("--seed", type=int, default=None, help="PRNG seed (default: random)")
+    p.add_argument("--count", type=int, default=1000000, help="messages at most")
+    p.add_argument("--time", type=float, default=60.0, help="seconds at most (default 60)")
+    p.add_argument("--unprivileged", action="store_true",
+                   help="drop to --uid (and every capability) before opening a socket")
+    p.add_argument("--uid", type=int, default=65534, help="uid/gid for --unprivileged")
+    p.add_argument("--userns", action="store_true",
+                   help="fuzz as root of a new user and network namespace (after "
+                        "--unprivileged: a container's root); exit 4 if not allowed")
+    p.add_argument("--port", type=int, default=2599,
+                   help="the port every server port attribute becomes (default 2599: "
+                        "nothing listens there; with --serve, the fuzzer does)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="run N fuzzers at once (seeds SEED..SEED+N-1): races")
+    p.add_argument("--index", type=int, action="append",
+                   help="send only message N of the seed (repeatable)")
+    p.add_argument("--hang", type=float, default=30.0,
+                   help="seconds without an answer that count as a hang (exit 3)")
+    p.add_argument("--settle", type=float, default=2.0,
+                   help="seconds to read late answers after the last message")
+    p.add_argument("--uapi", default=UAPI, help="the uAPI header (commands, attributes)")
+    p.add_argument("--family", default="ksmtp", help="generic netlink family name")
+    p.add_argument("--serve", action="store_true",
+                   help="answer at --port (127.0.0.1, ::1) as an SMTP server of sorts, so "
+                        "that the fuzzed mails get somewhere (and ask for TLS handshakes)")
+    p.add_argument("--no-preconfigure", action="store_true",
+                   help="as root, do not point the configuration at 127.0.0.1 first")
+    p.add_argument("--no-cleanup", action="store_true", help="as root, leave the queue")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every message")
+    args = p.parse_args(argv)
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1 << 32)
+    if args.jobs > 1:
+        return run_jobs(args, sys.argv[1:] if argv is None else argv)
+    cmds, attrs, source = parse_uapi(args.uapi)
+    if args.userns and os.geteuid() == 0 and userns_refused():
+        try:
+            leave_chroot()
+        except OSError as e:
+            print("nlfuzz: cannot leave the chroot for a user namespace: %s" % e,
+                  file=sys.stderr)
+            return 4
+    if args.unprivileged:
+        drop_privileges(args.uid)
+        if cap_eff() & (1 << CAP_NET_ADMIN):
+            print("nlfuzz: still holds CAP_NET_ADMIN after dropping privileges",
+                  file=sys.stderr)
+            return 2
+    if args.userns:
+        try:
+            enter_userns()
+        except OSError as e:
+            print("nlfuzz: no user namespace: %s" % e, file=sys.stderr)
+            return 4
+    print("nlfuzz: seed %d, uid %d%s, CapEff %#x, uapi %s" % (
+        args.seed, os.geteuid(), " in a new user namespace" if args.userns else "",
+        cap_eff(), source), flush=True)
+    log_before = kernel_log()
+    g = Genl()
+    try:
+        fam = resolve_family(g, args.family)
+    except (OSError, TimeoutError) as e:
+        fam, why = None, e
+    else:
+        why = "not registered"
+    g.close()
+    if not fam:
+        print("nlfuzz: family %s: %s" % (args.family, why), file=sys.stderr)
+        return 2
+    print("nlfuzz: family %s id %d, commands %s, groups %s" % (
+        args.family, fam["id"], sorted(fam["ops"]), fam["groups"]), flush=True)
+    server = Server(args.port, args.seed) if args.serve else None
+    fz = Fuzzer(args, fam, cmds, attrs)
+    fz.server = server
+    rc = fz.run()
+    if server:
+        fz.st["smtp_sessions"] = server.sessions
+    if rc:
+        return rc
+    if not args.no_cleanup:
+        fz.cleanup()
+    # the family must still be there, and answer
+    g = Genl()
+    try:
+        again = resolve_family(g, args.family)
+    except (OSError, TimeoutError):
+        again = None
+    g.close()
+    if not again or again["id"] != fam["id"]:
+        fz.violation("family-lost", fz.st.get("last_index", -1), "after fuzzing")
+    log_after = kernel_log()
+    if log_before is not None and log_after is not None:
+        top = max([s for s, _ in log_before] + [-1])
+        bad = [line for s, line in log_after if s > top and KERNEL_PROBLEM.search(line)]
+        if bad:
+            fz.violation("kernel-log", fz.st.get("last_index", -1), "\n".join(bad[:40]))
+    st = dict(fz.st, seed=args.seed, privileged=fz.privileged, uapi=source, userns=args.userns,
+              family_id=fam["id"], commands=sorted(fam["ops"]), cmd_max=fz.cmd_max,
+              attr_max=fz.attr_max, violation_count=len(fz.violations),
+              violations=fz.violations[:20])
+    print("nlfuzz-summary: " + json.dumps(st, sort_keys=True), flush=True)
+    return 1 if fz.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
