@@ -3,6 +3,7 @@
 # make          build ksmtp.ko and ksmtpctl
 # make demo     install what is missing, boot a guest, deliver a mail with ksmtp
 # make test     build, checkpatch, KUnit (UML) and the guest end-to-end tests
+# make e2e-debug  the end-to-end tests on a debug kernel (KASAN, lockdep, kmemleak)
 # make check    checkpatch --strict, kernel-doc and sparse on our kernel sources
 # make bench    mails per second three ways, side by side, in a guest (no test)
 
@@ -37,6 +38,9 @@ kunit:
 e2e: all
 	tests/e2e/run.sh
 
+e2e-debug:
+	tests/e2e/run.sh --debug
+
 bench: all
 	tests/bench/run.sh
 
@@ -51,4 +55,4 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C userspace clean
 
-.PHONY: all module userspace deps check kunit e2e demo bench test clean
+.PHONY: all module userspace deps check kunit e2e e2e-debug demo bench test clean

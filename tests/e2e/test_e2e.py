@@ -1334,7 +1334,10 @@ def test_config_set_password_wiped_from_echoed_request():
     cases = [("bad from", [("CFG_FROM", b"bad from@x\0")], b"bad from@x"),
              ("bad domain", [("CFG_DOMAIN", b"gw 1\0")], b"gw 1"),
              ("auth without user", [("CFG_USERNAME", b"\0"),
-                                    ("CFG_AUTH", struct.pack("=I", 1))], None)]
+                                    ("CFG_AUTH", struct.pack("=I", 1))], None),
+             # the attribute twice: the kernel takes the last, wipes both
+             ("password twice", [("CFG_PASSWORD", b"Other-1234567\0"),
+                                 ("CFG_FROM", b"bad from@x\0")], b"bad from@x")]
     echoed = []
     try:
         for seq, (what, rest, marker) in enumerate(cases, 1000):
