@@ -5,10 +5,10 @@
 # suites (UML, KASAN, lockdep), a build against 6.12 (net/handshake side of
 # the TLS switch), the queue suite again on x86_64 with
 # DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest, on Debian's
-# kernel and again on a debug build of it (KASAN, lockdep, kmemleak: any
-# report fails). The last line is "N passed, N failed": the KUnit cases
-# plus the end-to-end cases; a failed build or checkpatch counts as one
-# more failure each.
+# kernel and again on a debug kernel built from its linux-source-6.1
+# (KASAN, lockdep, kmemleak: any report fails). The last line is
+# "N passed, N failed": the KUnit cases plus the end-to-end cases; a
+# failed build or checkpatch counts as one more failure each.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"

@@ -19,8 +19,8 @@ guest=$repo/tests/e2e/guest.sh
 if [ "${1:-}" = --debug ]; then
 	shift
 	label=e2e-debug
-	# TCG with KASAN, lockdep and kmemleak: the guest took 14 min on two
-	# busy cores (another guest and a kernel build beside it).
+	# TCG with KASAN, lockdep and kmemleak: the guest took 11 to 14 min
+	# on two cores shared with one or two other guests.
 	limit=1800
 	kdir=$("$repo/tests/vm/debug-kernel.sh") || { echo "$label: 0 passed, 1 failed"; exit 2; }
 	copy=$(mktemp -d /tmp/ksmtp-debug-src.XXXXXX)
