@@ -35,7 +35,16 @@
 #include "tls.h"
 
 unsigned int ksmtp_net_id __read_mostly;
-/* The module is going: namespaces born now start closed. */
+/* Every namespace's state, so that unload reaches each one, including one
+ * whose setup runs meanwhile (not yet on the kernel's list of namespaces);
+ * and the module going: namespaces set up after that start closed.
+ */
+static DEFINE_MUTEX(nets_lock);
+/* KSMTP_CMD_SEND's workers: apart from the queue's, so that a host's
+ * fault reports never wait behind an admin's sends.
+ */
+static struct workqueue_struct *sends_wq;
+static LIST_HEAD(nets);
 static bool ksmtp_going;
 
 static struct netlink_range_validation timeout_range = {
@@ -591,11 +600,13 @@ static int queue_mail(struct genl_info *info, const struct ksmtp_mail *m)
  * struct ksmtp_nlsend - a KSMTP_CMD_SEND being delivered by a worker
  * @work: runs the session
  * @node: in ksmtp_net.sends_list from acceptance to the outcome
+ * @cancel_node: on sends_close()'s list when cancelled before it ran
  * @kn: the namespace's state (its exit waits for every send)
  * @net: the namespace, to answer in
  * @client: the client it goes through (a reference)
- * @portid: the requesting socket, which gets the outcome; 0 once it closed
- *	(its port id may be another socket's then)
+ * @sk: the requesting socket (a reference): the outcome goes to it only
+ *	while it lives, never to another socket that took its port id
+ * @portid: its port id, 0 when no outcome is to be sent
  * @seq: the request's sequence number, repeated in the outcome
  * @id: the mail's id, in the immediate answer and in the outcome
  * @mail: the mail; its strings and body belong to this structure
@@ -606,9 +617,11 @@ static int queue_mail(struct genl_info *info, const struct ksmtp_mail *m)
 struct ksmtp_nlsend {
 	struct work_struct work;
 	struct list_head node;
+	struct list_head cancel_node;
 	struct ksmtp_net *kn;
 	struct net *net;
 	struct ksmtp_client *client;
+	struct sock *sk;
 	u32 portid;
 	u32 seq;
 	u64 id;
@@ -619,6 +632,8 @@ struct ksmtp_nlsend {
 
 static void nlsend_free(struct ksmtp_nlsend *ns)
 {
+	if (ns->sk)
+		sock_put(ns->sk);
 	nlmsg_free(ns->out);
 	ksmtp_client_put(ns->client);
 	kfree(ns->mail.km_rcpt);
@@ -633,6 +648,32 @@ static void nlsend_free(struct ksmtp_nlsend *ns)
 static DECLARE_RWSEM(family_lock);
 static bool family_live;
 
+/**
+ * ksmtp_nl_multicast() - multicast @msg on a group of the family
+ * @net: the namespace
+ * @msg: the message; consumed
+ * @group: the group's index (enum in the uapi header)
+ *
+ * Never after the family is unregistered (its group numbers may be
+ * another family's by then): the message is dropped then.
+ *
+ * Context: process context; may sleep.
+ * Return: as genlmsg_multicast_netns(), -ESRCH when gone.
+ */
+int ksmtp_nl_multicast(struct net *net, struct sk_buff *msg, unsigned int group)
+{
+	int err = -ESRCH;
+
+	down_read(&family_lock);
+	if (family_live)
+		err = genlmsg_multicast_netns(&ksmtp_nl_family, net, msg, 0, group,
+					      GFP_KERNEL);
+	else
+		nlmsg_free(msg);
+	up_read(&family_lock);
+	return err;
+}
+
 /* The end of a send: its outcome to the sender, then it leaves the count
  * that an exiting namespace or module waits on.
  */
@@ -646,8 +687,9 @@ static void nlsend_end(struct ksmtp_nlsend *ns)
 
 	spin_lock(&kn->sends_lock);
 	list_del(&ns->node);
-	portid = ns->portid;
 	spin_unlock(&kn->sends_lock);
+	/* Its socket closed: its port id may be another's now. */
+	portid = sock_flag(ns->sk, SOCK_DEAD) ? 0 : ns->portid;
 
 	down_read(&family_lock);
 	hdr = family_live && portid ?
@@ -665,6 +707,10 @@ static void nlsend_end(struct ksmtp_nlsend *ns)
 	spin_lock(&kn->sends_lock);
 	last = !--kn->nsends && kn->sends_closing;
 	spin_unlock(&kn->sends_lock);
+	/* sends_idle() reads under the lock: it sees the count and then
+	 * sleeps, or this wakes it; it never sees 0 before the unlock. After
+	 * the unlock @kn may be gone: wake_up_var() only hashes the address.
+	 */
 	if (last)
 		wake_up_var(&kn->nsends);
 }
@@ -679,8 +725,8 @@ static void nlsend_work(struct work_struct *work)
 }
 
 /* KSMTP_CMD_SEND: a worker runs the session; the answer goes out now. */
-static int send_mail(struct genl_info *info, struct ksmtp_net *kn,
-		     struct ksmtp_mail *m)
+static int send_mail(struct sk_buff *skb, struct genl_info *info,
+		     struct ksmtp_net *kn, struct ksmtp_mail *m)
 {
 	struct ksmtp_nlsend *ns;
 	const char *why = NULL;
@@ -702,6 +748,8 @@ static int send_mail(struct genl_info *info, struct ksmtp_net *kn,
 	INIT_WORK(&ns->work, nlsend_work);
 	ns->kn = kn;
 	ns->net = genl_info_net(info);
+	ns->sk = NETLINK_CB(skb).sk;
+	sock_hold(ns->sk);
 	ns->portid = info->snd_portid;
 	ns->seq = info->snd_seq;
 	ns->id = atomic64_inc_return(&kn->send_ids);
@@ -734,33 +782,9 @@ static int send_mail(struct genl_info *info, struct ksmtp_net *kn,
 	/* The strings and body are the worker's now. */
 	ns->mail = *m;
 	*m = (struct ksmtp_mail){};
-	ksmtp_wq_queue(&ns->work);
+	queue_work(sends_wq, &ns->work);
 	return 0;
 }
-
-/* A requesting socket closed: its port id may be reused by any other
- * socket, which must not get this one's outcomes.
- */
-static int ksmtp_nl_notify(struct notifier_block *nb, unsigned long event, void *ptr)
-{
-	struct netlink_notify *n = ptr;
-	struct ksmtp_nlsend *ns;
-	struct ksmtp_net *kn;
-
-	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC || !n->portid)
-		return NOTIFY_DONE;
-	kn = ksmtp_net(n->net);
-	spin_lock(&kn->sends_lock);
-	list_for_each_entry(ns, &kn->sends_list, node)
-		if (ns->portid == n->portid)
-			ns->portid = 0;
-	spin_unlock(&kn->sends_lock);
-	return NOTIFY_DONE;
-}
-
-static struct notifier_block ksmtp_nl_notifier = {
-	.notifier_call = ksmtp_nl_notify,
-};
 
 /* Namespace exit or unload, first half: no new send; a send not started
  * yet ends here, failed; the sessions of the others are cut.
@@ -774,25 +798,32 @@ static void sends_close(struct ksmtp_net *kn)
 	kn->sends_closing = true;
 	list_for_each_entry_safe(ns, tmp, &kn->sends_list, node)
 		if (cancel_work(&ns->work))
-			list_move_tail(&ns->node, &cancelled);
+			list_add_tail(&ns->cancel_node, &cancelled);
 	spin_unlock(&kn->sends_lock);
 	ksmtp_sessions_abort_all(&kn->sends);
-	list_for_each_entry_safe(ns, tmp, &cancelled, node) {
+	list_for_each_entry_safe(ns, tmp, &cancelled, cancel_node) {
 		ns->res.kr_err = -ESHUTDOWN;
 		ns->res.kr_transient = true;
 		strscpy(ns->res.kr_reason, "the namespace or module goes away",
 			sizeof(ns->res.kr_reason));
-		spin_lock(&kn->sends_lock);
-		list_add(&ns->node, &kn->sends_list);	/* for nlsend_end() */
-		spin_unlock(&kn->sends_lock);
 		nlsend_end(ns);
 	}
+}
+
+static bool sends_idle(struct ksmtp_net *kn)
+{
+	bool idle;
+
+	spin_lock(&kn->sends_lock);
+	idle = !kn->nsends;
+	spin_unlock(&kn->sends_lock);
+	return idle;
 }
 
 /* ... second half: wait for the sends that were running (cut already). */
 static void sends_wait(struct ksmtp_net *kn)
 {
-	wait_var_event(&kn->nsends, !READ_ONCE(kn->nsends));
+	wait_var_event(&kn->nsends, sends_idle(kn));
 }
 
 /* Join the KSMTP_A_MAIL_BODY parts, in order. */
@@ -889,7 +920,7 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		err = queue_mail(info, &mail);
 		goto out;
 	}
-	err = send_mail(info, kn, &mail);
+	err = send_mail(skb, info, kn, &mail);
 	/* On success the worker owns them, and send_mail() cleared @mail. */
 	if (!err)
 		return 0;
@@ -1069,16 +1100,11 @@ void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
 		return;
 	}
 	genlmsg_end(msg, hdr);
-	down_read(&family_lock);
-	if (family_live)
-		genlmsg_multicast_netns(&ksmtp_nl_family, net, msg, 0, 0, GFP_KERNEL);
-	else
-		nlmsg_free(msg);
-	up_read(&family_lock);
+	ksmtp_nl_multicast(net, msg, KSMTP_MCGRP_EVENTS_ID);
 }
 
 static const struct genl_multicast_group ksmtp_nl_mcgrps[] = {
-	{ .name = KSMTP_MCGRP_EVENTS },
+	[KSMTP_MCGRP_EVENTS_ID] = { .name = KSMTP_MCGRP_EVENTS },
 	/* Only a process that may act as the TLS helper may listen. */
 	[KSMTP_MCGRP_TLS_ID] = { .name = KSMTP_MCGRP_TLS,
 				 .flags = GENL_MCAST_CAP_NET_ADMIN },
@@ -1171,11 +1197,14 @@ static int __net_init ksmtp_net_init(struct net *net)
 	ksmtp_sessions_init(&kn->sends);
 	spin_lock_init(&kn->sends_lock);
 	INIT_LIST_HEAD(&kn->sends_list);
-	/* Born while the module goes: nothing may start here. */
-	if (READ_ONCE(ksmtp_going)) {
+	mutex_lock(&nets_lock);
+	list_add_tail(&kn->node, &nets);
+	/* Set up while the module goes: nothing may start here. */
+	if (ksmtp_going) {
 		ksmtp_queue_shutdown(&kn->queue);
 		sends_close(kn);
 	}
+	mutex_unlock(&nets_lock);
 	return 0;
 }
 
@@ -1186,6 +1215,9 @@ static void __net_exit ksmtp_net_exit(struct net *net)
 	ksmtp_queue_shutdown(&kn->queue);
 	sends_close(kn);
 	sends_wait(kn);
+	mutex_lock(&nets_lock);
+	list_del(&kn->node);
+	mutex_unlock(&nets_lock);
 	ksmtp_client_put(kn->client);
 	kn->client = NULL;
 	nlcfg_free(&kn->cfg);
@@ -1211,28 +1243,31 @@ int __init ksmtp_nl_init(void)
 	err = ksmtp_queue_wq_init();
 	if (err)
 		return err;
+	err = -ENOMEM;
+	sends_wq = alloc_workqueue("ksmtp_send", WQ_UNBOUND, 0);
+	if (!sends_wq)
+		goto err_wq;
 	err = register_pernet_subsys(&ksmtp_net_ops);
 	if (err)
-		goto err_wq;
+		goto err_sends_wq;
 	err = genl_register_family(&ksmtp_nl_family);
 	if (err)
 		goto err_pernet;
 	family_live = true;
-	err = netlink_register_notifier(&ksmtp_nl_notifier);
-	if (err)
-		goto err_family;
 	err = ksmtp_tls_init();
 	if (err)
-		goto err_notifier;
+		goto err_family;
 	return 0;
 
-err_notifier:
-	netlink_unregister_notifier(&ksmtp_nl_notifier);
 err_family:
+	down_write(&family_lock);
 	family_live = false;
+	up_write(&family_lock);
 	genl_unregister_family(&ksmtp_nl_family);
 err_pernet:
 	unregister_pernet_subsys(&ksmtp_net_ops);
+err_sends_wq:
+	destroy_workqueue(sends_wq);
 err_wq:
 	ksmtp_queue_wq_exit();
 	return err;
@@ -1245,30 +1280,29 @@ err_wq:
  */
 void ksmtp_nl_exit(void)
 {
-	struct net *net;
+	struct ksmtp_net *kn;
 
-	/* Every queued mail is reported dropped while the family can still
-	 * carry the events; no namespace can appear or go meanwhile.
-	 */
-	WRITE_ONCE(ksmtp_going, true);
-	down_read(&net_rwsem);
 	/* Every session of every namespace is cut first, then waited for:
 	 * nobody waits on a server while another namespace's session runs.
+	 * Every queued mail is reported dropped while the family can still
+	 * carry the events. A namespace set up meanwhile starts closed.
 	 */
-	for_each_net(net) {
-		ksmtp_queue_shutdown(&ksmtp_net(net)->queue);
-		sends_close(ksmtp_net(net));
+	mutex_lock(&nets_lock);
+	ksmtp_going = true;
+	list_for_each_entry(kn, &nets, node) {
+		ksmtp_queue_shutdown(&kn->queue);
+		sends_close(kn);
 	}
-	for_each_net(net)
-		sends_wait(ksmtp_net(net));
-	up_read(&net_rwsem);
+	list_for_each_entry(kn, &nets, node)
+		sends_wait(kn);
+	mutex_unlock(&nets_lock);
 	ksmtp_tls_exit();
-	netlink_unregister_notifier(&ksmtp_nl_notifier);
 	down_write(&family_lock);
 	family_live = false;
 	up_write(&family_lock);
 	genl_unregister_family(&ksmtp_nl_family);
 	unregister_pernet_subsys(&ksmtp_net_ops);
+	destroy_workqueue(sends_wq);
 	ksmtp_queue_wq_exit();
 }
 

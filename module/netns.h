@@ -45,6 +45,7 @@ struct ksmtp_nlcfg {
  * @nsends: their number, at most KSMTP_SENDS_MAX
  * @sends_closing: namespace exit or unload began: no new SEND
  * @send_ids: the last id given to a SEND mail
+ * @node: in netlink.c's list of every namespace's state (unload)
  */
 struct ksmtp_net {
 	struct mutex lock; /* configuration updates; never across a session */
@@ -63,6 +64,7 @@ struct ksmtp_net {
 	unsigned int nsends;
 	bool sends_closing;
 	atomic64_t send_ids;
+	struct list_head node;
 };
 
 extern unsigned int ksmtp_net_id;

@@ -814,17 +814,6 @@ int __init ksmtp_queue_wq_init(void)
 }
 
 /**
- * ksmtp_wq_queue() - run @work on the delivery workqueue
- * @work: the work (a KSMTP_CMD_SEND mail)
- *
- * Context: any.
- */
-void ksmtp_wq_queue(struct work_struct *work)
-{
-	queue_work(ksmtp_wq, work);
-}
-
-/**
  * ksmtp_queue_wq_exit() - destroy it, after every queue was shut down
  *
  * Context: process context (module exit).

@@ -124,7 +124,6 @@ struct ksmtp_queue {
 
 int ksmtp_queue_wq_init(void);
 void ksmtp_queue_wq_exit(void);
-void ksmtp_wq_queue(struct work_struct *work);
 void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net);
 void ksmtp_queue_shutdown(struct ksmtp_queue *q);
 void ksmtp_queue_flush(struct ksmtp_queue *q);

@@ -91,6 +91,7 @@ static bool err_transient(int err)
 	case -ENOMEM:
 	case -EINTR:
 	case -ESRCH:
+	case -ESHUTDOWN:
 		return true;
 	default:
 		return false;
@@ -125,9 +126,15 @@ static int fail(struct ksmtp_conn *s, int err, const char *why)
 {
 	struct ksmtp_result *r = s->res;
 
+	/* Cut from outside: whatever broke, that is why. */
+	if (READ_ONCE(s->aborted)) {
+		err = -ESHUTDOWN;
+		why = "cut: the module or namespace goes away";
+	}
+
 	/* The stream's state is unknown: no QUIT on it. */
 	if (err == -ETIMEDOUT || err == -EBADMSG || err == -ECONNRESET ||
-	    err == -EPIPE || err == -EINTR)
+	    err == -EPIPE || err == -EINTR || err == -ESHUTDOWN)
 		s->usable = false;
 	/* The first failure is the one reported; QUIT changes no outcome. */
 	if (r->kr_err || s->phase == KSMTP_PHASE_QUIT)
@@ -941,10 +948,16 @@ struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
 		return ERR_PTR(-ENOMEM);
 	}
 	INIT_LIST_HEAD(&s->reg_node);
+	/* Whole before it is visible to ksmtp_sessions_abort_all(). */
+	s->client = ksmtp_client_get(client);
+	s->cfg = &client->cfg;
+	s->res = res;
+	ksmtp_tls_req_init(&s->tls);
 	if (reg) {
 		mutex_lock(&reg->lock);
 		if (reg->dying) {
 			mutex_unlock(&reg->lock);
+			ksmtp_client_put(s->client);
 			kfree(s->chunk);
 			kfree(s);
 			res->kr_err = -ESHUTDOWN;
@@ -952,14 +965,10 @@ struct ksmtp_conn *ksmtp_conn_alloc(struct ksmtp_client *client,
 				sizeof(res->kr_reason));
 			return ERR_PTR(-ESHUTDOWN);
 		}
-		list_add_tail(&s->reg_node, &reg->list);
 		s->reg = reg;
+		list_add_tail(&s->reg_node, &reg->list);
 		mutex_unlock(&reg->lock);
 	}
-	s->client = ksmtp_client_get(client);
-	s->cfg = &client->cfg;
-	s->res = res;
-	ksmtp_tls_req_init(&s->tls);
 	return s;
 }
 

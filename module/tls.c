@@ -29,6 +29,7 @@
 #include <net/inet_connection_sock.h>
 #include <net/tls.h>
 
+#include "netlink.h"
 #include "tls.h"
 
 enum {
@@ -73,8 +74,7 @@ static int announce(struct ksmtp_tls_req *req)
 		return -EMSGSIZE;
 	}
 	genlmsg_end(msg, hdr);
-	return genlmsg_multicast_netns(&ksmtp_nl_family, req->net, msg, 0,
-				       KSMTP_MCGRP_TLS_ID, GFP_KERNEL);
+	return ksmtp_nl_multicast(req->net, msg, KSMTP_MCGRP_TLS_ID);
 }
 
 /* Did the helper leave kernel TLS on, both ways, and no descriptor? */

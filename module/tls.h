@@ -69,7 +69,6 @@ int ksmtp_tls_init(void);
 void ksmtp_tls_exit(void);
 
 extern struct genl_family ksmtp_nl_family;
-#define KSMTP_MCGRP_TLS_ID	1	/* index in the family's groups */
 
 int ksmtp_nl_tls_accept_doit(struct sk_buff *skb, struct genl_info *info);
 int ksmtp_nl_tls_done_doit(struct sk_buff *skb, struct genl_info *info);

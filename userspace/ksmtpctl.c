@@ -151,6 +151,7 @@ static struct nl_msg *send_current;
 static struct nl_msg *send_result;
 static uint64_t send_id;
 static bool send_id_known;
+static bool family_gone;	/* nlctrl said the family was unregistered */
 
 static void open_family(struct request *rq)
 {
@@ -186,6 +187,18 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct request *rq = arg;
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 
+	if (nlmsg_hdr(msg)->nlmsg_type != rq->family) {
+		/* nlctrl's notifications, to a send waiting for its outcome */
+		struct nlattr *name;
+
+		name = nla_find(genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0),
+				CTRL_ATTR_FAMILY_NAME);
+		if (nlmsg_hdr(msg)->nlmsg_type == GENL_ID_CTRL &&
+		    gh->cmd == CTRL_CMD_DELFAMILY && name &&
+		    !strcmp(nla_get_string(name), KSMTP_GENL_NAME))
+			family_gone = true;
+		return NL_OK;
+	}
 	nla_parse(rq->tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
 	send_current = msg;
 	if (rq->each) {
@@ -733,6 +746,8 @@ static bool send_pending(struct request *rq)
 	uint64_t id;
 
 	(void)rq;
+	if (family_gone)
+		return false;
 	if (!send_result)
 		return true;
 	id = nla_get_u64(nla_find(genlmsg_attrdata(nlmsg_data(nlmsg_hdr(send_result)), 0),
@@ -810,10 +825,17 @@ static int cmd_send(int argc, char **argv)
 		 * follows when the session is over, as a message of its own
 		 * (after the ack, so not in sequence: matched by id).
 		 */
+		int grp;
+
+		/* Hear it if the module goes before the outcome comes. */
+		grp = genl_ctrl_resolve_grp(rq.sk, "nlctrl", "notify");
+		if (grp >= 0)
+			nl_socket_add_membership(rq.sk, grp);
 		rq.each = on_send_msg;
 		transact_until(&rq, send_pending);
 		if (!send_result)
-			die("no outcome from the kernel");
+			die("the kernel module went away before the outcome of mail %llu: it may or may not have been sent",
+			    (unsigned long long)send_id);
 		nla_parse(rq.tb, KSMTP_A_MAX, genlmsg_attrdata(nlmsg_data(nlmsg_hdr(send_result)), 0),
 			  genlmsg_attrlen(nlmsg_data(nlmsg_hdr(send_result)), 0), NULL);
 	}

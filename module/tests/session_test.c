@@ -983,6 +983,29 @@ static void tls_config_rules(struct kunit *test)
 	}
 }
 
+/* A scripted server, and an open session to it (in @reg, if not NULL). */
+static struct ksmtp_conn *open_session(struct kunit *test, struct ksmtp_test_server **srvp,
+				       const char * const *script, struct ksmtp_sessions *reg,
+				       struct ksmtp_result **resp)
+{
+	static const struct sess_case c = { "open" };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
+	struct ksmtp_client *client;
+	struct ksmtp_conn *conn;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	KUNIT_ASSERT_NOT_NULL(test, res);
+	ksmtp_test_server_start(test, srv, AF_INET, script, 65536);
+	client = make_client(test, &c, &srv->addr);	/* 3 s timeouts */
+	conn = ksmtp_conn_open(client, reg, res);
+	ksmtp_client_destroy(client);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	*srvp = srv;
+	*resp = res;
+	return conn;
+}
+
 static void one_session_several_mails(struct kunit *test)
 {
 	static const char * const s[] = {
@@ -992,23 +1015,15 @@ static void one_session_several_mails(struct kunit *test)
 		"R", OK, "R", OK, "R", "S354 go\r\n", "D", "S250 queued\r\n",
 		QUIT_OK, NULL
 	};
-	static const struct sess_case c = { "several" };
-	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
-	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
 	struct ksmtp_mail mail = {
 		.km_rcpt = "nobody@example.net", .km_subject = "Fault",
 		.km_body = "Fan 2 failed.\n", .km_body_len = 14,
 	};
-	struct ksmtp_client *client;
+	struct ksmtp_test_server *srv;
+	struct ksmtp_result *res;
 	struct ksmtp_conn *conn;
 
-	KUNIT_ASSERT_NOT_NULL(test, srv);
-	KUNIT_ASSERT_NOT_NULL(test, res);
-	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
-	client = make_client(test, &c, &srv->addr);
-	conn = ksmtp_conn_open(client, NULL, res);
-	ksmtp_client_destroy(client);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	conn = open_session(test, &srv, s, NULL, &res);
 	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), -EREMOTEIO);
 	KUNIT_EXPECT_EQ(test, res->kr_code, 550);
 	KUNIT_EXPECT_TRUE(test, ksmtp_conn_usable(conn));
@@ -1095,20 +1110,12 @@ static void data_timeout_whole_message(struct kunit *test)
 static void socket_pins_namespace(struct kunit *test)
 {
 	static const char * const s[] = { GREET, "R", EHLO_BASIC, QUIT_OK, NULL };
-	static const struct sess_case c = { "refcnt" };
-	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
-	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
-	struct ksmtp_client *client;
+	struct ksmtp_test_server *srv;
+	struct ksmtp_result *res;
 	struct ksmtp_conn *conn;
 	struct socket *sock;
 
-	KUNIT_ASSERT_NOT_NULL(test, srv);
-	KUNIT_ASSERT_NOT_NULL(test, res);
-	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
-	client = make_client(test, &c, &srv->addr);
-	conn = ksmtp_conn_open(client, NULL, res);
-	ksmtp_client_destroy(client);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	conn = open_session(test, &srv, s, NULL, &res);
 	sock = ksmtp_conn_socket(conn);
 	KUNIT_ASSERT_NOT_NULL(test, sock);
 	KUNIT_EXPECT_EQ(test, (int)sock->sk->sk_net_refcnt, 1);
@@ -1123,26 +1130,22 @@ static void abort_cuts_quit(struct kunit *test)
 {
 	static const char * const s[] = { GREET, "R", EHLO_BASIC, "Z", NULL };
 	static const struct sess_case c = { "abort" };
-	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
-	struct ksmtp_result *res = kunit_kzalloc(test, sizeof(*res), GFP_KERNEL);
 	struct ksmtp_sessions *reg = kunit_kzalloc(test, sizeof(*reg), GFP_KERNEL);
+	struct ksmtp_test_server *srv;
+	struct ksmtp_result *res;
 	struct ksmtp_client *client;
 	struct ksmtp_conn *conn;
 	unsigned long t0;
 
-	KUNIT_ASSERT_NOT_NULL(test, srv);
-	KUNIT_ASSERT_NOT_NULL(test, res);
 	KUNIT_ASSERT_NOT_NULL(test, reg);
 	ksmtp_sessions_init(reg);
-	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
-	client = make_client(test, &c, &srv->addr);	/* 3 s timeouts */
-	conn = ksmtp_conn_open(client, reg, res);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(conn));
+	conn = open_session(test, &srv, s, reg, &res);
 	t0 = jiffies;
 	/* QUIT waits for a reply that never comes; cut it from outside. */
 	abort_later(reg, 300);
 	ksmtp_conn_close(conn);
 	KUNIT_EXPECT_LT(test, jiffies_to_msecs(jiffies - t0), 1500U);
+	client = make_client(test, &c, &srv->addr);
 	conn = ksmtp_conn_open(client, reg, res);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(conn), -ESHUTDOWN);
 	KUNIT_EXPECT_EQ(test, res->kr_err, -ESHUTDOWN);

@@ -356,15 +356,21 @@ def test_fixture_with_swaks():
     assert m["mech"] == "PLAIN" and m["from"] == FROM and b"from swaks" in m["content"], m
 
 
+def stuck_send(silent, port, greeting_ms):
+    """A `ksmtpctl send` whose session now waits for @silent's greeting."""
+    configure(port=port, extra=("timeout-greeting", str(greeting_ms)))
+    slow = subprocess.Popen([CTL, "send"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    slow.stdin.write(b"x\n")
+    slow.stdin.close()
+    conn, _ = silent.accept()
+    return slow, conn
+
+
 def test_slow_server_does_not_block_show_or_other_namespaces():
     silent = silent_listener(2530, 4)
     try:
-        configure(port=2530, extra=("timeout-greeting", "15000"))
-        slow = subprocess.Popen([CTL, "send"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        slow.stdin.write(b"x\n")
-        slow.stdin.close()
-        conn, _ = silent.accept()   # the kernel is now waiting for a greeting
+        slow, conn = stuck_send(silent, 2530, 15000)
         assert show()["port"] == 2530
         subprocess.run(["ip", "netns", "add", "ksmtp-e2e"], check=True)
         try:
@@ -470,12 +476,7 @@ def test_send_to_silent_server_does_not_hold_genetlink():
     subprocess.run(["rmmod", "wireguard"], capture_output=True)
     silent = silent_listener(2534, 4)
     try:
-        configure(port=2534, extra=("timeout-greeting", "20000"))
-        slow = subprocess.Popen([CTL, "send"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        slow.stdin.write(b"x\n")
-        slow.stdin.close()
-        conn, _ = silent.accept()   # the kernel now waits for a greeting
+        slow, conn = stuck_send(silent, 2534, 20000)
         t0 = time.time()
         r = subprocess.run(["modprobe", "wireguard"], capture_output=True, timeout=60)
         took = time.time() - t0
@@ -762,6 +763,26 @@ def test_rmmod_with_100_queued_mails_and_a_silent_server():
     finally:
         silent.close()
     subprocess.run(["modprobe", "ksmtp"], check=True)
+
+
+def test_rmmod_cuts_a_send_in_progress():
+    """rmmod with a `ksmtpctl send` waiting for a silent server's greeting
+    (10 minutes): the session is cut at once, and ksmtpctl hears the mail
+    failed because the module goes away; it does not hang."""
+    silent = silent_listener(2535, 4)
+    try:
+        slow, conn = stuck_send(silent, 2535, 600000)
+        t0 = time.time()
+        r = subprocess.run(["rmmod", "ksmtp"], capture_output=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert time.time() - t0 < 20, "rmmod took %.1f s" % (time.time() - t0)
+        assert slow.wait(timeout=30) == 1
+        err = slow.stderr.read()
+        assert b"goes away" in err or b"went away" in err, err
+        conn.close()
+    finally:
+        silent.close()
+        subprocess.run(["modprobe", "ksmtp"], check=True)
 
 
 def test_rmmod_and_autoload():
