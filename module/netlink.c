@@ -689,7 +689,7 @@ static void nlsend_end(struct ksmtp_nlsend *ns)
 	list_del(&ns->node);
 	spin_unlock(&kn->sends_lock);
 	/* Its socket closed: its port id may be another's now. */
-	portid = sock_flag(ns->sk, SOCK_DEAD) ? 0 : ns->portid;
+	portid = ns->sk && !sock_flag(ns->sk, SOCK_DEAD) ? ns->portid : 0;
 
 	down_read(&family_lock);
 	hdr = family_live && portid ?
@@ -749,7 +749,8 @@ static int send_mail(struct sk_buff *skb, struct genl_info *info,
 	ns->kn = kn;
 	ns->net = genl_info_net(info);
 	ns->sk = NETLINK_CB(skb).sk;
-	sock_hold(ns->sk);
+	if (ns->sk)
+		sock_hold(ns->sk);
 	ns->portid = info->snd_portid;
 	ns->seq = info->snd_seq;
 	ns->id = atomic64_inc_return(&kn->send_ids);
