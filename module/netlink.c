@@ -153,16 +153,13 @@ static int take_str(struct genl_info *info, int type, char **dst,
 		return -EINVAL;
 	}
 	s = kstrdup(nla_data(a), GFP_KERNEL);
-	if (type == KSMTP_A_CFG_PASSWORD) {
-		/* Not echoed back in an error's ack, nor left in the skb. */
-		memzero_explicit(nla_data(a), nla_len(a));
-		if (s)
-			kfree_sensitive(*dst);
-	} else if (s) {
-		kfree(*dst);
-	}
 	if (!s)
 		return -ENOMEM;
+	/* The request's copy of a password goes in wipe_password(). */
+	if (type == KSMTP_A_CFG_PASSWORD)
+		kfree_sensitive(*dst);
+	else
+		kfree(*dst);
 	*dst = s;
 	return 0;
 }
