@@ -4,7 +4,8 @@
 # make demo     install what is missing, boot a guest, deliver a mail with ksmtp
 # make test     build, checkpatch, KUnit (UML) and the guest end-to-end tests
 # make e2e-debug  the end-to-end tests on a debug kernel (KASAN, lockdep, kmemleak)
-# make check    checkpatch --strict, kernel-doc and sparse on our kernel sources
+# make check    checkpatch --strict, kernel-doc, sparse, the layering (tests/layers.sh)
+#               and the YAML spec against the uAPI header with ynl (tests/ynl.sh)
 # make bench    mails per second three ways, side by side, in a guest (no test)
 
 KABI ?= $(shell tests/vm/kabi.sh 2>/dev/null)
@@ -31,6 +32,9 @@ deps:
 check:
 	tests/checkpatch.sh $(KSRC)
 	tests/sparse.sh $(KDIR)
+	tests/layers.sh --selftest
+	KSMTP_LAYERS_REQUIRE_OBJS=1 tests/layers.sh
+	tests/ynl.sh --check
 
 kunit:
 	tests/kunit/run.sh

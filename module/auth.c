@@ -12,60 +12,148 @@
 #include <crypto/hash.h>
 
 #include "auth.h"
-#include "caps.h"
 
-/* Strongest first: CRAM-MD5 does not send the password. */
-static const enum ksmtp_auth_type preference[] = {
-	KSMTP_AUTH_CRAM_MD5, KSMTP_AUTH_PLAIN, KSMTP_AUTH_LOGIN,
+static int plain_initial(const char *user, const char *pass, char *out)
+{
+	return ksmtp_auth_plain(user, pass, out);
+}
+
+/* LOGIN: the user name, then the password, each to its own challenge. */
+static int login_step(unsigned int n, const char *chal, const char *user,
+		      const char *pass, char *out)
+{
+	if (n > 1)
+		return -ENOMSG;
+	if (!ksmtp_auth_challenge_ok(chal))
+		return -EBADMSG;
+	return ksmtp_auth_b64(n ? pass : user, out);
+}
+
+static int cram_md5_step(unsigned int n, const char *chal, const char *user,
+			 const char *pass, char *out)
+{
+	if (n)
+		return -ENOMSG;
+	return ksmtp_auth_cram_md5(user, pass, chal, out);
+}
+
+/* The mechanisms: CRAM-MD5 first, since it does not send the password. */
+static const struct ksmtp_auth_mech mechs[] = {
+	{
+		.type = KSMTP_AUTH_CRAM_MD5,
+		.name = "CRAM-MD5",
+		.pref = 3,
+		.strict = true,
+		.step = cram_md5_step,
+	},
+	{
+		.type = KSMTP_AUTH_PLAIN,
+		.name = "PLAIN",
+		.pref = 2,
+		.initial = plain_initial,
+	},
+	{
+		.type = KSMTP_AUTH_LOGIN,
+		.name = "LOGIN",
+		.pref = 1,
+		.step = login_step,
+	},
 };
+
+/**
+ * ksmtp_auth_mech() - the mechanism of a uAPI value
+ * @type: the value
+ *
+ * Context: any.
+ * Return: its entry, or NULL for KSMTP_AUTH_NONE and values without one.
+ */
+const struct ksmtp_auth_mech *ksmtp_auth_mech(enum ksmtp_auth_type type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(mechs); i++)
+		if (mechs[i].type == type)
+			return &mechs[i];
+	return NULL;
+}
+
+/**
+ * ksmtp_auth_offered() - the mechanisms we know in an EHLO AUTH list
+ * @list: the mechanism names, separated by spaces (case does not matter)
+ *
+ * Context: any.
+ * Return: BIT(type) of each one offered.
+ */
+u32 ksmtp_auth_offered(const char *list)
+{
+	const char *p = list;
+	unsigned int i;
+	u32 offered = 0;
+	size_t len;
+
+	while (*p) {
+		p = skip_spaces(p);
+		len = strcspn(p, " ");
+		for (i = 0; i < ARRAY_SIZE(mechs); i++)
+			if (len == strlen(mechs[i].name) &&
+			    !strncasecmp(p, mechs[i].name, len))
+				offered |= BIT(mechs[i].type);
+		p += len;
+	}
+	return offered;
+}
 
 /**
  * ksmtp_auth_select() - the mechanism to use with this server
  * @want: the configured mechanism
  * @creds: a user name is configured
- * @caps: what the server offered (all clear after HELO)
+ * @offered: BIT(type) of each offered mechanism we know
+ *	(ksmtp_auth_offered())
+ * @listed: the server lists AUTH at all (false after HELO)
  * @mech: set to the mechanism, KSMTP_AUTH_NONE for no AUTH
  *
  * The rules of the NetX Duo client: NONE means no AUTH, unless credentials
- * are set and the server offers a mechanism we know, then the best one. A
- * configured PLAIN or LOGIN is used when offered; when it is not but another
- * one is, the best offered one is used; when the server lists no AUTH at
- * all, PLAIN is tried. CRAM-MD5, chosen so that the password never crosses
- * the wire, is strict: it is used when offered or when no AUTH is listed,
- * and never replaced by another (a server or a man in the middle that
- * offers only PLAIN and LOGIN gets no AUTH, and the mail fails).
+ * are set and the server offers a mechanism we know, then the preferred
+ * one. A configured mechanism is used when offered; when it is not but
+ * another one is, the preferred offered one is used; when the server lists
+ * no AUTH at all, PLAIN is tried. A strict mechanism (CRAM-MD5, chosen so
+ * that the password never crosses the wire) is used when offered or when
+ * no AUTH is listed, and never replaced by another (a server or a man in
+ * the middle that offers only PLAIN and LOGIN gets no AUTH, and the mail
+ * fails).
  *
  * Context: any.
  * Return: 0, or -EOPNOTSUPP when AUTH is configured and the server offers
- * only mechanisms we do not know, or CRAM-MD5 is configured and the server
- * lists AUTH without it.
+ * only mechanisms we do not know, or a strict mechanism is configured and
+ * the server lists AUTH without it.
  */
-int ksmtp_auth_select(enum ksmtp_auth_type want, bool creds,
-		      const struct ksmtp_caps *caps,
-		      enum ksmtp_auth_type *mech)
+int ksmtp_auth_select(enum ksmtp_auth_type want, bool creds, u32 offered,
+		      bool listed, enum ksmtp_auth_type *mech)
 {
+	const struct ksmtp_auth_mech *w = ksmtp_auth_mech(want), *best = NULL;
 	unsigned int i;
 
 	*mech = KSMTP_AUTH_NONE;
 	if (!creds)
 		return 0;
-	if (want != KSMTP_AUTH_NONE && (caps->auth & BIT(want))) {
+	if (w && (offered & BIT(want))) {
 		*mech = want;
 		return 0;
 	}
-	if (want == KSMTP_AUTH_CRAM_MD5 && (caps->flags & KSMTP_CAP_AUTH))
+	if (w && w->strict && listed)
 		return -EOPNOTSUPP;
-	for (i = 0; i < ARRAY_SIZE(preference); i++) {
-		if (caps->auth & BIT(preference[i])) {
-			*mech = preference[i];
-			return 0;
-		}
+	for (i = 0; i < ARRAY_SIZE(mechs); i++)
+		if ((offered & BIT(mechs[i].type)) && (!best || mechs[i].pref > best->pref))
+			best = &mechs[i];
+	if (best) {
+		*mech = best->type;
+		return 0;
 	}
 	if (want == KSMTP_AUTH_NONE)
 		return 0;
-	if (caps->flags & KSMTP_CAP_AUTH)
+	if (listed || !w)
 		return -EOPNOTSUPP;
-	*mech = want == KSMTP_AUTH_CRAM_MD5 ? want : KSMTP_AUTH_PLAIN;
+	*mech = w->strict ? want : KSMTP_AUTH_PLAIN;
 	return 0;
 }
 

@@ -9,34 +9,13 @@
 #include <linux/ctype.h>
 #include <linux/ksmtp.h>
 
+#include "auth.h"
 #include "caps.h"
 #include "reply.h"
 
 static bool word_is(const char *w, size_t len, const char *name)
 {
 	return len == strlen(name) && !strncasecmp(w, name, len);
-}
-
-static void parse_auth(struct ksmtp_caps *caps, const char *p)
-{
-	static const struct {
-		const char *name;
-		enum ksmtp_auth_type type;
-	} mechs[] = {
-		{ "PLAIN", KSMTP_AUTH_PLAIN },
-		{ "LOGIN", KSMTP_AUTH_LOGIN },
-		{ "CRAM-MD5", KSMTP_AUTH_CRAM_MD5 },
-	};
-	size_t len, i;
-
-	while (*p) {
-		p = skip_spaces(p);
-		len = strcspn(p, " ");
-		for (i = 0; i < ARRAY_SIZE(mechs); i++)
-			if (word_is(p, len, mechs[i].name))
-				caps->auth |= BIT(mechs[i].type);
-		p += len;
-	}
 }
 
 /**
@@ -64,7 +43,7 @@ void ksmtp_caps_parse(struct ksmtp_caps *caps, const struct ksmtp_reply *r)
 		bare = l[len] != '=' && !*skip_spaces(param);
 		if (word_is(l, len, "AUTH")) {
 			caps->flags |= KSMTP_CAP_AUTH;
-			parse_auth(caps, param);
+			caps->auth |= ksmtp_auth_offered(param);
 		} else if (word_is(l, len, "SIZE") && l[len] != '=') {
 			caps->flags |= KSMTP_CAP_SIZE;
 			if (!kstrtou64(skip_spaces(param), 10, &size))

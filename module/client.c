@@ -14,23 +14,13 @@
 #include <net/net_namespace.h>
 
 #include "client.h"
-#include "session.h"
-#include "encode.h"
-
-static void client_free(struct ksmtp_client *c)
-{
-	kfree(c->cfg.kc_username);
-	kfree_sensitive(c->cfg.kc_password);
-	kfree(c->cfg.kc_from);
-	kfree(c->cfg.kc_domain);
-	kfree(c->cfg.kc_tls_name);
-	kfree(c->cfg.kc_tls_ca_file);
-	kfree(c);
-}
 
 static void client_release(struct kref *ref)
 {
-	client_free(container_of(ref, struct ksmtp_client, ref));
+	struct ksmtp_client *c = container_of(ref, struct ksmtp_client, ref);
+
+	ksmtp_config_free_strings(&c->cfg);
+	kfree(c);
 }
 
 static unsigned int or_default(unsigned int ms, unsigned int def)
@@ -38,9 +28,32 @@ static unsigned int or_default(unsigned int ms, unsigned int def)
 	return ms ?: def;
 }
 
-static bool cred_ok(const char *s)
+/**
+ * ksmtp_check_from() - is @s a from address?
+ * @s: the address, not empty
+ *
+ * Context: any.
+ * Return: NULL, or what is wrong, in words.
+ */
+const char *ksmtp_check_from(const char *s)
 {
-	return !s || (strlen(s) <= KSMTP_STR_MAX && !strpbrk(s, "\r\n"));
+	bool utf8;
+
+	return ksmtp_check_address(s, &utf8);
+}
+
+/**
+ * ksmtp_check_rcpts() - is @s a list of recipients?
+ * @s: the list, not empty
+ *
+ * Context: any.
+ * Return: NULL, or what is wrong, in words.
+ */
+const char *ksmtp_check_rcpts(const char *s)
+{
+	bool utf8;
+
+	return ksmtp_check_rcpt_list(s, &utf8);
 }
 
 /**
@@ -64,34 +77,146 @@ const char *ksmtp_check_tls_name(const char *s)
  */
 const char *ksmtp_check_ca_file(const char *s)
 {
-	return s[0] != '/' || strlen(s) > KSMTP_PATH_MAX || strpbrk(s, "\r\n") ?
-	       "CA file must be an absolute path" : NULL;
+	return s[0] != '/' ? "CA file must be an absolute path" : NULL;
+}
+
+#define CFG_STRING(f, a, m, c, r) {				\
+	.off = offsetof(struct ksmtp_config, f), .attr = a, .max = m,	\
+	.check = c, .readable = r,					\
+}
+
+const struct ksmtp_config_string ksmtp_config_strings[KSMTP_CONFIG_NSTRINGS] = {
+	CFG_STRING(kc_username, KSMTP_A_CFG_USERNAME, KSMTP_STR_MAX, NULL, true),
+	CFG_STRING(kc_password, KSMTP_A_CFG_PASSWORD, KSMTP_STR_MAX, NULL, false),
+	CFG_STRING(kc_from, KSMTP_A_CFG_FROM, KSMTP_ADDR_MAX, ksmtp_check_from, true),
+	CFG_STRING(kc_domain, KSMTP_A_CFG_DOMAIN, KSMTP_DOMAIN_MAX, ksmtp_check_domain, true),
+	CFG_STRING(kc_rcpt, KSMTP_A_CFG_RCPT, KSMTP_RCPT_LIST_MAX, ksmtp_check_rcpts, true),
+	CFG_STRING(kc_tls_name, KSMTP_A_CFG_TLS_NAME, KSMTP_DOMAIN_MAX,
+		   ksmtp_check_tls_name, true),
+	CFG_STRING(kc_tls_ca_file, KSMTP_A_CFG_TLS_CA_FILE, KSMTP_PATH_MAX,
+		   ksmtp_check_ca_file, true),
+};
+
+static const char **cfg_string(const struct ksmtp_config *cfg, unsigned int i)
+{
+	return ksmtp_config_str(cfg, &ksmtp_config_strings[i]);
+}
+
+/* One string of the configuration: at most its longest, no CR or LF, and
+ * what its check says when it is not empty.
+ */
+static const char *check_string(const char *s, unsigned int i)
+{
+	if (!s)
+		return NULL;
+	if (strnlen(s, ksmtp_config_strings[i].max + 1) > ksmtp_config_strings[i].max)
+		return "string too long";
+	if (strpbrk(s, "\r\n"))
+		return "string holds CR or LF";
+	return s[0] && ksmtp_config_strings[i].check ? ksmtp_config_strings[i].check(s) : NULL;
 }
 
 /**
- * ksmtp_config_tls_check() - is the TLS part of a configuration sound?
+ * ksmtp_config_check() - is a configuration sound?
  * @cfg: the configuration
+ * @complete: it is to make a client of: the server and the from address
+ *	are required
+ * @attr: set to the KSMTP_A_CFG_* attribute at fault, 0 if none is
+ *
+ * The one check of a configuration, whether it comes from netlink or a
+ * driver: every string (its length, no CR or LF, its syntax), the from
+ * address not empty, a mechanism other than KSMTP_AUTH_NONE with a user
+ * name, and with TLS the server name to verify (a DNS name) and EHLO.
  *
  * Context: any.
  * Return: NULL, or what is wrong, in words.
  */
-const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg)
+const char *ksmtp_config_check(const struct ksmtp_config *cfg, bool complete,
+			       int *attr)
 {
-	const char *why = NULL;
+	const char *why;
+	unsigned int i;
 
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++) {
+		why = check_string(*cfg_string(cfg, i), i);
+		if (why) {
+			*attr = ksmtp_config_strings[i].attr;
+			return why;
+		}
+	}
+	*attr = KSMTP_A_CFG_SERVER_ADDR;
+	if (complete && cfg->kc_server.ss_family != AF_INET &&
+	    cfg->kc_server.ss_family != AF_INET6)
+		return "server address must be IPv4 or IPv6";
+	*attr = KSMTP_A_CFG_FROM;
+	if ((complete || cfg->kc_from) && (!cfg->kc_from || !cfg->kc_from[0]))
+		return "from address cannot be empty";
+	*attr = KSMTP_A_CFG_AUTH;
+	if (cfg->kc_auth > KSMTP_AUTH_MAX)
+		return "unknown auth mechanism";
+	if (cfg->kc_auth != KSMTP_AUTH_NONE &&
+	    (!cfg->kc_username || !cfg->kc_username[0]))
+		return "an auth mechanism needs a username";
+	*attr = KSMTP_A_CFG_TLS;
 	if (cfg->kc_tls > KSMTP_TLS_MAX)
 		return "unknown TLS mode";
-	if (cfg->kc_tls_name && cfg->kc_tls_name[0])
-		why = ksmtp_check_tls_name(cfg->kc_tls_name);
-	if (!why && cfg->kc_tls_ca_file && cfg->kc_tls_ca_file[0])
-		why = ksmtp_check_ca_file(cfg->kc_tls_ca_file);
-	if (why || cfg->kc_tls == KSMTP_TLS_NONE)
-		return why;
-	if (!cfg->kc_tls_name || !cfg->kc_tls_name[0])
-		return "TLS needs the server name to verify (tls-name)";
-	if (cfg->kc_helo_only)
-		return "TLS needs EHLO: helo-only cannot be on";
+	if (cfg->kc_tls != KSMTP_TLS_NONE) {
+		if (!cfg->kc_tls_name || !cfg->kc_tls_name[0])
+			return "TLS needs the server name to verify (tls-name)";
+		if (cfg->kc_helo_only)
+			return "TLS needs EHLO: helo-only cannot be on";
+	}
+	*attr = 0;
 	return NULL;
+}
+
+/**
+ * ksmtp_config_dup_strings() - give a configuration its own strings
+ * @dst: the configuration whose string pointers are replaced by copies
+ *	(on failure, by NULL)
+ * @src: where they are copied from (may be @dst)
+ * @empty: copy a NULL string as "" rather than NULL
+ *
+ * Context: process context; may sleep (GFP_KERNEL).
+ * Return: 0 or -ENOMEM.
+ */
+int ksmtp_config_dup_strings(struct ksmtp_config *dst,
+			     const struct ksmtp_config *src, bool empty)
+{
+	const char *copy[ARRAY_SIZE(ksmtp_config_strings)];
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++) {
+		const char *s = *cfg_string(src, i);
+
+		copy[i] = s || empty ? kstrdup(s ?: "", GFP_KERNEL) : NULL;
+		if ((s || empty) && !copy[i])
+			err = -ENOMEM;
+	}
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++)
+		*cfg_string(dst, i) = copy[i];
+	if (err)
+		ksmtp_config_free_strings(dst);
+	return err;
+}
+
+/**
+ * ksmtp_config_free_strings() - free the strings a configuration owns
+ * @cfg: the configuration; its strings are NULL afterwards
+ *
+ * Every one is cleared before it is freed (the password among them).
+ *
+ * Context: any; does not sleep.
+ */
+void ksmtp_config_free_strings(struct ksmtp_config *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++) {
+		kfree_sensitive(*cfg_string(cfg, i));
+		*cfg_string(cfg, i) = NULL;
+	}
 }
 
 /**
@@ -101,10 +226,11 @@ const char *ksmtp_config_tls_check(const struct ksmtp_config *cfg)
  * The client is checked here, before any mail: the server address must be
  * AF_INET or AF_INET6, the from address local@domain without CR, LF,
  * spaces or angle brackets, the domain a host name or an address literal,
- * the user name and password at most 255 octets without CR or LF, and a
- * mechanism other than KSMTP_AUTH_NONE needs a user name. With TLS, the
- * server name to verify is required (a DNS name), HELO-only is refused,
- * and a CA file, if any, is an absolute path.
+ * the user name and password at most 255 octets without CR or LF, the
+ * default recipients a list as in struct ksmtp_mail, and a mechanism other
+ * than KSMTP_AUTH_NONE needs a user name. With TLS, the server name to
+ * verify is required (a DNS name), HELO-only is refused, and a CA file, if
+ * any, is an absolute path.
  *
  * Context: process context; may sleep (GFP_KERNEL).
  * Return: the client, holding one reference for the caller (drop it with
@@ -115,34 +241,17 @@ struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg)
 {
 	struct ksmtp_timeouts *t;
 	struct ksmtp_client *c;
-	bool utf8;
+	int attr;
 
-	if (cfg->kc_server.ss_family != AF_INET &&
-	    cfg->kc_server.ss_family != AF_INET6)
+	if (ksmtp_config_check(cfg, true, &attr))
 		return ERR_PTR(-EINVAL);
-	if (ksmtp_check_address(cfg->kc_from, &utf8) ||
-	    (cfg->kc_domain && ksmtp_check_domain(cfg->kc_domain)) ||
-	    !cred_ok(cfg->kc_username) || !cred_ok(cfg->kc_password) ||
-	    cfg->kc_auth > KSMTP_AUTH_MAX ||
-	    (cfg->kc_auth != KSMTP_AUTH_NONE &&
-	     (!cfg->kc_username || !cfg->kc_username[0])) ||
-	    ksmtp_config_tls_check(cfg))
-		return ERR_PTR(-EINVAL);
-
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return ERR_PTR(-ENOMEM);
 	kref_init(&c->ref);
 	c->cfg = *cfg;
-	c->cfg.kc_username = kstrdup(cfg->kc_username ?: "", GFP_KERNEL);
-	c->cfg.kc_password = kstrdup(cfg->kc_password ?: "", GFP_KERNEL);
-	c->cfg.kc_from = kstrdup(cfg->kc_from, GFP_KERNEL);
-	c->cfg.kc_domain = kstrdup(cfg->kc_domain ?: "", GFP_KERNEL);
-	c->cfg.kc_tls_name = kstrdup(cfg->kc_tls_name ?: "", GFP_KERNEL);
-	c->cfg.kc_tls_ca_file = kstrdup(cfg->kc_tls_ca_file ?: "", GFP_KERNEL);
-	if (!c->cfg.kc_username || !c->cfg.kc_password || !c->cfg.kc_from ||
-	    !c->cfg.kc_domain || !c->cfg.kc_tls_name || !c->cfg.kc_tls_ca_file) {
-		client_free(c);
+	if (ksmtp_config_dup_strings(&c->cfg, cfg, true)) {
+		kfree(c);
 		return ERR_PTR(-ENOMEM);
 	}
 	if (!c->cfg.kc_port)
@@ -204,51 +313,6 @@ void ksmtp_client_destroy(struct ksmtp_client *client)
 	ksmtp_client_put(client);
 }
 EXPORT_SYMBOL_GPL(ksmtp_client_destroy);
-
-/**
- * ksmtp_mail_send() - send one mail
- * @client: the client (the caller holds a reference)
- * @mail: the mail; nothing of it is kept after the return
- * @result: filled in every case; may be NULL
- *
- * Opens one TCP connection to the client's server, runs the whole SMTP
- * session (greeting, EHLO or HELO, STARTTLS and the handshake if so
- * configured, AUTH, MAIL, RCPT, DATA, message, QUIT) and closes it.
- * Whatever the outcome, the client is ready for the next mail. Several
- * callers may send through one client at the same time; each gets its own
- * connection. The recipient and the subject are checked
- * before connecting (no CR, LF, spaces, control characters; RFC lengths).
- *
- * Context: process context; sleeps, up to the sum of the client's
- * timeouts. Never call it from atomic context (interrupt handlers, timers,
- * softirqs, under a spinlock or rcu_read_lock()). Takes no lock of the
- * caller's. A pending signal ends it with -EINTR.
- * Return: 0 when the server accepted the mail (250 to the final dot), else
- * a negative errno: -EINVAL bad input (nothing sent), -ECONNREFUSED,
- * -ETIMEDOUT, -ECONNRESET, -EBADMSG (malformed reply), -EACCES (535, 530),
- * -EPERM (534, 538), -EOPNOTSUPP (504 or no usable mechanism), -EMSGSIZE
- * (over the server's SIZE, 552), -EAGAIN (other 4xx), -EREMOTEIO (other
- * 5xx), -ECONNABORTED (421), -ENOMEM, -EINTR. With TLS (phase TLS):
- * -ESRCH (no TLS helper running: transient), -EPROTONOSUPPORT (STARTTLS
- * required, not offered), -EKEYREJECTED (certificate refused),
- * -ECONNABORTED (handshake failed, helper gone), -ETIMEDOUT, -EPROTO (the
- * helper left no kernel TLS); -EPERM when AUTH would cross in cleartext
- * and kc_auth_cleartext is false. @result says which phase failed, with
- * the server's code and text, and the TLS session used.
- */
-int ksmtp_mail_send(struct ksmtp_client *client, const struct ksmtp_mail *mail,
-		    struct ksmtp_result *result)
-{
-	struct ksmtp_result local;
-	int err;
-
-	might_sleep();
-	ksmtp_client_get(client);
-	err = ksmtp_session_run(client, NULL, mail, result ?: &local);
-	ksmtp_client_put(client);
-	return err;
-}
-EXPORT_SYMBOL_GPL(ksmtp_mail_send);
 
 /**
  * ksmtp_phase_name() - the name of a phase, for messages

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Per network namespace state (netns.c): the configuration and the default
+ * client made of it, the counters, the queue, and the mails KSMTP_CMD_SEND
+ * hands over to be sent at once.
+ */
 #ifndef _KSMTP_NETNS_H
 #define _KSMTP_NETNS_H
 
@@ -8,55 +13,50 @@
 #include <linux/ksmtp.h>
 #include <net/netns/generic.h>
 
+#include "client.h"
 #include "queue.h"
 #include "session.h"
+#include "stats.h"
 
-/* KSMTP_CMD_SEND mails being delivered at once in one namespace, at most */
+/* Mails sent at once (not queued) in one namespace at the same time, at most */
 #define KSMTP_SENDS_MAX		64
 
-struct ksmtp_nlcfg {
+/**
+ * struct ksmtp_net_cfg - a namespace's configuration
+ * @c: the client's part; its strings are owned (NULL: never set)
+ * @server_set: a server address was set
+ * @limits: the queue's
+ */
+struct ksmtp_net_cfg {
 	struct ksmtp_config c;
-	char *user;
-	char *pass;
-	char *from;
-	char *domain;
-	char *rcpt;
-	char *tls_name;
-	char *ca_file;
 	bool server_set;
+	struct ksmtp_queue_limits limits;
 };
 
 /**
  * struct ksmtp_net - per network namespace state
  * @lock: serialises configuration updates and reads of @cfg
- * @cfg: the configuration as set by userspace (strings owned)
- * @client_lock: protects @client and @last
+ * @cfg: the configuration (its limits are the queue's, read there)
+ * @client_lock: protects @client
  * @client: the default client, NULL until server and from are set
- * @last: the last failure
- * @sent: mails accepted by the server
- * @failed_transient: mails that failed, a retry may succeed
- * @failed_permanent: mails that failed for good
- * @failed_phase: failures by phase
+ * @stats: what the attempts came to
  * @queue: the queue of mails to deliver (queue.c)
- * @sends: sessions of KSMTP_CMD_SEND mails, cut at namespace exit and unload
- * @sends_lock: protects @sends_list, @nsends, @sends_closing and each
- *	send's port id
- * @sends_list: the SEND mails accepted and not yet answered (netlink.c)
+ * @sends: sessions of the mails sent at once, cut at namespace exit and
+ *	unload
+ * @sends_lock: protects @sends_list, @nsends and @sends_closing
+ * @sends_list: the mails sent at once, from ksmtp_net_send_new() to their
+ *	end
  * @nsends: their number, at most KSMTP_SENDS_MAX
- * @sends_closing: namespace exit or unload began: no new SEND
- * @send_ids: the last id given to a SEND mail
- * @node: in netlink.c's list of every namespace's state (unload)
+ * @sends_closing: namespace exit or unload began: no new send
+ * @send_ids: the last id given to such a mail
+ * @node: in netns.c's list of every namespace's state (unload)
  */
 struct ksmtp_net {
 	struct mutex lock; /* configuration updates; never across a session */
-	struct ksmtp_nlcfg cfg;
-	spinlock_t client_lock; /* @client and @last; only to take a reference */
+	struct ksmtp_net_cfg cfg;
+	spinlock_t client_lock; /* @client; only to take a reference */
 	struct ksmtp_client *client;
-	struct ksmtp_result last;
-	atomic64_t sent;
-	atomic64_t failed_transient;
-	atomic64_t failed_permanent;
-	atomic64_t failed_phase[KSMTP_PHASE_MAX + 1];
+	struct ksmtp_stats stats;
 	struct ksmtp_queue queue;
 	struct ksmtp_sessions sends;
 	spinlock_t sends_lock; /* see above */
@@ -74,10 +74,48 @@ static inline struct ksmtp_net *ksmtp_net(const struct net *net)
 	return net_generic(net, ksmtp_net_id);
 }
 
+int ksmtp_net_init(void);
+void ksmtp_net_close_all(void);
+void ksmtp_net_exit(void);
+
 struct ksmtp_client *ksmtp_net_client(struct ksmtp_net *kn);
 struct ksmtp_client *ksmtp_net_set_client(struct ksmtp_net *kn,
 					  struct ksmtp_client *client);
-char *ksmtp_net_default_rcpt(struct ksmtp_net *kn);
-void ksmtp_net_account(struct ksmtp_net *kn, const struct ksmtp_result *r);
+
+/**
+ * typedef ksmtp_net_cfg_fn - read or change a namespace's configuration
+ * @arg: the caller's
+ * @cfg: the configuration (a copy to change, for ksmtp_net_configure())
+ *
+ * Called under the namespace's configuration mutex: it may sleep, but
+ * must not wait for the network.
+ *
+ * Return: 0, or a negative errno that ends the read or the change.
+ */
+typedef int (*ksmtp_net_cfg_fn)(void *arg, struct ksmtp_net_cfg *cfg);
+
+int ksmtp_net_configure(struct ksmtp_net *kn, ksmtp_net_cfg_fn change, void *arg,
+			const char **why, int *attr);
+int ksmtp_net_config_read(struct ksmtp_net *kn, ksmtp_net_cfg_fn read, void *arg);
+
+/* A mail being sent at once (netns.c) */
+struct ksmtp_send;
+
+/**
+ * typedef ksmtp_send_done_fn - how a mail sent at once ended
+ * @arg: the caller's
+ * @id: its id
+ * @res: the result
+ *
+ * Called once, in process context (a worker, or the path that closes the
+ * namespace), unless the send was dropped with ksmtp_net_send_drop().
+ */
+typedef void (*ksmtp_send_done_fn)(void *arg, u64 id, const struct ksmtp_result *res);
+
+struct ksmtp_send *ksmtp_net_send_new(struct ksmtp_net *kn, struct ksmtp_mail *mail,
+				      ksmtp_send_done_fn done, void *arg);
+u64 ksmtp_net_send_id(const struct ksmtp_send *s);
+void ksmtp_net_send_go(struct ksmtp_send *s);
+void ksmtp_net_send_drop(struct ksmtp_send *s);
 
 #endif /* _KSMTP_NETNS_H */

@@ -27,7 +27,7 @@
 #include "client.h"
 #include "session.h"
 #include "encode.h"
-#include "netns.h"
+#include "events.h"
 #include "queue.h"
 
 #define KSMTP_BATCH	32
@@ -171,31 +171,20 @@ static void merge(struct ksmtp_queue *q, struct ksmtp_qmail *into,
 }
 
 /**
- * ksmtp_mail_queue() - queue a mail; never sleeps
- * @args: the mail; everything is copied
- * @id: set to the mail's id (for ksmtp_mail_cancel() and the events), may
- *	be NULL
+ * ksmtp_queue_add() - queue a mail; never sleeps
+ * @q: the queue
+ * @args: the mail; everything is copied (@args->kq_net is not read)
+ * @id: set to the mail's id, may be NULL
  *
- * The mail is delivered by a workqueue through the namespace's configured
- * client (ksmtpctl set), retried on transient failures. A mail identical
- * to one still waiting for its first attempt (same recipients, subject and
- * priority, and the same body, or the same non-zero @args->kq_key) is
- * merged into it: that one carries the count ("repeated N times") and
- * this one ends as coalesced.
- * After a zero return exactly one call of @args->kq_done follows; after an
- * error none.
+ * See ksmtp_mail_queue(), the exported way in (netns.c).
  *
  * Context: any: hard or soft interrupt, timer, spinlock held. Allocates
  * with GFP_ATOMIC.
- * Return: 0; -EINVAL for bad input (recipient, subject), -EMSGSIZE for a
- * body over KSMTP_BODY_MAX, -ENOSPC when the queue is full (mails or
- * octets), -ESHUTDOWN while the module or the namespace goes away,
- * -ENOMEM.
+ * Return: as ksmtp_mail_queue().
  */
-int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
+int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
+		    u64 *id)
 {
-	struct net *net = args->kq_net ?: &init_net;
-	struct ksmtp_queue *q = &ksmtp_net(net)->queue;
 	struct ksmtp_mail mail = {
 		.km_rcpt = args->kq_rcpt,
 		.km_priority = args->kq_priority,
@@ -269,11 +258,11 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 		spin_lock_irqsave(&q->lock, flags);
 	}
 	err = -ENOSPC;
-	if (q->count >= q->max_count || q->bytes + size > q->max_bytes)
+	if (q->count >= q->limits.max_count || q->bytes + size > q->limits.max_bytes)
 		goto refuse;
 	m->id = q->next_id++;
 	m->queued_at = jiffies;
-	m->next_try = m->queued_at + msecs_to_jiffies(q->coalesce_ms);
+	m->next_try = m->queued_at + msecs_to_jiffies(q->limits.coalesce_ms);
 	q_add(q, m);
 	q->count++;
 	q->bytes += size;
@@ -296,45 +285,33 @@ nomem:
 	kfree(mg);
 	return -ENOMEM;
 }
-EXPORT_SYMBOL_GPL(ksmtp_mail_queue);
 
-/**
- * ksmtp_notify() - mail the configured default recipient; never sleeps
- * @prio: priority
- * @subject: subject
- * @fmt: printf format of the body
- *
- * A convenience for drivers: ksmtp_mail_queue() in init_net, without a
- * callback, the caller's address as coalescing key, so that the same
- * report firing again and again becomes one mail with a count.
- *
- * Context: any, as ksmtp_mail_queue().
- * Return: as ksmtp_mail_queue().
- */
-int ksmtp_notify(enum ksmtp_priority prio, const char *subject,
-		 const char *fmt, ...)
+/* What may be told of @m (the caller keeps it alive and unchanged). */
+static void qinfo(const struct ksmtp_qmail *m, unsigned int next_ms,
+		  const struct ksmtp_result *last, struct ksmtp_qinfo *i)
 {
-	struct ksmtp_queue_args a = {
-		.kq_priority = prio,
-		.kq_subject = subject,
-		.kq_key = (unsigned long)__builtin_return_address(0),
+	*i = (struct ksmtp_qinfo){
+		.id = m->id,
+		.rcpt = m->rcpt,
+		.subject = m->subject,
+		.priority = m->priority,
+		.attempts = m->attempts,
+		.repeats = m->repeats,
+		.age_ms = jiffies_to_msecs(jiffies - m->queued_at),
+		.next_ms = next_ms,
+		.last = last,
 	};
-	va_list ap;
-	char *body;
-	int err;
-
-	va_start(ap, fmt);
-	body = kvasprintf(GFP_ATOMIC, fmt, ap);
-	va_end(ap);
-	if (!body)
-		return -ENOMEM;
-	a.kq_body = body;
-	a.kq_body_len = strlen(body);
-	err = ksmtp_mail_queue(&a, NULL);
-	kfree(body);
-	return err;
 }
-EXPORT_SYMBOL_GPL(ksmtp_notify);
+
+static void event(struct ksmtp_queue *q, enum ksmtp_event_type type,
+		  const struct ksmtp_qmail *m, enum ksmtp_end end,
+		  const struct ksmtp_result *res, unsigned int next_ms)
+{
+	struct ksmtp_qinfo i;
+
+	qinfo(m, next_ms, res, &i);
+	ksmtp_event_mail(q->net, type, end, &i);
+}
 
 /* The end of a mail that is off the list: event, callback, counters. */
 static void end_mail(struct ksmtp_queue *q, struct ksmtp_qmail *m,
@@ -342,7 +319,7 @@ static void end_mail(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 {
 	unsigned long flags;
 
-	ksmtp_nl_event(q->net, KSMTP_EV_END, m, end, res, 0);
+	event(q, KSMTP_EV_END, m, end, res, 0);
 	if (m->done)
 		m->done(m->data, m->id, end, res);
 	if (end == KSMTP_END_EXPIRED)
@@ -392,7 +369,7 @@ static void complete_merged(struct ksmtp_queue *q, struct list_head *list)
  */
 unsigned int ksmtp_queue_backoff_ms(const struct ksmtp_queue *q, unsigned int attempts)
 {
-	u64 ms = (u64)q->retry_base_ms << min(attempts - 1, 20U);
+	u64 ms = (u64)q->limits.retry_base_ms << min(attempts - 1, 20U);
 
 	ms = min_t(u64, ms, KSMTP_BACKOFF_MAX_MS);
 	return ms + get_random_u32_below(ms / 4 + 1);
@@ -418,8 +395,8 @@ static void settle(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 	age = jiffies - m->queued_at;
 	next = ksmtp_queue_backoff_ms(q, m->attempts);
 	spin_lock_irqsave(&q->lock, flags);
-	expired = m->attempts >= q->retry_max ||
-		  age + msecs_to_jiffies(next) > (unsigned long)q->retry_age_s * HZ;
+	expired = m->attempts >= q->limits.retry_max ||
+		  age + msecs_to_jiffies(next) > (unsigned long)q->limits.retry_age_s * HZ;
 	spin_unlock_irqrestore(&q->lock, flags);
 	if (expired) {
 		end_mail(q, m, KSMTP_END_EXPIRED, res);
@@ -427,7 +404,7 @@ static void settle(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 	}
 	/* The event first: once back on the list, flush may free the mail. */
 	m->next_try = jiffies + msecs_to_jiffies(next);
-	ksmtp_nl_event(q->net, KSMTP_EV_RETRY, m, 0, res, next);
+	event(q, KSMTP_EV_RETRY, m, 0, res, next);
 	spin_lock_irqsave(&q->lock, flags);
 	if (q->dying) {
 		spin_unlock_irqrestore(&q->lock, flags);
@@ -460,15 +437,27 @@ static char *body_with_repeats(const struct ksmtp_qmail *m, size_t *len)
 	return b;
 }
 
-static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
-		    struct list_head *batch, struct ksmtp_result *res)
+static struct ksmtp_client *queue_client(struct ksmtp_queue *q)
 {
-	struct ksmtp_client *client = ksmtp_net_client(kn);
+	struct ksmtp_client *client;
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	client = q->client ? ksmtp_client_get(q->client) : NULL;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return client;
+}
+
+static void deliver(struct ksmtp_queue *q, struct list_head *batch,
+		    struct ksmtp_result *res)
+{
+	struct ksmtp_client *client = queue_client(q);
 	struct ksmtp_conn *conn = NULL;
 	struct ksmtp_qmail *m, *tmp;
+	const char *rcpt = NULL;
 	struct ksmtp_mail mail;
-	char *rcpt = NULL, *body;
 	bool down = false;
+	char *body;
 
 	if (!client) {
 		memset(res, 0, sizeof(*res));
@@ -476,8 +465,8 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 		res->kr_transient = true;
 		strscpy(res->kr_reason, "not configured: no server or from address",
 			sizeof(res->kr_reason));
-	} else {
-		rcpt = ksmtp_net_default_rcpt(kn);
+	} else if (client->cfg.kc_rcpt[0]) {
+		rcpt = client->cfg.kc_rcpt;
 	}
 	list_for_each_entry_safe(m, tmp, batch, node) {
 		list_del_init(&m->node);
@@ -493,7 +482,7 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 			 * without a connection (and a timeout) each.
 			 */
 			if (down)
-				ksmtp_net_account(kn, res);
+				ksmtp_stats_account(q->stats, res);
 			settle(q, m, res);
 			continue;
 		}
@@ -525,7 +514,7 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 				/* The session failed: so does this attempt. */
 				conn = NULL;
 				down = true;
-				ksmtp_net_account(kn, res);
+				ksmtp_stats_account(q->stats, res);
 				settle(q, m, res);
 				continue;
 			}
@@ -542,7 +531,7 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 			if (body != m->body)
 				kvfree(body);
 		}
-		ksmtp_net_account(kn, res);
+		ksmtp_stats_account(q->stats, res);
 		settle(q, m, res);
 		if (!ksmtp_conn_usable(conn)) {
 			ksmtp_conn_close(conn);
@@ -550,7 +539,6 @@ static void deliver(struct ksmtp_queue *q, struct ksmtp_net *kn,
 		}
 	}
 	ksmtp_conn_close(conn);
-	kfree(rcpt);
 	ksmtp_client_put(client);
 }
 
@@ -558,7 +546,6 @@ static void ksmtp_queue_work(struct work_struct *work)
 {
 	struct ksmtp_queue *q = container_of(to_delayed_work(work),
 					     struct ksmtp_queue, work);
-	struct ksmtp_net *kn = container_of(q, struct ksmtp_net, queue);
 	struct ksmtp_qmail *announce[16], *m, *tmp;
 	unsigned long flags, now, earliest = 0;
 	bool more, pending = false;
@@ -583,7 +570,7 @@ static void ksmtp_queue_work(struct work_struct *work)
 		spin_unlock_irqrestore(&q->lock, flags);
 		/* q->mutex keeps them alive; their fields are immutable. */
 		for (i = 0; i < n; i++)
-			ksmtp_nl_event(q->net, KSMTP_EV_QUEUED, announce[i], 0, NULL, 0);
+			event(q, KSMTP_EV_QUEUED, announce[i], 0, NULL, 0);
 	} while (more);
 
 	spin_lock_irqsave(&q->lock, flags);
@@ -619,24 +606,22 @@ static void ksmtp_queue_work(struct work_struct *work)
 		spin_unlock_irqrestore(&q->lock, flags);
 		return;
 	}
-	deliver(q, kn, &batch, res);
+	deliver(q, &batch, res);
 	kfree(res);
 }
 
 /**
- * ksmtp_mail_cancel() - drop a queued mail that is not being delivered
- * @net: its namespace (NULL: init_net)
+ * ksmtp_queue_cancel() - drop a queued mail that is not being delivered
+ * @q: the queue
  * @id: its id
  *
- * On success the mail ends as dropped: its callback runs before the
- * return. A mail being delivered cannot be cancelled: it ends on its own.
+ * See ksmtp_mail_cancel(), the exported way in (netns.c).
  *
  * Context: process context; sleeps (the callback may).
  * Return: true when it was cancelled, false when it was not queued.
  */
-bool ksmtp_mail_cancel(struct net *net, u64 id)
+bool ksmtp_queue_cancel(struct ksmtp_queue *q, u64 id)
 {
-	struct ksmtp_queue *q = &ksmtp_net(net ?: &init_net)->queue;
 	struct ksmtp_qmail *m, *found = NULL;
 	unsigned long flags;
 
@@ -656,7 +641,6 @@ bool ksmtp_mail_cancel(struct net *net, u64 id)
 		end_why(q, found, KSMTP_END_DROPPED, "dropped: cancelled");
 	return found;
 }
-EXPORT_SYMBOL_GPL(ksmtp_mail_cancel);
 
 static void drop_all(struct ksmtp_queue *q, const char *why)
 {
@@ -722,9 +706,13 @@ u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
 		}
 	}
 	for (n = first; n; n = rb_next(n)) {
+		struct ksmtp_qinfo i;
+
 		m = rb_entry(n, struct ksmtp_qmail, rb);
-		if (fn(arg, m, time_after(m->next_try, now) ?
-		       jiffies_to_msecs(m->next_try - now) : 0))
+		qinfo(m, time_after(m->next_try, now) ?
+		      jiffies_to_msecs(m->next_try - now) : 0,
+		      m->last.kr_err ? &m->last : NULL, &i);
+		if (fn(arg, &i))
 			break;
 		after = m->id;
 	}
@@ -755,10 +743,12 @@ void ksmtp_queue_retry_now(struct ksmtp_queue *q)
  * ksmtp_queue_init() - set up a namespace's queue
  * @q: the queue
  * @net: its namespace
+ * @stats: where its attempts are counted (alive as long as @q)
  *
  * Context: process context.
  */
-void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net)
+void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net,
+		      struct ksmtp_stats *stats)
 {
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->mails);
@@ -769,13 +759,14 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net)
 	hash_init(q->same);
 	INIT_DELAYED_WORK(&q->work, ksmtp_queue_work);
 	q->net = net;
+	q->stats = stats;
 	q->next_id = 1;
-	q->max_count = 256;
-	q->max_bytes = 16 << 20;
-	q->retry_max = 10;
-	q->retry_age_s = 86400;
-	q->retry_base_ms = 30000;
-	q->coalesce_ms = 2000;
+	q->limits.max_count = 256;
+	q->limits.max_bytes = 16 << 20;
+	q->limits.retry_max = 10;
+	q->limits.retry_age_s = 86400;
+	q->limits.retry_base_ms = 30000;
+	q->limits.coalesce_ms = 2000;
 }
 
 /**
@@ -798,6 +789,89 @@ void ksmtp_queue_shutdown(struct ksmtp_queue *q)
 	ksmtp_sessions_abort_all(&q->sessions);
 	cancel_delayed_work_sync(&q->work);
 	drop_all(q, "dropped: the module or namespace goes away");
+	ksmtp_client_put(ksmtp_queue_set_client(q, NULL));
+}
+
+/**
+ * ksmtp_queue_set_client() - the client the queue delivers through
+ * @q: the queue
+ * @client: the client (the queue takes a reference of its own), or NULL;
+ *	its kc_rcpt is the default recipient of mails queued without one
+ *
+ * Mails being delivered finish with the client they started with.
+ *
+ * Context: any.
+ * Return: the previous client, whose reference passes to the caller.
+ */
+struct ksmtp_client *ksmtp_queue_set_client(struct ksmtp_queue *q,
+					    struct ksmtp_client *client)
+{
+	struct ksmtp_client *old;
+	unsigned long flags;
+
+	if (client)
+		ksmtp_client_get(client);
+	spin_lock_irqsave(&q->lock, flags);
+	old = q->client;
+	q->client = client;
+	spin_unlock_irqrestore(&q->lock, flags);
+	return old;
+}
+
+/**
+ * ksmtp_queue_get_limits() - the queue's limits and retry rules
+ * @q: the queue
+ * @l: filled
+ *
+ * Context: any.
+ */
+void ksmtp_queue_get_limits(struct ksmtp_queue *q, struct ksmtp_queue_limits *l)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	*l = q->limits;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * ksmtp_queue_set_limits() - change them, for the mails to come and those
+ *	waiting
+ * @q: the queue
+ * @l: the new values (checked by the caller)
+ *
+ * Context: any.
+ */
+void ksmtp_queue_set_limits(struct ksmtp_queue *q, const struct ksmtp_queue_limits *l)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	q->limits = *l;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/**
+ * ksmtp_queue_get_stats() - the queue's counters
+ * @q: the queue
+ * @st: filled
+ *
+ * Context: any.
+ */
+void ksmtp_queue_get_stats(struct ksmtp_queue *q, struct ksmtp_queue_stats *st)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	st->len = q->count;
+	st->bytes = q->bytes;
+	spin_unlock_irqrestore(&q->lock, flags);
+	st->queued = atomic64_read(&q->queued);
+	st->retried = atomic64_read(&q->retried);
+	st->expired = atomic64_read(&q->expired);
+	st->dropped = atomic64_read(&q->dropped);
+	st->coalesced = atomic64_read(&q->coalesced);
+	st->refused = atomic64_read(&q->refused);
 }
 
 /**

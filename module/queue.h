@@ -10,9 +10,52 @@
 #include <linux/workqueue.h>
 #include <linux/ksmtp.h>
 
+#include "client.h"
+#include "events.h"
 #include "session.h"
+#include "stats.h"
 
 struct net;
+
+/**
+ * struct ksmtp_queue_limits - a queue's limits and retry rules
+ * @max_count: mails queued at most
+ * @max_bytes: octets queued at most
+ * @retry_max: attempts per mail at most
+ * @retry_age_s: seconds a mail may wait at most
+ * @retry_base_ms: first retry delay
+ * @coalesce_ms: how long a new mail waits for identical ones
+ */
+struct ksmtp_queue_limits {
+	unsigned int max_count;
+	size_t max_bytes;
+	unsigned int retry_max;
+	unsigned int retry_age_s;
+	unsigned int retry_base_ms;
+	unsigned int coalesce_ms;
+};
+
+/**
+ * struct ksmtp_queue_stats - a queue's counters
+ * @queued: mails accepted
+ * @retried: retries scheduled
+ * @expired: mails that expired
+ * @dropped: mails dropped
+ * @coalesced: mails merged into others
+ * @refused: mails refused
+ * @len: mails queued now (in flight included)
+ * @bytes: their octets
+ */
+struct ksmtp_queue_stats {
+	u64 queued;
+	u64 retried;
+	u64 expired;
+	u64 dropped;
+	u64 coalesced;
+	u64 refused;
+	u64 len;
+	u64 bytes;
+};
 
 /**
  * struct ksmtp_qmail - a queued mail (one allocation with its strings)
@@ -74,17 +117,14 @@ struct ksmtp_qmail {
  * @dying: no more mails: module unload or namespace exit
  * @kicked: @work is scheduled, for @kick_at
  * @kick_at: jiffies it is scheduled for
- * @max_count: limit on @count
- * @max_bytes: limit on @bytes
- * @retry_max: attempts per mail at most
- * @retry_age_s: seconds a mail may wait at most
- * @retry_base_ms: first retry delay
- * @coalesce_ms: how long a new mail waits for identical ones
+ * @limits: limits on @count and @bytes, retry rules
+ * @client: the client it delivers through (a reference), or NULL
  * @work: delivery
  * @mutex: held to take mails off @mails (worker, flush, cancel, unload),
  *	so that whoever holds it may read the waiting mails
  * @sessions: the session being used, for the unload path to abort
  * @net: the namespace
+ * @stats: where attempts are counted (the namespace's)
  * @queued: mails accepted
  * @retried: retries scheduled
  * @expired: mails that expired
@@ -104,16 +144,13 @@ struct ksmtp_queue {
 	bool dying;
 	bool kicked;
 	unsigned long kick_at;
-	unsigned int max_count;
-	size_t max_bytes;
-	unsigned int retry_max;
-	unsigned int retry_age_s;
-	unsigned int retry_base_ms;
-	unsigned int coalesce_ms;
+	struct ksmtp_queue_limits limits;
+	struct ksmtp_client *client;
 	struct delayed_work work;
 	struct mutex mutex; /* taking mails off @mails; see above */
 	struct ksmtp_sessions sessions;
 	struct net *net;
+	struct ksmtp_stats *stats;
 	atomic64_t queued;
 	atomic64_t retried;
 	atomic64_t expired;
@@ -124,17 +161,25 @@ struct ksmtp_queue {
 
 int ksmtp_queue_wq_init(void);
 void ksmtp_queue_wq_exit(void);
-void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net);
+void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net,
+		      struct ksmtp_stats *stats);
 void ksmtp_queue_shutdown(struct ksmtp_queue *q);
+int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
+		    u64 *id);
+bool ksmtp_queue_cancel(struct ksmtp_queue *q, u64 id);
 void ksmtp_queue_flush(struct ksmtp_queue *q);
 void ksmtp_queue_retry_now(struct ksmtp_queue *q);
 unsigned int ksmtp_queue_backoff_ms(const struct ksmtp_queue *q, unsigned int attempts);
+struct ksmtp_client *ksmtp_queue_set_client(struct ksmtp_queue *q,
+					    struct ksmtp_client *client);
+void ksmtp_queue_get_limits(struct ksmtp_queue *q, struct ksmtp_queue_limits *l);
+void ksmtp_queue_set_limits(struct ksmtp_queue *q, const struct ksmtp_queue_limits *l);
+void ksmtp_queue_get_stats(struct ksmtp_queue *q, struct ksmtp_queue_stats *st);
 
 /**
  * typedef ksmtp_queue_visit_fn - look at one waiting mail
  * @arg: the caller's
- * @m: the mail; its fields are stable during the call
- * @next_ms: milliseconds until its next attempt (0: due)
+ * @m: the mail, as may be told of it
  *
  * Called with the queue's spinlock held and interrupts off: it must not
  * sleep or take another lock.
@@ -142,14 +187,8 @@ unsigned int ksmtp_queue_backoff_ms(const struct ksmtp_queue *q, unsigned int at
  * Return: 0 to go on, non-zero to stop before this mail (it is not
  * counted as visited).
  */
-typedef int (*ksmtp_queue_visit_fn)(void *arg, const struct ksmtp_qmail *m,
-				    unsigned int next_ms);
+typedef int (*ksmtp_queue_visit_fn)(void *arg, const struct ksmtp_qinfo *m);
 u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
 		     ksmtp_queue_visit_fn fn, void *arg);
-
-/* netlink.c: multicast one event about @m */
-void ksmtp_nl_event(struct net *net, enum ksmtp_event_type type,
-		    const struct ksmtp_qmail *m, enum ksmtp_end end,
-		    const struct ksmtp_result *res, unsigned int next_ms);
 
 #endif /* _KSMTP_QUEUE_H */

@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/net.h>
 #include <linux/in.h>
@@ -53,6 +54,7 @@ struct ksmtp_conn {
 	struct net *net;
 	const struct ksmtp_config *cfg;
 	const struct ksmtp_mail *mail;
+	struct ksmtp_mail mail_copy;
 	struct ksmtp_result *res;
 	struct socket *sock;
 	enum ksmtp_phase phase;
@@ -477,33 +479,27 @@ static const char *challenge(const struct ksmtp_conn *s)
 	return ksmtp_reply_line(&s->reply, 0);
 }
 
-/* Answer a 334 with @resp, or "*" when its challenge is not base64. */
-static int ks_answer(struct ksmtp_conn *s, const char *resp)
-{
-	if (s->reply.code != 334)
-		return s->reply.code == 235 ? 0 : fail_reply(s);
-	if (!ksmtp_auth_challenge_ok(challenge(s))) {
-		ks_cmd(s, "*");
-		return fail(s, -EPROTO, "AUTH challenge is not base64");
-	}
-	return ks_cmd(s, "%s", resp);
-}
-
 static int ks_auth(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
+	const struct ksmtp_auth_mech *m;
 	enum ksmtp_auth_type mech;
+	unsigned int n;
 	char *resp;
 	int err;
 
-	err = ksmtp_auth_select(cfg->kc_auth, cfg->kc_username[0], &s->caps,
-				&mech);
+	err = ksmtp_auth_select(cfg->kc_auth, cfg->kc_username[0], s->caps.auth,
+				s->caps.flags & KSMTP_CAP_AUTH, &mech);
 	if (err)
 		return fail(s, err, cfg->kc_auth == KSMTP_AUTH_CRAM_MD5 ?
 			    "the server does not offer CRAM-MD5, the configured mechanism" :
 			    "the server offers no AUTH mechanism we know");
 	if (mech == KSMTP_AUTH_NONE)
 		return 0;
+	/* A mechanism without an entry of its own never runs another. */
+	m = ksmtp_auth_mech(mech);
+	if (!m)
+		return fail(s, -EOPNOTSUPP, "AUTH mechanism not implemented");
 	if (!s->tls_on && !cfg->kc_auth_cleartext)
 		return fail(s, -EPERM,
 			    "AUTH without TLS refused: configure TLS, or allow auth-cleartext");
@@ -511,51 +507,44 @@ static int ks_auth(struct ksmtp_conn *s)
 	if (!resp)
 		return fail(s, -ENOMEM, NULL);
 
-	switch (mech) {
-	case KSMTP_AUTH_PLAIN:
-		err = ksmtp_auth_plain(cfg->kc_username, cfg->kc_password, resp);
-		if (err < 0) {
-			fail(s, err, NULL);
-			break;
-		}
-		err = ks_cmd(s, "AUTH PLAIN %s", resp);
-		if (!err && s->reply.code == 334) {
+	if (m->initial) {
+		err = m->initial(cfg->kc_username, cfg->kc_password, resp);
+		if (err < 0)
+			err = fail(s, err, NULL);
+		else
+			err = ks_cmd(s, "AUTH %s %s", m->name, resp);
+	} else {
+		err = ks_cmd(s, "AUTH %s", m->name);
+	}
+	/* Each step is a command under its deadline, and a mechanism has
+	 * few: a server that challenges on and on is cut off all the same.
+	 */
+	for (n = 0; !err && s->reply.code == 334; n++) {
+		if (!m->step) {
 			/* The initial response was not taken: cancel. */
 			ks_cmd(s, "*");
-			err = fail(s, -EPROTO, "server ignored the PLAIN initial response");
+			err = fail(s, -EPROTO, "server ignored the initial response");
+			break;
 		}
-		break;
-	case KSMTP_AUTH_LOGIN:
-		err = ks_cmd(s, "AUTH LOGIN");
-		if (!err && s->reply.code == 334) {
-			ksmtp_auth_b64(cfg->kc_username, resp);
-			err = ks_answer(s, resp);
+		err = n < KSMTP_AUTH_STEPS_MAX ?
+		      m->step(n, challenge(s), cfg->kc_username, cfg->kc_password, resp) :
+		      -ENOMSG;
+		if (err == -ENOMSG) {
+			/* More challenges than the mechanism has answers:
+			 * cancel, or the next command would be taken for one.
+			 */
+			ks_cmd(s, "*");
+			err = fail(s, -EPROTO, "server sent more AUTH challenges than expected");
+			break;
 		}
-		if (!err && s->reply.code == 334) {
-			ksmtp_auth_b64(cfg->kc_password, resp);
-			err = ks_answer(s, resp);
+		if (err == -EBADMSG) {
+			ks_cmd(s, "*");
+			err = fail(s, -EPROTO, "AUTH challenge is not base64");
+		} else if (err < 0) {
+			err = fail(s, err, NULL);
+		} else {
+			err = ks_cmd(s, "%s", resp);
 		}
-		break;
-	case KSMTP_AUTH_CRAM_MD5:
-		err = ks_cmd(s, "AUTH CRAM-MD5");
-		if (!err && s->reply.code == 334) {
-			err = ksmtp_auth_cram_md5(cfg->kc_username,
-						  cfg->kc_password,
-						  challenge(s), resp);
-			if (err == -EBADMSG) {
-				ks_cmd(s, "*");
-				err = fail(s, -EPROTO, "AUTH challenge is not base64");
-			} else if (err < 0) {
-				err = fail(s, err, NULL);
-			} else {
-				err = ks_cmd(s, "%s", resp);
-			}
-		}
-		break;
-	default:
-		/* A mechanism without its own case never runs another. */
-		err = fail(s, -EOPNOTSUPP, "AUTH mechanism not implemented");
-		break;
 	}
 	kfree_sensitive(resp);
 	if (!err && s->reply.code != 235)
@@ -825,6 +814,18 @@ static int ks_open(struct ksmtp_conn *s)
 	return ks_auth(s);
 }
 
+/* A mail without recipients goes to the client's default ones. */
+static const struct ksmtp_mail *with_rcpt(const struct ksmtp_config *cfg,
+					  const struct ksmtp_mail *m,
+					  struct ksmtp_mail *copy)
+{
+	if (m->km_rcpt || !cfg->kc_rcpt || !cfg->kc_rcpt[0])
+		return m;
+	*copy = *m;
+	copy->km_rcpt = cfg->kc_rcpt;
+	return copy;
+}
+
 /* Bad input is refused before anything is sent. */
 static int check_input(const struct ksmtp_config *cfg,
 		       const struct ksmtp_mail *m, struct ksmtp_result *res,
@@ -1069,6 +1070,7 @@ int ksmtp_conn_mail(struct ksmtp_conn *s, const struct ksmtp_mail *mail,
 {
 	int err;
 
+	mail = with_rcpt(s->cfg, mail, &s->mail_copy);
 	err = check_input(s->cfg, mail, res, &s->rcpt_utf8, &s->from_utf8);
 	if (err)
 		return err;
@@ -1170,11 +1172,13 @@ int ksmtp_session_run(struct ksmtp_client *client,
 		      const struct ksmtp_mail *mail,
 		      struct ksmtp_result *res)
 {
+	struct ksmtp_mail copy;
 	struct ksmtp_conn *s;
 	bool utf8;
 	int err;
 
 	memset(res, 0, sizeof(*res));
+	mail = with_rcpt(&client->cfg, mail, &copy);
 	err = check_input(&client->cfg, mail, res, &utf8, &utf8);
 	if (err)
 		return err;
@@ -1185,3 +1189,48 @@ int ksmtp_session_run(struct ksmtp_client *client,
 	ksmtp_conn_close(s);
 	return err;
 }
+
+/**
+ * ksmtp_mail_send() - send one mail
+ * @client: the client (the caller holds a reference)
+ * @mail: the mail; nothing of it is kept after the return
+ * @result: filled in every case; may be NULL
+ *
+ * Opens one TCP connection to the client's server, runs the whole SMTP
+ * session (greeting, EHLO or HELO, STARTTLS and the handshake if so
+ * configured, AUTH, MAIL, RCPT, DATA, message, QUIT) and closes it.
+ * Whatever the outcome, the client is ready for the next mail. Several
+ * callers may send through one client at the same time; each gets its own
+ * connection. The recipient and the subject are checked
+ * before connecting (no CR, LF, spaces, control characters; RFC lengths).
+ *
+ * Context: process context; sleeps, up to the sum of the client's
+ * timeouts. Never call it from atomic context (interrupt handlers, timers,
+ * softirqs, under a spinlock or rcu_read_lock()). Takes no lock of the
+ * caller's. A pending signal ends it with -EINTR.
+ * Return: 0 when the server accepted the mail (250 to the final dot), else
+ * a negative errno: -EINVAL bad input (nothing sent), -ECONNREFUSED,
+ * -ETIMEDOUT, -ECONNRESET, -EBADMSG (malformed reply), -EACCES (535, 530),
+ * -EPERM (534, 538), -EOPNOTSUPP (504 or no usable mechanism), -EMSGSIZE
+ * (over the server's SIZE, 552), -EAGAIN (other 4xx), -EREMOTEIO (other
+ * 5xx), -ECONNABORTED (421), -ENOMEM, -EINTR. With TLS (phase TLS):
+ * -ESRCH (no TLS helper running: transient), -EPROTONOSUPPORT (STARTTLS
+ * required, not offered), -EKEYREJECTED (certificate refused),
+ * -ECONNABORTED (handshake failed, helper gone), -ETIMEDOUT, -EPROTO (the
+ * helper left no kernel TLS); -EPERM when AUTH would cross in cleartext
+ * and kc_auth_cleartext is false. @result says which phase failed, with
+ * the server's code and text, and the TLS session used.
+ */
+int ksmtp_mail_send(struct ksmtp_client *client, const struct ksmtp_mail *mail,
+		    struct ksmtp_result *result)
+{
+	struct ksmtp_result local;
+	int err;
+
+	might_sleep();
+	ksmtp_client_get(client);
+	err = ksmtp_session_run(client, NULL, mail, result ?: &local);
+	ksmtp_client_put(client);
+	return err;
+}
+EXPORT_SYMBOL_GPL(ksmtp_mail_send);

@@ -23,13 +23,14 @@
 #include <linux/fs.h>
 #include <linux/net.h>
 #include <linux/netlink.h>
+#include <linux/string.h>
 #include <linux/notifier.h>
 #include <linux/jiffies.h>
 #include <net/sock.h>
 #include <net/inet_connection_sock.h>
 #include <net/tls.h>
 
-#include "netlink.h"
+#include "events.h"
 #include "tls.h"
 
 enum {
@@ -58,23 +59,6 @@ static void finish(struct ksmtp_tls_req *req, int status, const char *why)
 	req->state = KSMTP_TLS_REQ_DONE;
 	list_del_init(&req->node);
 	complete(&req->done);
-}
-
-static int announce(struct ksmtp_tls_req *req)
-{
-	struct sk_buff *msg;
-	void *hdr;
-
-	msg = genlmsg_new(64, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put(msg, 0, 0, &ksmtp_nl_family, 0, KSMTP_CMD_TLS_REQUEST);
-	if (!hdr || nla_put_u64_64bit(msg, KSMTP_A_TLS_ID, req->id, KSMTP_A_PAD)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return ksmtp_nl_multicast(req->net, msg, KSMTP_MCGRP_TLS_ID);
 }
 
 /* Did the helper leave kernel TLS on, both ways, and no descriptor? */
@@ -142,7 +126,7 @@ int ksmtp_tls_handshake(struct ksmtp_tls_req *req, unsigned int timeout_ms,
 	list_add_tail(&req->node, &tls_reqs);
 	spin_unlock(&tls_lock);
 
-	err = announce(req);
+	err = ksmtp_event_tls_request(req->net, req->id);
 	if (err) {
 		/* Nobody listens (-ESRCH): fail now, not after a timeout. */
 		spin_lock(&tls_lock);
@@ -196,118 +180,108 @@ void ksmtp_tls_abort(struct ksmtp_tls_req *req)
 	complete(&req->done);
 }
 
-int ksmtp_nl_tls_accept_doit(struct sk_buff *skb, struct genl_info *info)
+/**
+ * ksmtp_tls_accept() - a helper takes a waiting handshake
+ * @net: the helper's namespace
+ * @id: the request it asks for, or 0 for the oldest one waiting
+ * @portid: the helper's netlink port, that must report on it
+ * @out: filled: the request's id, name, CA file and time left, and a
+ *	reference on the session socket's file, which the caller must
+ *	either install as a descriptor of the helper or fput()
+ *
+ * Context: process context.
+ * Return: 0, or -ENOENT when no such request waits.
+ */
+int ksmtp_tls_accept(struct net *net, u64 id, u32 portid,
+		     struct ksmtp_tls_accepted *out)
 {
-	struct nlattr *ida = info->attrs[KSMTP_A_TLS_ID];
-	struct net *net = genl_info_net(info);
 	struct ksmtp_tls_req *req, *found = NULL;
-	struct file *file = NULL;
-	struct sk_buff *msg;
-	void *hdr;
 	long left;
-	int fd, err = 0;
 
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &ksmtp_nl_family, 0, KSMTP_CMD_TLS_ACCEPT);
-	if (!hdr) {
-		err = -EMSGSIZE;
-		goto free;
-	}
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		err = fd;
-		goto free;
-	}
 	spin_lock(&tls_lock);
 	list_for_each_entry(req, &tls_reqs, node) {
 		if (req->state == KSMTP_TLS_REQ_WAITING && net_eq(req->net, net) &&
-		    (!ida || nla_get_u64(ida) == req->id)) {
+		    (!id || id == req->id)) {
 			found = req;
 			break;
 		}
 	}
 	if (found) {
 		left = (long)(found->deadline - jiffies);
-		err = nla_put_u64_64bit(msg, KSMTP_A_TLS_ID, found->id, KSMTP_A_PAD) ?:
-		      nla_put_u32(msg, KSMTP_A_TLS_FD, fd) ?:
-		      nla_put_string(msg, KSMTP_A_CFG_TLS_NAME, found->name) ?:
-		      (found->ca_file[0] ?
-		       nla_put_string(msg, KSMTP_A_CFG_TLS_CA_FILE, found->ca_file) : 0) ?:
-		      nla_put_u32(msg, KSMTP_A_TLS_TIMEOUT_MS,
-				  left > 0 ? jiffies_to_msecs(left) : 1);
-		if (!err) {
-			found->state = KSMTP_TLS_REQ_ACCEPTED;
-			found->portid = info->snd_portid;
-			file = get_file(found->sock->file);
-		}
+		out->id = found->id;
+		strscpy(out->name, found->name, sizeof(out->name));
+		strscpy(out->ca_file, found->ca_file, sizeof(out->ca_file));
+		out->timeout_ms = left > 0 ? jiffies_to_msecs(left) : 1;
+		out->file = get_file(found->sock->file);
+		found->state = KSMTP_TLS_REQ_ACCEPTED;
+		found->portid = portid;
 	}
 	spin_unlock(&tls_lock);
-	if (!found) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "no TLS handshake waits (another helper took it, or it timed out)");
-		err = -ENOENT;
-	}
-	if (err)
-		goto put_fd;
-	genlmsg_end(msg, hdr);
-	err = genlmsg_reply(msg, info);
-	if (err) {
-		/* The session times out; the socket is not the helper's. */
-		fput(file);
-		put_unused_fd(fd);
-		return err;
-	}
-	fd_install(fd, file);
-	return 0;
-
-put_fd:
-	put_unused_fd(fd);
-free:
-	nlmsg_free(msg);
-	return err;
+	return found ? 0 : -ENOENT;
 }
 
-int ksmtp_nl_tls_done_doit(struct sk_buff *skb, struct genl_info *info)
+/**
+ * ksmtp_tls_unaccept() - a helper could not be told of what it took
+ * @net: the helper's namespace
+ * @id: the request
+ * @portid: the helper's netlink port
+ *
+ * The request waits again for a helper (its deadline unchanged).
+ *
+ * Context: process context.
+ */
+void ksmtp_tls_unaccept(struct net *net, u64 id, u32 portid)
 {
-	struct nlattr *why = info->attrs[KSMTP_A_TLS_REASON];
-	struct nlattr *desc = info->attrs[KSMTP_A_TLS_INFO];
-	struct net *net = genl_info_net(info);
-	struct ksmtp_tls_req *req, *found = NULL;
-	u32 status;
-	u64 id;
-
-	if (GENL_REQ_ATTR_CHECK(info, KSMTP_A_TLS_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, KSMTP_A_TLS_STATUS))
-		return -EINVAL;
-	id = nla_get_u64(info->attrs[KSMTP_A_TLS_ID]);
-	status = nla_get_u32(info->attrs[KSMTP_A_TLS_STATUS]);
+	struct ksmtp_tls_req *req;
 
 	spin_lock(&tls_lock);
 	list_for_each_entry(req, &tls_reqs, node) {
 		if (req->id == id && req->state == KSMTP_TLS_REQ_ACCEPTED &&
-		    req->portid == info->snd_portid && net_eq(req->net, net)) {
+		    req->portid == portid && net_eq(req->net, net)) {
+			req->state = KSMTP_TLS_REQ_WAITING;
+			req->portid = 0;
+			break;
+		}
+	}
+	spin_unlock(&tls_lock);
+}
+
+/**
+ * ksmtp_tls_done() - a helper reports on the handshake it took
+ * @net: the helper's namespace
+ * @id: the request
+ * @portid: the helper's netlink port (only the one that accepted reports)
+ * @status: 0, or a positive errno
+ * @reason: the failure in words, or NULL
+ * @info: on success, the version and cipher, or NULL
+ *
+ * Context: process context.
+ * Return: 0, or -ENOENT when this helper holds no such request.
+ */
+int ksmtp_tls_done(struct net *net, u64 id, u32 portid, u32 status,
+		   const char *reason, const char *info)
+{
+	struct ksmtp_tls_req *req, *found = NULL;
+
+	spin_lock(&tls_lock);
+	list_for_each_entry(req, &tls_reqs, node) {
+		if (req->id == id && req->state == KSMTP_TLS_REQ_ACCEPTED &&
+		    req->portid == portid && net_eq(req->net, net)) {
 			found = req;
 			break;
 		}
 	}
 	if (found && !status) {
-		if (desc)
-			nla_strscpy(found->info, desc, sizeof(found->info));
+		if (info)
+			strscpy(found->info, info, sizeof(found->info));
 		finish(found, 0, NULL);
 	} else if (found) {
-		if (why)
-			nla_strscpy(found->reason, why, sizeof(found->reason));
-		finish(found, -(int)status, why ? NULL : "TLS handshake failed");
+		if (reason)
+			strscpy(found->reason, reason, sizeof(found->reason));
+		finish(found, -(int)status, reason ? NULL : "TLS handshake failed");
 	}
 	spin_unlock(&tls_lock);
-	if (!found) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "this helper holds no such TLS handshake");
-		return -ENOENT;
-	}
-	return 0;
+	return found ? 0 : -ENOENT;
 }
 
 /* A helper's netlink socket closed: the handshakes it held fail now. */

@@ -12,7 +12,9 @@
 #include <linux/list.h>
 #include <linux/completion.h>
 #include <linux/ksmtp.h>
-#include <net/genetlink.h>
+
+#include "encode.h"
+#include <linux/fs.h>
 
 struct socket;
 struct net;
@@ -68,10 +70,27 @@ void ksmtp_tls_abort(struct ksmtp_tls_req *req);
 int ksmtp_tls_init(void);
 void ksmtp_tls_exit(void);
 
-extern struct genl_family ksmtp_nl_family;
+/**
+ * struct ksmtp_tls_accepted - a handshake a helper took
+ * @id: the request's id
+ * @file: the session socket's file (a reference)
+ * @name: the server name to verify
+ * @ca_file: the CA bundle, "" for the system trust store
+ * @timeout_ms: the time left for the handshake
+ */
+struct ksmtp_tls_accepted {
+	u64 id;
+	struct file *file;
+	char name[KSMTP_DOMAIN_MAX + 1];
+	char ca_file[KSMTP_PATH_MAX + 1];
+	unsigned int timeout_ms;
+};
 
-int ksmtp_nl_tls_accept_doit(struct sk_buff *skb, struct genl_info *info);
-int ksmtp_nl_tls_done_doit(struct sk_buff *skb, struct genl_info *info);
+int ksmtp_tls_accept(struct net *net, u64 id, u32 portid,
+		     struct ksmtp_tls_accepted *out);
+void ksmtp_tls_unaccept(struct net *net, u64 id, u32 portid);
+int ksmtp_tls_done(struct net *net, u64 id, u32 portid, u32 status,
+		   const char *reason, const char *info);
 
 #if IS_ENABLED(CONFIG_KSMTP_KUNIT_TEST)
 /* KUnit replaces the helper to script what comes after the handshake. */

@@ -123,16 +123,20 @@ void ksmtp_tls_abort(struct ksmtp_tls_req *req)
 	complete(&req->done);
 }
 
-int ksmtp_nl_tls_accept_doit(struct sk_buff *skb, struct genl_info *info)
+int ksmtp_tls_accept(struct net *net, u64 id, u32 portid,
+		     struct ksmtp_tls_accepted *out)
 {
-	NL_SET_ERR_MSG_MOD(info->extack,
-			   "this kernel does handshakes through net/handshake: run tlshd");
 	return -EOPNOTSUPP;
 }
 
-int ksmtp_nl_tls_done_doit(struct sk_buff *skb, struct genl_info *info)
+void ksmtp_tls_unaccept(struct net *net, u64 id, u32 portid)
 {
-	return ksmtp_nl_tls_accept_doit(skb, info);
+}
+
+int ksmtp_tls_done(struct net *net, u64 id, u32 portid, u32 status,
+		   const char *reason, const char *info)
+{
+	return -EOPNOTSUPP;
 }
 
 int ksmtp_tls_init(void)

@@ -75,19 +75,30 @@ static struct nl_sock *cmd_sk, *ev_sk;
 static int family;
 
 struct reply {
-	struct nlattr *tb[KSMTP_A_MAX + 1];
+	struct nlattr *tls[KSMTP_A_TLS_MAX + 1];	/* in its KSMTP_A_TLS */
 	struct nl_msg *msg;
 	int err;
 	bool done;
 	char errmsg[256];
 };
 
+/* The attributes in @msg's KSMTP_A_TLS nest (all NULL without one). */
+static void parse_tls(struct nl_msg *msg, struct nlattr **tls)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct nlattr *tb[KSMTP_A_MAX + 1];
+
+	memset(tls, 0, sizeof(*tls) * (KSMTP_A_TLS_MAX + 1));
+	nla_parse(tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	if (tb[KSMTP_A_TLS])
+		nla_parse_nested(tls, KSMTP_A_TLS_MAX, tb[KSMTP_A_TLS], NULL);
+}
+
 static int on_valid(struct nl_msg *msg, void *arg)
 {
 	struct reply *r = arg;
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 
-	nla_parse(r->tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	parse_tls(msg, r->tls);
 	nlmsg_get(msg);
 	r->msg = msg;
 	return NL_OK;
@@ -149,9 +160,20 @@ static struct nl_msg *new_msg(uint8_t cmd)
 	return msg;
 }
 
+/* Open @msg's KSMTP_A_TLS nest: nla_nest_end() closes it. */
+static struct nlattr *tls_nest(struct nl_msg *msg)
+{
+	struct nlattr *nest = nla_nest_start(msg, KSMTP_A_TLS | NLA_F_NESTED);
+
+	if (!nest)
+		die("out of memory");
+	return nest;
+}
+
 static void report(uint64_t id, int status, const char *why, const char *info)
 {
 	struct nl_msg *msg = new_msg(KSMTP_CMD_TLS_DONE);
+	struct nlattr *nest = tls_nest(msg);
 	struct reply r;
 
 	nla_put_u64(msg, KSMTP_A_TLS_ID, id);
@@ -160,6 +182,7 @@ static void report(uint64_t id, int status, const char *why, const char *info)
 		nla_put_string(msg, KSMTP_A_TLS_REASON, why);
 	if (!status && info)
 		nla_put_string(msg, KSMTP_A_TLS_INFO, info);
+	nla_nest_end(msg, nest);
 	if (transact(msg, &r))
 		logmsg("handshake %llu: the module did not take the report: %s",
 		       (unsigned long long)id, r.errmsg);
@@ -325,23 +348,27 @@ static bool serve(uint64_t id)
 	struct reply r;
 	int fd, status;
 
-	if (id)
+	if (id) {
+		struct nlattr *nest = tls_nest(msg);
+
 		nla_put_u64(msg, KSMTP_A_TLS_ID, id);
+		nla_nest_end(msg, nest);
+	}
 	status = transact(msg, &r);
 	nlmsg_free(msg);
-	if (status || !r.msg || !r.tb[KSMTP_A_TLS_FD] || !r.tb[KSMTP_A_TLS_ID] ||
-	    !r.tb[KSMTP_A_CFG_TLS_NAME]) {
+	if (status || !r.msg || !r.tls[KSMTP_A_TLS_FD] || !r.tls[KSMTP_A_TLS_ID] ||
+	    !r.tls[KSMTP_A_TLS_NAME]) {
 		if (status && status != -ENOENT)
 			logmsg("cannot accept a handshake: %s", r.errmsg);
 		if (r.msg)
 			nlmsg_free(r.msg);
 		return false;
 	}
-	id = nla_get_u64(r.tb[KSMTP_A_TLS_ID]);
-	fd = nla_get_u32(r.tb[KSMTP_A_TLS_FD]);
-	name = nla_get_string(r.tb[KSMTP_A_CFG_TLS_NAME]);
-	ca = r.tb[KSMTP_A_CFG_TLS_CA_FILE] ? nla_get_string(r.tb[KSMTP_A_CFG_TLS_CA_FILE]) : NULL;
-	timeout = r.tb[KSMTP_A_TLS_TIMEOUT_MS] ? nla_get_u32(r.tb[KSMTP_A_TLS_TIMEOUT_MS]) : 30000;
+	id = nla_get_u64(r.tls[KSMTP_A_TLS_ID]);
+	fd = nla_get_u32(r.tls[KSMTP_A_TLS_FD]);
+	name = nla_get_string(r.tls[KSMTP_A_TLS_NAME]);
+	ca = r.tls[KSMTP_A_TLS_CA_FILE] ? nla_get_string(r.tls[KSMTP_A_TLS_CA_FILE]) : NULL;
+	timeout = r.tls[KSMTP_A_TLS_TIMEOUT_MS] ? nla_get_u32(r.tls[KSMTP_A_TLS_TIMEOUT_MS]) : 30000;
 	status = handshake(fd, name, ca, timeout, info, sizeof(info), why, sizeof(why));
 	/* Before the report: the module checks that no descriptor is left. */
 	close(fd);
@@ -357,14 +384,14 @@ static bool serve(uint64_t id)
 static int on_event(struct nl_msg *msg, void *arg)
 {
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
-	struct nlattr *tb[KSMTP_A_MAX + 1];
+	struct nlattr *tls[KSMTP_A_TLS_MAX + 1];
 
 	(void)arg;
 	if (gh->cmd != KSMTP_CMD_TLS_REQUEST)
 		return NL_OK;
-	nla_parse(tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
-	if (tb[KSMTP_A_TLS_ID])
-		serve(nla_get_u64(tb[KSMTP_A_TLS_ID]));
+	parse_tls(msg, tls);
+	if (tls[KSMTP_A_TLS_ID])
+		serve(nla_get_u64(tls[KSMTP_A_TLS_ID]));
 	return NL_OK;
 }
 

@@ -32,7 +32,8 @@
 
 static const char *prog = "ksmtpctl";
 
-static const char * const attr_names[KSMTP_A_MAX + 1] = {
+/* The names ksmtpctl gives the attributes it sends (its own keys), by set. */
+static const char * const cfg_names[KSMTP_A_CFG_MAX + 1] = {
 	[KSMTP_A_CFG_SERVER_ADDR] = "server",
 	[KSMTP_A_CFG_PORT] = "port",
 	[KSMTP_A_CFG_USERNAME] = "user",
@@ -47,10 +48,6 @@ static const char * const attr_names[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_TIMEOUT_DATA_BLOCK] = "timeout-data-block",
 	[KSMTP_A_CFG_TIMEOUT_FINAL_DOT] = "timeout-final-dot",
 	[KSMTP_A_CFG_RCPT] = "rcpt",
-	[KSMTP_A_MAIL_RCPT] = "to",
-	[KSMTP_A_MAIL_SUBJECT] = "subject",
-	[KSMTP_A_MAIL_PRIORITY] = "priority",
-	[KSMTP_A_MAIL_BODY] = "body",
 	[KSMTP_A_CFG_QUEUE_MAX] = "queue-max",
 	[KSMTP_A_CFG_QUEUE_BYTES] = "queue-bytes",
 	[KSMTP_A_CFG_RETRY_MAX] = "retry-max",
@@ -61,6 +58,13 @@ static const char * const attr_names[KSMTP_A_MAX + 1] = {
 	[KSMTP_A_CFG_TLS_NAME] = "tls-name",
 	[KSMTP_A_CFG_TLS_CA_FILE] = "ca-file",
 	[KSMTP_A_CFG_AUTH_CLEARTEXT] = "auth-cleartext",
+};
+
+static const char * const mail_names[KSMTP_A_MAIL_MAX + 1] = {
+	[KSMTP_A_MAIL_RCPT] = "to",
+	[KSMTP_A_MAIL_SUBJECT] = "subject",
+	[KSMTP_A_MAIL_PRIORITY] = "priority",
+	[KSMTP_A_MAIL_BODY] = "body",
 };
 
 static const char * const tls_names[] = {
@@ -130,13 +134,26 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_die(const char
 
 /* ---- netlink ---- */
 
+/* A message's attributes: its nests at the top level, and what each holds
+ * (all NULL where the nest is absent).
+ */
+struct attrs {
+	struct nlattr *top[KSMTP_A_MAX + 1];
+	struct nlattr *cfg[KSMTP_A_CFG_MAX + 1];
+	struct nlattr *mail[KSMTP_A_MAIL_MAX + 1];
+	struct nlattr *res[KSMTP_A_RES_MAX + 1];
+	struct nlattr *stats[KSMTP_A_STATS_MAX + 1];
+	struct nlattr *qe[KSMTP_A_QE_MAX + 1];
+	struct nlattr *ev[KSMTP_A_EV_MAX + 1];
+};
+
 struct request {
 	struct nl_sock *sk;
 	int family;
 	struct nl_msg *msg;
-	struct nlattr *tb[KSMTP_A_MAX + 1];
+	struct attrs a;
 	struct nl_msg *reply;
-	void (*each)(struct request *rq, struct nlattr **tb);
+	void (*each)(struct request *rq, struct attrs *a);
 	bool json;
 	int seen;
 	bool done;
@@ -152,6 +169,43 @@ static struct nl_msg *send_result;
 static uint64_t send_id;
 static bool send_id_known;
 static bool family_gone;	/* nlctrl said the family was unregistered */
+
+static void parse_nest(struct nlattr **tb, int max, struct nlattr *nest)
+{
+	if (nest)
+		nla_parse_nested(tb, max, nest, NULL);
+}
+
+static void parse_msg(struct attrs *a, struct nl_msg *msg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+
+	memset(a, 0, sizeof(*a));
+	nla_parse(a->top, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	parse_nest(a->cfg, KSMTP_A_CFG_MAX, a->top[KSMTP_A_CONFIG]);
+	parse_nest(a->mail, KSMTP_A_MAIL_MAX, a->top[KSMTP_A_MAIL]);
+	parse_nest(a->res, KSMTP_A_RES_MAX, a->top[KSMTP_A_RESULT]);
+	parse_nest(a->stats, KSMTP_A_STATS_MAX, a->top[KSMTP_A_STATS]);
+	parse_nest(a->qe, KSMTP_A_QE_MAX, a->top[KSMTP_A_QUEUE_ENTRY]);
+	parse_nest(a->ev, KSMTP_A_EV_MAX, a->top[KSMTP_A_EVENT]);
+}
+
+/* Open a nest; nla_nest_end() it (end_nest() checks that it fits). */
+static struct nlattr *start_nest(struct nl_msg *msg, int type)
+{
+	struct nlattr *nest = nla_nest_start(msg, type | NLA_F_NESTED);
+
+	if (!nest)
+		die("out of memory");
+	return nest;
+}
+
+static void end_nest(struct nl_msg *msg, struct nlattr *nest)
+{
+	/* An attribute, and so a nest, holds at most 64 KiB. */
+	if (nla_nest_end(msg, nest) < 0)
+		die("the request does not fit in a netlink attribute");
+}
 
 static void open_family(struct request *rq)
 {
@@ -199,10 +253,10 @@ static int on_valid(struct nl_msg *msg, void *arg)
 			family_gone = true;
 		return NL_OK;
 	}
-	nla_parse(rq->tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
+	parse_msg(&rq->a, msg);
 	send_current = msg;
 	if (rq->each) {
-		rq->each(rq, rq->tb);
+		rq->each(rq, &rq->a);
 		rq->seen++;
 		return NL_OK;
 	}
@@ -220,18 +274,37 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-/* The attribute at @offs of our own request (the ack does not echo it). */
+/* The name of the attribute at @offs of our own request (the ack does not
+ * echo it): one inside a nest of the top level (a nest itself has none).
+ */
 static const char *attr_at(struct request *rq, uint32_t offs)
 {
 	struct nlmsghdr *nlh = nlmsg_hdr(rq->msg);
-	struct nlattr *a;
-	int type;
+	struct genlmsghdr *gh = nlmsg_data(nlh);
+	const char * const *names;
+	struct nlattr *nest, *a;
+	int rem, rem2, max;
 
-	if (offs < NLMSG_HDRLEN + GENL_HDRLEN || offs + sizeof(*a) > nlh->nlmsg_len)
-		return NULL;
-	a = (struct nlattr *)((char *)nlh + offs);
-	type = a->nla_type & NLA_TYPE_MASK;
-	return type <= KSMTP_A_MAX && attr_names[type] ? attr_names[type] : NULL;
+	nla_for_each_attr(nest, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
+		switch (nla_type(nest)) {
+		case KSMTP_A_CONFIG:
+			names = cfg_names;
+			max = KSMTP_A_CFG_MAX;
+			break;
+		case KSMTP_A_MAIL:
+			names = mail_names;
+			max = KSMTP_A_MAIL_MAX;
+			break;
+		default:
+			continue;
+		}
+		nla_for_each_nested(a, nest, rem2) {
+			if ((char *)a - (char *)nlh != (long)offs)
+				continue;
+			return nla_type(a) <= max && names[nla_type(a)] ? names[nla_type(a)] : NULL;
+		}
+	}
+	return NULL;
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
@@ -456,6 +529,7 @@ static int cmd_set(int argc, char **argv)
 	};
 	struct request rq = {};
 	const char *server_name = NULL;
+	struct nlattr *cfg;
 	bool tls_name = false;
 	int i, n;
 	size_t j;
@@ -465,6 +539,7 @@ static int cmd_set(int argc, char **argv)
 	if ((argc - 1) % 2)
 		usage_die("set: '%s' needs a value", argv[argc - 1]);
 	start(&rq, KSMTP_CMD_CONFIG_SET, 0);
+	cfg = start_nest(rq.msg, KSMTP_A_CONFIG);
 	for (i = 1; i < argc; i += 2) {
 		const char *k = argv[i], *v = argv[i + 1];
 		bool found = false;
@@ -533,6 +608,7 @@ static int cmd_set(int argc, char **argv)
 	/* A server given by name is the name its certificate must carry. */
 	if (server_name && !tls_name)
 		nla_put_string(rq.msg, KSMTP_A_CFG_TLS_NAME, server_name);
+	end_nest(rq.msg, cfg);
 	transact(&rq);
 	/* The request held the password: clear it before freeing. */
 	explicit_bzero(nlmsg_hdr(rq.msg), nlmsg_hdr(rq.msg)->nlmsg_len);
@@ -590,6 +666,7 @@ static int cmd_show(int argc, char **argv)
 	};
 	bool json = want_json(argc, argv, show_help);
 	struct request rq = {};
+	struct nlattr **cfg;
 	char server[INET6_ADDRSTRLEN];
 	uint32_t auth, tls;
 	bool cleartext;
@@ -597,84 +674,88 @@ static int cmd_show(int argc, char **argv)
 
 	start(&rq, KSMTP_CMD_CONFIG_GET, 0);
 	transact(&rq);
-	addr_str(rq.tb[KSMTP_A_CFG_SERVER_ADDR], server, sizeof(server));
-	auth = rq.tb[KSMTP_A_CFG_AUTH] ? nla_get_u32(rq.tb[KSMTP_A_CFG_AUTH]) : 0;
+	cfg = rq.a.cfg;
+	addr_str(cfg[KSMTP_A_CFG_SERVER_ADDR], server, sizeof(server));
+	auth = cfg[KSMTP_A_CFG_AUTH] ? nla_get_u32(cfg[KSMTP_A_CFG_AUTH]) : 0;
 	if (auth > KSMTP_AUTH_MAX)
 		auth = 0;
-	tls = rq.tb[KSMTP_A_CFG_TLS] ? nla_get_u32(rq.tb[KSMTP_A_CFG_TLS]) : 0;
+	tls = cfg[KSMTP_A_CFG_TLS] ? nla_get_u32(cfg[KSMTP_A_CFG_TLS]) : 0;
 	if (tls > KSMTP_TLS_MAX)
 		tls = 0;
-	cleartext = rq.tb[KSMTP_A_CFG_AUTH_CLEARTEXT] &&
-		    nla_get_u8(rq.tb[KSMTP_A_CFG_AUTH_CLEARTEXT]);
+	cleartext = cfg[KSMTP_A_CFG_AUTH_CLEARTEXT] &&
+		    nla_get_u8(cfg[KSMTP_A_CFG_AUTH_CLEARTEXT]);
 	if (json) {
 		printf("{\"configured\": %s, \"server\": ",
-		       rq.tb[KSMTP_A_CFG_CONFIGURED] &&
-		       nla_get_u8(rq.tb[KSMTP_A_CFG_CONFIGURED]) ? "true" : "false");
+		       cfg[KSMTP_A_CFG_CONFIGURED] &&
+		       nla_get_u8(cfg[KSMTP_A_CFG_CONFIGURED]) ? "true" : "false");
 		json_str(server);
-		printf(", \"port\": %u, \"from\": ", nla_get_u16(rq.tb[KSMTP_A_CFG_PORT]));
-		json_str(get_str(rq.tb[KSMTP_A_CFG_FROM]));
+		printf(", \"port\": %u, \"from\": ", nla_get_u16(cfg[KSMTP_A_CFG_PORT]));
+		json_str(get_str(cfg[KSMTP_A_CFG_FROM]));
 		printf(", \"rcpt\": ");
-		json_str(get_str(rq.tb[KSMTP_A_CFG_RCPT]));
+		json_str(get_str(cfg[KSMTP_A_CFG_RCPT]));
 		printf(", \"domain\": ");
-		json_str(get_str(rq.tb[KSMTP_A_CFG_DOMAIN]));
+		json_str(get_str(cfg[KSMTP_A_CFG_DOMAIN]));
 		printf(", \"auth\": \"%s\", \"user\": ", auth_names[auth]);
-		json_str(get_str(rq.tb[KSMTP_A_CFG_USERNAME]));
+		json_str(get_str(cfg[KSMTP_A_CFG_USERNAME]));
 		printf(", \"password_set\": %s, \"helo_only\": %s",
-		       nla_get_u8(rq.tb[KSMTP_A_CFG_PASSWORD_SET]) ? "true" : "false",
-		       nla_get_u8(rq.tb[KSMTP_A_CFG_HELO_ONLY]) ? "true" : "false");
+		       nla_get_u8(cfg[KSMTP_A_CFG_PASSWORD_SET]) ? "true" : "false",
+		       nla_get_u8(cfg[KSMTP_A_CFG_HELO_ONLY]) ? "true" : "false");
 		printf(", \"tls\": \"%s\", \"tls_name\": ", tls_names[tls]);
-		json_str(get_str(rq.tb[KSMTP_A_CFG_TLS_NAME]));
+		json_str(get_str(cfg[KSMTP_A_CFG_TLS_NAME]));
 		printf(", \"ca_file\": ");
-		json_str(get_str(rq.tb[KSMTP_A_CFG_TLS_CA_FILE]));
+		json_str(get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE]));
 		printf(", \"auth_cleartext\": %s", cleartext ? "true" : "false");
 		printf(", \"timeouts_ms\": {");
 		for (i = 0; i < 5; i++)
 			printf("%s\"%s\": %u", i ? ", " : "", timeouts[i].name,
-			       nla_get_u32(rq.tb[timeouts[i].attr]));
+			       nla_get_u32(cfg[timeouts[i].attr]));
 		printf("}, \"queue\": {\"max\": %u, \"bytes\": %u, \"retry_max\": %u, "
 		       "\"retry_age_s\": %u, \"retry_base_ms\": %u, \"coalesce_ms\": %u}}\n",
-		       nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_MAX]),
-		       nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_BYTES]),
-		       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_MAX]),
-		       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_AGE]),
-		       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_BASE_MS]),
-		       nla_get_u32(rq.tb[KSMTP_A_CFG_COALESCE_MS]));
+		       nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_MAX]),
+		       nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
+		       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_MAX]),
+		       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_AGE]),
+		       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_BASE_MS]),
+		       nla_get_u32(cfg[KSMTP_A_CFG_COALESCE_MS]));
 		return 0;
 	}
 	printf("server:     %s port %u%s\n", server[0] ? server : "(not set)",
-	       nla_get_u16(rq.tb[KSMTP_A_CFG_PORT]),
-	       rq.tb[KSMTP_A_CFG_CONFIGURED] && nla_get_u8(rq.tb[KSMTP_A_CFG_CONFIGURED]) ?
+	       nla_get_u16(cfg[KSMTP_A_CFG_PORT]),
+	       cfg[KSMTP_A_CFG_CONFIGURED] && nla_get_u8(cfg[KSMTP_A_CFG_CONFIGURED]) ?
 	       "" : "  (not configured: set server and from)");
-	printf("from:       %s\n", get_str(rq.tb[KSMTP_A_CFG_FROM]));
-	printf("rcpt:       %s\n", get_str(rq.tb[KSMTP_A_CFG_RCPT]));
-	printf("domain:     %s\n", rq.tb[KSMTP_A_CFG_DOMAIN] &&
-	       *get_str(rq.tb[KSMTP_A_CFG_DOMAIN]) ? get_str(rq.tb[KSMTP_A_CFG_DOMAIN]) :
+	printf("from:       %s\n", get_str(cfg[KSMTP_A_CFG_FROM]));
+	printf("rcpt:       %s\n", get_str(cfg[KSMTP_A_CFG_RCPT]));
+	printf("domain:     %s\n", cfg[KSMTP_A_CFG_DOMAIN] &&
+	       *get_str(cfg[KSMTP_A_CFG_DOMAIN]) ? get_str(cfg[KSMTP_A_CFG_DOMAIN]) :
 	       "(address literal of the connection)");
 	printf("auth:       %s\n", auth_names[auth]);
-	printf("user:       %s\n", get_str(rq.tb[KSMTP_A_CFG_USERNAME]));
-	printf("password:   %s\n", nla_get_u8(rq.tb[KSMTP_A_CFG_PASSWORD_SET]) ?
+	printf("user:       %s\n", get_str(cfg[KSMTP_A_CFG_USERNAME]));
+	printf("password:   %s\n", nla_get_u8(cfg[KSMTP_A_CFG_PASSWORD_SET]) ?
 	       "(set)" : "(none)");
-	printf("helo-only:  %s\n", nla_get_u8(rq.tb[KSMTP_A_CFG_HELO_ONLY]) ? "on" : "off");
+	printf("helo-only:  %s\n", nla_get_u8(cfg[KSMTP_A_CFG_HELO_ONLY]) ? "on" : "off");
 	printf("tls:        %s", tls_names[tls]);
 	if (tls)
-		printf(", server name %s, trusting %s", get_str(rq.tb[KSMTP_A_CFG_TLS_NAME]),
-		       *get_str(rq.tb[KSMTP_A_CFG_TLS_CA_FILE]) ?
-		       get_str(rq.tb[KSMTP_A_CFG_TLS_CA_FILE]) : "the system trust store");
+		printf(", server name %s, trusting %s", get_str(cfg[KSMTP_A_CFG_TLS_NAME]),
+		       *get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE]) ?
+		       get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE]) : "the system trust store");
 	printf("\nauth-cleartext: %s\n", cleartext ? "on (AUTH allowed without TLS)" : "off");
 	printf("timeouts:  ");
 	for (i = 0; i < 5; i++)
-		printf(" %s %u ms%s", timeouts[i].name, nla_get_u32(rq.tb[timeouts[i].attr]),
+		printf(" %s %u ms%s", timeouts[i].name, nla_get_u32(cfg[timeouts[i].attr]),
 		       i < 4 ? "," : "\n");
 	printf("queue:      at most %u mails, %u octets; %u attempts over %u s, first retry "
 	       "after %u ms; coalesce %u ms\n",
-	       nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_MAX]), nla_get_u32(rq.tb[KSMTP_A_CFG_QUEUE_BYTES]),
-	       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_MAX]), nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_AGE]),
-	       nla_get_u32(rq.tb[KSMTP_A_CFG_RETRY_BASE_MS]),
-	       nla_get_u32(rq.tb[KSMTP_A_CFG_COALESCE_MS]));
+	       nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_MAX]), nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
+	       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_MAX]), nla_get_u32(cfg[KSMTP_A_CFG_RETRY_AGE]),
+	       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_BASE_MS]),
+	       nla_get_u32(cfg[KSMTP_A_CFG_COALESCE_MS]));
 	return 0;
 }
 
 /* ---- send ---- */
+
+/* The body goes in parts of this size (an attribute holds at most 64 KiB). */
+#define BODY_PART 60000
 
 static const char send_help[] =
 	"usage: ksmtpctl send [to ADDR] [subject TEXT] [priority low|normal|high]\n"
@@ -688,6 +769,7 @@ static const char send_help[] =
 	"transient failures): its id is printed at once, its fate comes as events\n"
 	"(ksmtpctl monitor).\n";
 
+/* @tb: the attributes of a KSMTP_A_RESULT nest. */
 static void print_result(FILE *f, struct nlattr **tb, bool json)
 {
 	uint32_t err = tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(tb[KSMTP_A_RES_ERRNO]) : 0;
@@ -721,15 +803,15 @@ static void print_result(FILE *f, struct nlattr **tb, bool json)
 		fprintf(f, " over %s", get_str(tb[KSMTP_A_RES_TLS]));
 }
 
-static void on_send_msg(struct request *rq, struct nlattr **tb)
+static void on_send_msg(struct request *rq, struct attrs *a)
 {
 	uint64_t id;
 
 	(void)rq;
-	if (!tb[KSMTP_A_EV_ID])
+	if (!a->mail[KSMTP_A_MAIL_ID])
 		return;
-	id = nla_get_u64(tb[KSMTP_A_EV_ID]);
-	if (!tb[KSMTP_A_RES_ERRNO]) {
+	id = nla_get_u64(a->mail[KSMTP_A_MAIL_ID]);
+	if (!a->res[KSMTP_A_RES_ERRNO]) {
 		send_id = id;
 		send_id_known = true;
 		return;
@@ -743,6 +825,7 @@ static void on_send_msg(struct request *rq, struct nlattr **tb)
 
 static bool send_pending(struct request *rq)
 {
+	struct attrs a;
 	uint64_t id;
 
 	(void)rq;
@@ -750,9 +833,8 @@ static bool send_pending(struct request *rq)
 		return false;
 	if (!send_result)
 		return true;
-	id = nla_get_u64(nla_find(genlmsg_attrdata(nlmsg_data(nlmsg_hdr(send_result)), 0),
-				  genlmsg_attrlen(nlmsg_data(nlmsg_hdr(send_result)), 0),
-				  KSMTP_A_EV_ID));
+	parse_msg(&a, send_result);
+	id = nla_get_u64(a.mail[KSMTP_A_MAIL_ID]);
 	if (send_id_known && id != send_id) {
 		nlmsg_free(send_result);
 		send_result = NULL;
@@ -767,7 +849,8 @@ static int cmd_send(int argc, char **argv)
 	struct request rq = {};
 	bool json = false, queue = false;
 	int i, prio = KSMTP_PRIO_NORMAL;
-	size_t len, off;
+	struct nlattr *mail, **res;
+	size_t len, off, part, meta;
 	char *body;
 	uint32_t err;
 
@@ -799,22 +882,34 @@ static int cmd_send(int argc, char **argv)
 		}
 	}
 	body = slurp(body_path, KSMTP_BODY_MAX, &len);
-	start(&rq, KSMTP_CMD_SEND, len + len / 60000 * NLA_HDRLEN + 4096);
+	start(&rq, KSMTP_CMD_SEND, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096);
+	/* A netlink attribute holds at most 64 KiB, a nest too: the body goes
+	 * in parts, each in a KSMTP_A_MAIL nest of its own but the last, which
+	 * goes in the last nest with the rest of the mail (the whole of a body
+	 * of up to BODY_PART octets, and an empty one: one nest in all).
+	 */
+	meta = (to ? (size_t)nla_total_size(strlen(to) + 1) : 0) +
+	       (size_t)nla_total_size(strlen(subject) + 1) + (size_t)nla_total_size(4) +
+	       (queue ? (size_t)nla_total_size(1) : 0);
+	for (off = 0; off < len && (len - off > BODY_PART ||
+				    NLA_HDRLEN + meta + nla_total_size(len - off) > 0xffff);
+	     off += part) {
+		part = len - off < BODY_PART ? len - off : BODY_PART;
+		mail = start_nest(rq.msg, KSMTP_A_MAIL);
+		if (nla_put(rq.msg, KSMTP_A_MAIL_BODY, part, body + off))
+			die("out of memory");
+		end_nest(rq.msg, mail);
+	}
+	mail = start_nest(rq.msg, KSMTP_A_MAIL);
 	if (to)
 		nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to);
 	nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject);
 	nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio);
 	if (queue)
 		nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1);
-	/* A netlink attribute holds at most 64 KiB: the body goes in parts. */
-	for (off = 0; off < len || !off; off += 60000) {
-		size_t part = len - off < 60000 ? len - off : 60000;
-
-		if (nla_put(rq.msg, KSMTP_A_MAIL_BODY, part, body + off))
-			die("out of memory");
-		if (!len)
-			break;
-	}
+	if ((off < len || !len) && nla_put(rq.msg, KSMTP_A_MAIL_BODY, len - off, body + off))
+		die("out of memory");
+	end_nest(rq.msg, mail);
 	free(body);
 	if (queue) {
 		transact(&rq);
@@ -836,11 +931,11 @@ static int cmd_send(int argc, char **argv)
 		if (!send_result)
 			die("the kernel module went away before the outcome of mail %llu: it may or may not have been sent",
 			    (unsigned long long)send_id);
-		nla_parse(rq.tb, KSMTP_A_MAX, genlmsg_attrdata(nlmsg_data(nlmsg_hdr(send_result)), 0),
-			  genlmsg_attrlen(nlmsg_data(nlmsg_hdr(send_result)), 0), NULL);
+		parse_msg(&rq.a, send_result);
 	}
 	if (queue) {
-		unsigned long long id = rq.tb[KSMTP_A_EV_ID] ? nla_get_u64(rq.tb[KSMTP_A_EV_ID]) : 0;
+		unsigned long long id = rq.a.mail[KSMTP_A_MAIL_ID] ?
+					nla_get_u64(rq.a.mail[KSMTP_A_MAIL_ID]) : 0;
 
 		if (json)
 			printf("{\"queued\": true, \"id\": %llu}\n", id);
@@ -848,24 +943,25 @@ static int cmd_send(int argc, char **argv)
 			printf("queued as %llu\n", id);
 		return 0;
 	}
-	err = rq.tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(rq.tb[KSMTP_A_RES_ERRNO]) : EPROTO;
+	res = rq.a.res;
+	err = res[KSMTP_A_RES_ERRNO] ? nla_get_u32(res[KSMTP_A_RES_ERRNO]) : EPROTO;
 	if (json) {
-		print_result(stdout, rq.tb, true);
+		print_result(stdout, res, true);
 		putchar('\n');
 	} else if (err) {
 		fprintf(stderr, "%s: send ", prog);
-		print_result(stderr, rq.tb, false);
+		print_result(stderr, res, false);
 		fputc('\n', stderr);
 	} else {
-		if (rq.tb[KSMTP_A_RES_TLS])
-			printf("sent over %s\n", get_str(rq.tb[KSMTP_A_RES_TLS]));
+		if (res[KSMTP_A_RES_TLS])
+			printf("sent over %s\n", get_str(res[KSMTP_A_RES_TLS]));
 		else
 			printf("sent\n");
-		if (rq.tb[KSMTP_A_RES_CODE] && nla_get_u32(rq.tb[KSMTP_A_RES_CODE]))
+		if (res[KSMTP_A_RES_CODE] && nla_get_u32(res[KSMTP_A_RES_CODE]))
 			fprintf(stderr, "%s: %s: server said %u %s\n", prog,
-				get_str(rq.tb[KSMTP_A_RES_REASON]),
-				nla_get_u32(rq.tb[KSMTP_A_RES_CODE]),
-				get_str(rq.tb[KSMTP_A_RES_TEXT]));
+				get_str(res[KSMTP_A_RES_REASON]),
+				nla_get_u32(res[KSMTP_A_RES_CODE]),
+				get_str(res[KSMTP_A_RES_TEXT]));
 	}
 	return err ? 1 : 0;
 }
@@ -887,17 +983,19 @@ static int cmd_stats(int argc, char **argv)
 	bool json = want_json(argc, argv, stats_help);
 	struct nlattr *phases[KSMTP_PHASE_MAX + 1] = {};
 	struct request rq = {};
+	struct nlattr **st;
 	int i;
 
 	start(&rq, KSMTP_CMD_STATS_GET, 0);
 	transact(&rq);
-	if (rq.tb[KSMTP_A_STATS_FAILED_PHASE])
-		nla_parse_nested(phases, KSMTP_PHASE_MAX, rq.tb[KSMTP_A_STATS_FAILED_PHASE], NULL);
+	st = rq.a.stats;
+	if (st[KSMTP_A_STATS_FAILED_PHASE])
+		nla_parse_nested(phases, KSMTP_PHASE_MAX, st[KSMTP_A_STATS_FAILED_PHASE], NULL);
 	if (json) {
 		printf("{\"sent\": %llu, \"failed_transient\": %llu, \"failed_permanent\": %llu",
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_SENT]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_TRANSIENT]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_PERMANENT]));
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_SENT]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_FAILED_TRANSIENT]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_FAILED_PERMANENT]));
 		printf(", \"failed_by_phase\": {");
 		for (i = 1; i <= KSMTP_PHASE_MAX; i++)
 			printf("%s\"%s\": %llu", i > 1 ? ", " : "", phase_names[i],
@@ -905,44 +1003,44 @@ static int cmd_stats(int argc, char **argv)
 		printf("}, \"queue\": {\"queued\": %llu, \"retried\": %llu, \"expired\": %llu, "
 		       "\"dropped\": %llu, \"coalesced\": %llu, \"refused\": %llu, "
 		       "\"length\": %llu, \"bytes\": %llu",
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUED]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_RETRIED]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_EXPIRED]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_DROPPED]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_COALESCED]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_REFUSED]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_LEN]),
-		       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_BYTES]));
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUED]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_RETRIED]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_EXPIRED]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_DROPPED]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_COALESCED]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_REFUSED]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_LEN]),
+		       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_BYTES]));
 		printf("}, \"last_error\": ");
-		if (rq.tb[KSMTP_A_RES_ERRNO])
-			print_result(stdout, rq.tb, true);
+		if (rq.a.res[KSMTP_A_RES_ERRNO])
+			print_result(stdout, rq.a.res, true);
 		else
 			printf("null");
 		printf("}\n");
 		return 0;
 	}
-	printf("sent:              %llu\n", (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_SENT]));
+	printf("sent:              %llu\n", (unsigned long long)get_u64(st[KSMTP_A_STATS_SENT]));
 	printf("failed transient:  %llu\n",
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_TRANSIENT]));
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_FAILED_TRANSIENT]));
 	printf("failed permanent:  %llu\n",
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_FAILED_PERMANENT]));
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_FAILED_PERMANENT]));
 	printf("failed by phase:  ");
 	for (i = 1; i <= KSMTP_PHASE_MAX; i++)
 		printf(" %s %llu%s", phase_names[i], (unsigned long long)get_u64(phases[i]),
 		       i < KSMTP_PHASE_MAX ? "," : "\n");
 	printf("queue:             %llu queued, %llu retried, %llu expired, %llu dropped, "
 	       "%llu coalesced, %llu refused; now %llu mails, %llu octets\n",
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUED]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_RETRIED]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_EXPIRED]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_DROPPED]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_COALESCED]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_REFUSED]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_LEN]),
-	       (unsigned long long)get_u64(rq.tb[KSMTP_A_STATS_QUEUE_BYTES]));
-	if (rq.tb[KSMTP_A_RES_ERRNO]) {
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUED]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_RETRIED]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_EXPIRED]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_DROPPED]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_COALESCED]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_REFUSED]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_LEN]),
+	       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_BYTES]));
+	if (rq.a.res[KSMTP_A_RES_ERRNO]) {
 		printf("last error:        ");
-		print_result(stdout, rq.tb, false);
+		print_result(stdout, rq.a.res, false);
 		putchar('\n');
 	}
 	return 0;
@@ -968,34 +1066,35 @@ static uint32_t u32_or0(struct nlattr *a)
 	return a ? nla_get_u32(a) : 0;
 }
 
-static void print_qmail(struct request *rq, struct nlattr **tb)
+static void print_qmail(struct request *rq, struct attrs *a)
 {
-	unsigned long long id = tb[KSMTP_A_EV_ID] ? nla_get_u64(tb[KSMTP_A_EV_ID]) : 0;
+	struct nlattr **qe = a->qe, **res = a->res;
+	unsigned long long id = qe[KSMTP_A_QE_ID] ? nla_get_u64(qe[KSMTP_A_QE_ID]) : 0;
 
 	if (rq->json) {
 		printf("%s{\"id\": %llu, \"rcpt\": ", rq->seen ? ", " : "", id);
-		json_str(str_or(tb[KSMTP_A_MAIL_RCPT], ""));
+		json_str(str_or(qe[KSMTP_A_QE_RCPT], ""));
 		printf(", \"subject\": ");
-		json_str(str_or(tb[KSMTP_A_MAIL_SUBJECT], ""));
+		json_str(str_or(qe[KSMTP_A_QE_SUBJECT], ""));
 		printf(", \"attempts\": %u, \"repeats\": %u, \"age_ms\": %u, \"next_ms\": %u, "
-		       "\"last_error\": ", u32_or0(tb[KSMTP_A_EV_ATTEMPTS]),
-		       u32_or0(tb[KSMTP_A_EV_REPEATS]), u32_or0(tb[KSMTP_A_EV_AGE_MS]),
-		       u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
-		if (tb[KSMTP_A_RES_ERRNO])
-			print_result(stdout, tb, true);
+		       "\"last_error\": ", u32_or0(qe[KSMTP_A_QE_ATTEMPTS]),
+		       u32_or0(qe[KSMTP_A_QE_REPEATS]), u32_or0(qe[KSMTP_A_QE_AGE_MS]),
+		       u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
+		if (res[KSMTP_A_RES_ERRNO])
+			print_result(stdout, res, true);
 		else
 			printf("null");
 		printf("}");
 		return;
 	}
 	printf("%-6llu to %s, \"%s\", %u attempts, %u repeats, age %u ms, next in %u ms",
-	       id, str_or(tb[KSMTP_A_MAIL_RCPT], "(default)"),
-	       str_or(tb[KSMTP_A_MAIL_SUBJECT], ""), u32_or0(tb[KSMTP_A_EV_ATTEMPTS]),
-	       u32_or0(tb[KSMTP_A_EV_REPEATS]), u32_or0(tb[KSMTP_A_EV_AGE_MS]),
-	       u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
-	if (tb[KSMTP_A_RES_ERRNO]) {
+	       id, str_or(qe[KSMTP_A_QE_RCPT], "(default)"),
+	       str_or(qe[KSMTP_A_QE_SUBJECT], ""), u32_or0(qe[KSMTP_A_QE_ATTEMPTS]),
+	       u32_or0(qe[KSMTP_A_QE_REPEATS]), u32_or0(qe[KSMTP_A_QE_AGE_MS]),
+	       u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
+	if (res[KSMTP_A_RES_ERRNO]) {
 		printf("; last: ");
-		print_result(stdout, tb, false);
+		print_result(stdout, res, false);
 	}
 	putchar('\n');
 }
@@ -1043,7 +1142,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 {
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 	struct request *rq = arg;
-	struct nlattr *tb[KSMTP_A_MAX + 1];
+	struct nlattr **qe = rq->a.qe, **res = rq->a.res;
 	static const char * const types[] = { "queued", "retry", "end" };
 	uint32_t type, end;
 	unsigned long long id;
@@ -1051,38 +1150,38 @@ static int on_event(struct nl_msg *msg, void *arg)
 
 	if (gh->cmd != KSMTP_CMD_EVENT)
 		return NL_OK;
-	nla_parse(tb, KSMTP_A_MAX, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), NULL);
-	type = u32_or0(tb[KSMTP_A_EV_TYPE]);
-	end = u32_or0(tb[KSMTP_A_EV_END]);
-	id = tb[KSMTP_A_EV_ID] ? nla_get_u64(tb[KSMTP_A_EV_ID]) : 0;
+	parse_msg(&rq->a, msg);
+	type = u32_or0(rq->a.ev[KSMTP_A_EV_TYPE]);
+	end = u32_or0(rq->a.ev[KSMTP_A_EV_END]);
+	id = qe[KSMTP_A_QE_ID] ? nla_get_u64(qe[KSMTP_A_QE_ID]) : 0;
 	if (type > KSMTP_EV_END || end > KSMTP_END_MAX)
 		return NL_OK;
 	what = type == KSMTP_EV_END ? end_names[end] : types[type];
 	if (rq->json) {
 		printf("{\"event\": \"%s\", \"id\": %llu, \"rcpt\": ", what, id);
-		json_str(str_or(tb[KSMTP_A_MAIL_RCPT], ""));
+		json_str(str_or(qe[KSMTP_A_QE_RCPT], ""));
 		printf(", \"subject\": ");
-		json_str(str_or(tb[KSMTP_A_MAIL_SUBJECT], ""));
-		printf(", \"attempts\": %u, \"repeats\": %u", u32_or0(tb[KSMTP_A_EV_ATTEMPTS]),
-		       u32_or0(tb[KSMTP_A_EV_REPEATS]));
+		json_str(str_or(qe[KSMTP_A_QE_SUBJECT], ""));
+		printf(", \"attempts\": %u, \"repeats\": %u", u32_or0(qe[KSMTP_A_QE_ATTEMPTS]),
+		       u32_or0(qe[KSMTP_A_QE_REPEATS]));
 		if (type == KSMTP_EV_RETRY)
-			printf(", \"next_ms\": %u", u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
-		if (tb[KSMTP_A_RES_ERRNO]) {
+			printf(", \"next_ms\": %u", u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
+		if (res[KSMTP_A_RES_ERRNO]) {
 			printf(", \"result\": ");
-			print_result(stdout, tb, true);
+			print_result(stdout, res, true);
 		}
 		printf("}\n");
 	} else {
 		printf("%-9s id %llu to %s \"%s\" attempts %u", what, id,
-		       str_or(tb[KSMTP_A_MAIL_RCPT], "(default)"),
-		       str_or(tb[KSMTP_A_MAIL_SUBJECT], ""), u32_or0(tb[KSMTP_A_EV_ATTEMPTS]));
-		if (u32_or0(tb[KSMTP_A_EV_REPEATS]))
-			printf(" repeats %u", u32_or0(tb[KSMTP_A_EV_REPEATS]));
+		       str_or(qe[KSMTP_A_QE_RCPT], "(default)"),
+		       str_or(qe[KSMTP_A_QE_SUBJECT], ""), u32_or0(qe[KSMTP_A_QE_ATTEMPTS]));
+		if (u32_or0(qe[KSMTP_A_QE_REPEATS]))
+			printf(" repeats %u", u32_or0(qe[KSMTP_A_QE_REPEATS]));
 		if (type == KSMTP_EV_RETRY)
-			printf(" next in %u ms", u32_or0(tb[KSMTP_A_EV_NEXT_MS]));
-		if (tb[KSMTP_A_RES_ERRNO] && (type != KSMTP_EV_END || end != KSMTP_END_SENT)) {
+			printf(" next in %u ms", u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
+		if (res[KSMTP_A_RES_ERRNO] && (type != KSMTP_EV_END || end != KSMTP_END_SENT)) {
 			printf(": ");
-			print_result(stdout, tb, false);
+			print_result(stdout, res, false);
 		}
 		putchar('\n');
 	}

@@ -88,6 +88,8 @@ struct ksmtp_timeouts {
  *	(required then; a DNS name)
  * @kc_tls_ca_file: absolute path of a PEM CA bundle for the helper to
  *	trust; NULL or "" means the system trust store
+ * @kc_rcpt: default recipient(s), as in struct ksmtp_mail, for the mails
+ *	sent through this client without one; NULL or "" for none
  * @kc_auth_cleartext: allow AUTH without TLS. When false (the default) a
  *	session that would authenticate over cleartext fails instead, before
  *	any credential is sent.
@@ -109,13 +111,15 @@ struct ksmtp_config {
 	const char *kc_tls_name;
 	const char *kc_tls_ca_file;
 	bool kc_auth_cleartext;
+	const char *kc_rcpt;
 };
 
 /**
  * struct ksmtp_mail - one mail to send
  * @km_rcpt: recipient address, local@domain; or up to 16 of them separated
  *	by commas ("ops@example.org, oncall@example.org"): one mail, one RCPT
- *	each; it is delivered when at least one recipient is accepted
+ *	each; it is delivered when at least one recipient is accepted. NULL:
+ *	the client's kc_rcpt
  * @km_priority: priority, see enum ksmtp_priority
  * @km_subject: subject (folded or encoded as needed; never a new header)
  * @km_body: body text, UTF-8; any line endings, any bytes

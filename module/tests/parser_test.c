@@ -9,6 +9,7 @@
 #include "../reply.h"
 #include "../caps.h"
 #include "../auth.h"
+#include "../client.h"
 
 struct reply_case {
 	const char *name;
@@ -217,10 +218,10 @@ KUNIT_ARRAY_PARAM(select, select_cases, select_case_desc);
 static void auth_select(struct kunit *test)
 {
 	const struct select_case *c = test->param_value;
-	struct ksmtp_caps caps = { .flags = c->flags, .auth = c->offered };
 	enum ksmtp_auth_type mech;
 
-	KUNIT_EXPECT_EQ(test, ksmtp_auth_select(c->want, c->creds, &caps, &mech),
+	KUNIT_EXPECT_EQ(test, ksmtp_auth_select(c->want, c->creds, c->offered,
+						c->flags & KSMTP_CAP_AUTH, &mech),
 			c->ret);
 	KUNIT_EXPECT_EQ(test, mech, c->mech);
 }
@@ -251,6 +252,81 @@ static void auth_responses(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, ksmtp_auth_challenge_ok("Username:"));
 }
 
+/* Every mechanism of the uAPI has its own entry, found by its value and
+ * offered by its name; a value without an entry is no mechanism at all,
+ * so it can never run another one.
+ */
+static void auth_table_complete(struct kunit *test)
+{
+	const struct ksmtp_auth_mech *m;
+	char list[64];
+	int t;
+
+	KUNIT_EXPECT_NULL(test, ksmtp_auth_mech(KSMTP_AUTH_NONE));
+	KUNIT_EXPECT_NULL(test, ksmtp_auth_mech(__KSMTP_AUTH_MAX));
+	KUNIT_EXPECT_NULL(test, ksmtp_auth_mech(-1));
+	for (t = KSMTP_AUTH_NONE + 1; t <= KSMTP_AUTH_MAX; t++) {
+		m = ksmtp_auth_mech(t);
+		KUNIT_ASSERT_NOT_NULL_MSG(test, m, "mechanism %d has no entry", t);
+		KUNIT_EXPECT_EQ(test, m->type, t);
+		KUNIT_EXPECT_TRUE(test, m->initial || m->step);
+		snprintf(list, sizeof(list), "X-OTHER %s", m->name);
+		KUNIT_EXPECT_EQ(test, ksmtp_auth_offered(list), BIT(t));
+		/* Offered alone, it is the one chosen. */
+		{
+			enum ksmtp_auth_type mech;
+
+			KUNIT_EXPECT_EQ(test, ksmtp_auth_select(KSMTP_AUTH_NONE, true, BIT(t),
+								true, &mech), 0);
+			KUNIT_EXPECT_EQ(test, mech, t);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, ksmtp_auth_offered("XOAUTH2 PLAINX LOGI"), 0U);
+	KUNIT_EXPECT_EQ(test, ksmtp_auth_offered("plain  cram-md5"),
+			BIT(KSMTP_AUTH_PLAIN) | BIT(KSMTP_AUTH_CRAM_MD5));
+}
+
+/* Each string of the configuration table is checked, and named by its
+ * own attribute when it is refused; copies and frees cover each one.
+ */
+static void config_strings_each_checked(struct kunit *test)
+{
+	struct ksmtp_config cfg = {}, copy = {};
+	unsigned int i, j;
+	int attr;
+
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++) {
+		const struct ksmtp_config_string *cs = &ksmtp_config_strings[i];
+
+		memset(&cfg, 0, sizeof(cfg));
+		*ksmtp_config_str(&cfg, cs) = "a\r\nRCPT TO:<x@y>";
+		KUNIT_EXPECT_NOT_NULL(test, ksmtp_config_check(&cfg, false, &attr));
+		KUNIT_EXPECT_EQ(test, attr, cs->attr);
+		for (j = 0; j < i; j++)
+			KUNIT_EXPECT_NE(test, ksmtp_config_strings[j].off, cs->off);
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++)
+		*ksmtp_config_str(&cfg, &ksmtp_config_strings[i]) = "";
+	cfg.kc_from = "dev@example.org";
+	KUNIT_EXPECT_NULL(test, ksmtp_config_check(&cfg, false, &attr));
+	KUNIT_ASSERT_EQ(test, ksmtp_config_dup_strings(&copy, &cfg, false), 0);
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++) {
+		const char *s = *ksmtp_config_str(&copy, &ksmtp_config_strings[i]);
+
+		KUNIT_ASSERT_NOT_NULL(test, s);
+		KUNIT_EXPECT_STREQ(test, s, *ksmtp_config_str(&cfg, &ksmtp_config_strings[i]));
+		KUNIT_EXPECT_PTR_NE(test, s, *ksmtp_config_str(&cfg, &ksmtp_config_strings[i]));
+	}
+	ksmtp_config_free_strings(&copy);
+	for (i = 0; i < ARRAY_SIZE(ksmtp_config_strings); i++)
+		KUNIT_EXPECT_NULL(test, *ksmtp_config_str(&copy, &ksmtp_config_strings[i]));
+	/* The empty from address is refused, named as FROM. */
+	cfg.kc_from = "";
+	KUNIT_EXPECT_NOT_NULL(test, ksmtp_config_check(&cfg, false, &attr));
+	KUNIT_EXPECT_EQ(test, attr, KSMTP_A_CFG_FROM);
+}
+
 static int parser_suite_init(struct kunit_suite *suite)
 {
 	size_t i;
@@ -269,6 +345,8 @@ static struct kunit_case parser_cases[] = {
 	KUNIT_CASE_PARAM(caps_parse, caps_gen_params),
 	KUNIT_CASE_PARAM(auth_select, select_gen_params),
 	KUNIT_CASE(auth_responses),
+	KUNIT_CASE(auth_table_complete),
+	KUNIT_CASE(config_strings_each_checked),
 	{}
 };
 

@@ -83,12 +83,12 @@ static void set_limits(unsigned int coalesce_ms, unsigned int base_ms, unsigned 
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	q->coalesce_ms = coalesce_ms;
-	q->retry_base_ms = base_ms;
-	q->retry_max = retry_max;
-	q->max_count = max_count;
-	q->max_bytes = 16 << 20;
-	q->retry_age_s = 3600;
+	q->limits.coalesce_ms = coalesce_ms;
+	q->limits.retry_base_ms = base_ms;
+	q->limits.retry_max = retry_max;
+	q->limits.max_count = max_count;
+	q->limits.max_bytes = 16 << 20;
+	q->limits.retry_age_s = 3600;
 	spin_unlock_irqrestore(&q->lock, flags);
 }
 
@@ -493,7 +493,7 @@ struct walk_ctx {
 	unsigned int stop_after;
 };
 
-static int walk_fn(void *arg, const struct ksmtp_qmail *m, unsigned int next_ms)
+static int walk_fn(void *arg, const struct ksmtp_qinfo *m)
 {
 	struct walk_ctx *w = arg;
 
@@ -613,7 +613,7 @@ static void cancel_vs_delivery(struct kunit *test)
 	flying = queue_one(test, "in flight", "x\n", NULL, 1);
 	msleep(300);	/* taken by the worker, waiting for a greeting (3 s) */
 	spin_lock_irqsave(&q->lock, flags);
-	q->coalesce_ms = 600000;
+	q->limits.coalesce_ms = 600000;
 	spin_unlock_irqrestore(&q->lock, flags);
 	waiting = queue_one(test, "waiting", "y\n", NULL, 2);
 	KUNIT_EXPECT_FALSE(test, ksmtp_mail_cancel(&init_net, flying));
@@ -670,7 +670,7 @@ static void backoff_schedule(struct kunit *test)
 	unsigned int a, i, v;
 
 	KUNIT_ASSERT_NOT_NULL(test, q);
-	q->retry_base_ms = 1000;
+	q->limits.retry_base_ms = 1000;
 
 	for (a = 1; a <= 25; a++) {
 		u64 want = min_t(u64, 1000ULL << (a - 1), 3600 * 1000);

@@ -165,6 +165,19 @@ static const char * const s_auth_login_bad_chal[] = {
 	NULL
 };
 
+static const char * const s_auth_login_third_334[] = {
+	GREET, "R", "S250-mx\r\n250 AUTH LOGIN\r\n",
+	"R", "S334 VXNlcm5hbWU6\r\n", "R", "S334 UGFzc3dvcmQ6\r\n", "R", "S334 eHl6\r\n",
+	"R", "S501 cancelled\r\n", QUIT_OK,
+	NULL
+};
+
+static const char * const s_auth_plain_334[] = {
+	GREET, "R", "S250-mx\r\n250 AUTH PLAIN\r\n",
+	"R", "S334 \r\n", "R", "S501 cancelled\r\n", QUIT_OK,
+	NULL
+};
+
 static const char * const s_auth_cram[] = {
 	GREET, "R", "S250-mx\r\n250 AUTH PLAIN CRAM-MD5\r\n",
 	"R", "S334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n",
@@ -504,6 +517,15 @@ static const struct sess_case sess_cases[] = {
 	{ "auth_login_challenge_not_base64", s_auth_login_bad_chal,
 	  C_EHLO "AUTH LOGIN\r\n*\r\nQUIT\r\n", -EPROTO, KSMTP_PHASE_AUTH,
 	  .auth = KSMTP_AUTH_LOGIN },
+	/* A challenge more than the mechanism answers: cancelled, not QUIT
+	 * taken for an answer.
+	 */
+	{ "auth_login_third_challenge_cancelled", s_auth_login_third_334,
+	  C_EHLO "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0\r\n*\r\nQUIT\r\n", -EPROTO,
+	  KSMTP_PHASE_AUTH, .auth = KSMTP_AUTH_LOGIN },
+	{ "auth_plain_initial_response_ignored", s_auth_plain_334,
+	  C_EHLO C_AUTH_PLAIN "*\r\nQUIT\r\n", -EPROTO, KSMTP_PHASE_AUTH,
+	  .auth = KSMTP_AUTH_PLAIN },
 	{ "auth_cram_md5_challenge_over_255_octets", s_auth_cram_long,
 	  C_EHLO "AUTH CRAM-MD5\r\ndGltIGUzYzYwYjhhMjIyYjQzNDA0ZTBlZTczZTBmNzJjZDEz\r\n" C_TXN,
 	  .auth = KSMTP_AUTH_CRAM_MD5, .user = "tim", .pass = "tanstaaftanstaaf" },
@@ -964,6 +986,7 @@ static void tls_config_rules(struct kunit *test)
 	};
 	struct ksmtp_client *client;
 	unsigned int i;
+	int attr;
 
 	cfg.kc_server.ss_family = AF_INET;
 	for (i = 0; i < ARRAY_SIZE(rules); i++) {
@@ -973,7 +996,7 @@ static void tls_config_rules(struct kunit *test)
 		cfg.kc_helo_only = rules[i].helo_only;
 		client = ksmtp_client_create(&cfg);
 		KUNIT_EXPECT_EQ_MSG(test, !IS_ERR(client), rules[i].ok, "rule %u", i);
-		KUNIT_EXPECT_EQ_MSG(test, !ksmtp_config_tls_check(&cfg), rules[i].ok,
+		KUNIT_EXPECT_EQ_MSG(test, !ksmtp_config_check(&cfg, true, &attr), rules[i].ok,
 				    "rule %u", i);
 		if (IS_ERR(client))
 			continue;

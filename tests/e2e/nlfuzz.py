@@ -5,27 +5,33 @@
 Pure Python 3 (socket AF_NETLINK/NETLINK_GENERIC and struct), no libnl.
 It resolves the family, its commands and its multicast groups through
 nlctrl, reads the command and attribute numbers from
-include/uapi/linux/ksmtp.h at run time (with a fallback), and sends, from a
-seeded PRNG, random messages for every command number and a few beyond the
-last, with flag variants and odd genl headers; attributes of every type
-number at many lengths, truncated or overlong nla_len, NLA_F_NESTED with
-garbage inside, strings without NUL, with NUL or CR LF inside, duplicates,
-hundreds of body parts; and bit flips, truncations, splices and attribute
-surgery of valid messages built from the uAPI. It reads every reply (acks,
-errors, dumps, events, the outcome of an asynchronous send) with a timeout,
-so it never blocks on the kernel's silence, and checks them: no admin
-command succeeds without CAP_NET_ADMIN, no unknown command succeeds, no
-password comes back in a reply, no descriptor is left behind, errnos are
-errnos, the family is still there at the end and (when the kernel log is
-readable) the log stayed clean.
+include/uapi/linux/ksmtp.h at run time (with a fallback): the top level's
+nests (enum ksmtp_a) and the set each holds (enum ksmtp_a_cfg, ...). From a
+seeded PRNG it sends random messages for every command number and a few
+beyond the last, with flag variants and odd genl headers; nests and
+attributes of every type number at many lengths, truncated or overlong
+nla_len, NLA_F_NESTED missing or where no nest belongs, garbage nested
+deep, strings without NUL, with NUL or CR LF inside, duplicates, hundreds
+of body parts over several nests; each command's own nests well formed,
+broken, or beside nests it does not take (another command's, a reply's),
+one set's attributes in another's nest, the old flat layout; and bit flips,
+truncations, splices, attribute surgery at any depth and nest surgery of
+valid messages built from the uAPI. It reads every reply (acks, errors,
+dumps, events, the outcome of an asynchronous send) with a timeout, so it
+never blocks on the kernel's silence, and checks them: no admin command
+succeeds without CAP_NET_ADMIN, no unknown command succeeds, no password
+comes back in a reply, no descriptor is left behind, errnos are errnos, the
+family is still there at the end and (when the kernel log is readable) the
+log stayed clean.
 
 Safety: every datagram is walked as netlink_rcv_skb() and nla_parse() will
 walk it, just before it is sent: each message goes to the ksmtp family
-(never another one), every server address attribute becomes 127.0.0.1 or
-::1 and every port --port: a closed loopback port, or with --serve the
-fuzzer's own SMTP server of sorts. With CAP_NET_ADMIN it first points the
-configuration at 127.0.0.1:--port (and does not fuzz if that fails), so no
-mail leaves the machine; it changes the configuration and fills the queue.
+(never another one), every server address attribute (in every
+KSMTP_A_CONFIG nest) becomes 127.0.0.1 or ::1 and every port --port: a
+closed loopback port, or with --serve the fuzzer's own SMTP server of
+sorts. With CAP_NET_ADMIN it first points the configuration at
+127.0.0.1:--port (and does not fuzz if that fails), so no mail leaves the
+machine; it changes the configuration and fills the queue.
 
 Message N of a seed is always the same (but for sequence numbers, and TLS
 request ids the kernel announced): --seed S --index N -v sends and shows
@@ -72,21 +78,41 @@ UAPI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 FALLBACK_CMDS = ["UNSPEC", "CONFIG_SET", "CONFIG_GET", "SEND", "STATS_GET", "QUEUE_GET",
                  "QUEUE_FLUSH", "QUEUE_RETRY", "EVENT", "TLS_REQUEST", "TLS_ACCEPT",
                  "TLS_DONE"]
-FALLBACK_ATTRS = [
-    "UNSPEC", "CFG_SERVER_ADDR", "CFG_PORT", "CFG_USERNAME", "CFG_PASSWORD",
-    "CFG_PASSWORD_SET", "CFG_FROM", "CFG_DOMAIN", "CFG_AUTH", "CFG_HELO_ONLY",
-    "CFG_TIMEOUT_CONNECT", "CFG_TIMEOUT_GREETING", "CFG_TIMEOUT_COMMAND",
-    "CFG_TIMEOUT_DATA_BLOCK", "CFG_TIMEOUT_FINAL_DOT", "CFG_RCPT", "CFG_CONFIGURED",
-    "MAIL_RCPT", "MAIL_SUBJECT", "MAIL_PRIORITY", "MAIL_BODY", "RES_ERRNO", "RES_PHASE",
-    "RES_CODE", "RES_TEXT", "RES_TRANSIENT", "RES_UNKNOWN", "RES_REASON", "STATS_SENT",
-    "STATS_FAILED_TRANSIENT", "STATS_FAILED_PERMANENT", "STATS_FAILED_PHASE", "PAD",
-    "MAIL_QUEUE", "EV_TYPE", "EV_END", "EV_ID", "EV_ATTEMPTS", "EV_NEXT_MS", "EV_REPEATS",
-    "EV_AGE_MS", "CFG_QUEUE_MAX", "CFG_QUEUE_BYTES", "CFG_RETRY_MAX", "CFG_RETRY_AGE",
-    "CFG_RETRY_BASE_MS", "CFG_COALESCE_MS", "STATS_QUEUED", "STATS_RETRIED",
-    "STATS_EXPIRED", "STATS_DROPPED", "STATS_COALESCED", "STATS_REFUSED",
-    "STATS_QUEUE_LEN", "STATS_QUEUE_BYTES", "CFG_TLS", "CFG_TLS_NAME", "CFG_TLS_CA_FILE",
-    "CFG_AUTH_CLEARTEXT", "RES_TLS", "TLS_ID", "TLS_FD", "TLS_TIMEOUT_MS", "TLS_STATUS",
-    "TLS_REASON", "TLS_INFO"]
+# The top level (enum ksmtp_a) holds only nests, each its own set.
+FALLBACK_TOP = ["UNSPEC", "CONFIG", "MAIL", "RESULT", "STATS", "QUEUE_ENTRY", "EVENT", "TLS"]
+FALLBACK_SETS = {
+    "CFG": ["UNSPEC", "SERVER_ADDR", "PORT", "USERNAME", "PASSWORD", "PASSWORD_SET", "FROM",
+            "DOMAIN", "AUTH", "AUTH_CLEARTEXT", "HELO_ONLY", "TLS", "TLS_NAME", "TLS_CA_FILE",
+            "RCPT", "TIMEOUT_CONNECT", "TIMEOUT_GREETING", "TIMEOUT_COMMAND",
+            "TIMEOUT_DATA_BLOCK", "TIMEOUT_FINAL_DOT", "QUEUE_MAX", "QUEUE_BYTES",
+            "RETRY_MAX", "RETRY_AGE", "RETRY_BASE_MS", "COALESCE_MS", "CONFIGURED"],
+    "MAIL": ["UNSPEC", "ID", "RCPT", "SUBJECT", "PRIORITY", "BODY", "QUEUE", "PAD"],
+    "RES": ["UNSPEC", "ERRNO", "PHASE", "CODE", "TEXT", "TRANSIENT", "UNKNOWN", "REASON",
+            "TLS"],
+    "STATS": ["UNSPEC", "SENT", "FAILED_TRANSIENT", "FAILED_PERMANENT", "FAILED_PHASE",
+              "QUEUED", "RETRIED", "EXPIRED", "DROPPED", "COALESCED", "REFUSED", "QUEUE_LEN",
+              "QUEUE_BYTES", "PAD"],
+    "QE": ["UNSPEC", "ID", "RCPT", "SUBJECT", "PRIORITY", "ATTEMPTS", "REPEATS", "AGE_MS",
+           "NEXT_MS", "PAD"],
+    "EV": ["UNSPEC", "TYPE", "END"],
+    "TLS": ["UNSPEC", "ID", "FD", "NAME", "CA_FILE", "TIMEOUT_MS", "STATUS", "REASON", "INFO",
+            "PAD"],
+    # inside KSMTP_A_STATS_FAILED_PHASE: one u64 per enum ksmtp_phase (0: pad)
+    "PHASE": ["NONE", "CONNECT", "GREETING", "EHLO", "AUTH", "MAIL", "RCPT", "DATA",
+              "MESSAGE", "QUIT", "TLS"],
+}
+FALLBACK_NESTS = {"CONFIG": "CFG", "MAIL": "MAIL", "RESULT": "RES", "STATS": "STATS",
+                  "QUEUE_ENTRY": "QE", "EVENT": "EV", "TLS": "TLS"}
+FALLBACK_SUBNESTS = {("STATS", "FAILED_PHASE"): "PHASE"}
+
+# What each command takes (the header's top comment): {nest: [attributes]};
+# None: every attribute of the set but REPLY_ONLY's. A command not here
+# takes no attribute at all. TLS_ACCEPT may also come without its nest.
+REQUESTS = {"CONFIG_SET": {"CONFIG": None},
+            "SEND": {"MAIL": ["RCPT", "SUBJECT", "PRIORITY", "BODY", "QUEUE"]},
+            "TLS_ACCEPT": {"TLS": ["ID"]},
+            "TLS_DONE": {"TLS": ["ID", "STATUS", "REASON", "INFO"]}}
+REPLY_ONLY = {"CFG": ["PASSWORD_SET", "CONFIGURED"]}
 
 LENGTHS = [0, 1, 2, 3, 4, 7, 8, 16, 17, 255, 256, 1000, 2047, 2048, 2049, 4096, 65000]
 INTS = [0, 1, 2, 3, 4, 5, 10, 99, 100, 101, 127, 128, 255, 256, 999, 1000, 1001, 4095,
@@ -100,17 +126,61 @@ STRINGS = [b"fuzz@example.org", b"a@b", b"", b"x", b"ops@example.net, oncall@exa
            b",,,,", b"a@b," * 20, b"relative/path.pem"]
 
 
+class Layout(dict):
+    """The attribute numbers of the uAPI. As a dict: every attribute by its
+    name without KSMTP_A_, {"CONFIG": 1, "CFG_PASSWORD": 4, "MAIL_BODY": 5,
+    ...} (the nests of the top level by their own name, the others with
+    their set's prefix). And the structure:
+      top        {name: type} of enum ksmtp_a (the nests)
+      sets       {set: {name: type}}: "CFG", "MAIL", "RES", "STATS", "QE",
+                 "EV", "TLS" (enum ksmtp_a_cfg...), "PHASE" (the types inside
+                 KSMTP_A_STATS_FAILED_PHASE, enum ksmtp_phase)
+      nest_set   {top type: set it holds}
+      sub_set    {(set, type): set it holds}: nests inside a nest
+    """
+
+    def __init__(self, top, sets, nest_set, sub_set):
+        super().__init__(top)
+        self.top, self.sets, self.nest_set, self.sub_set = top, sets, nest_set, sub_set
+        for s, vals in sets.items():
+            if s in nest_set.values():   # not PHASE: its types are not attributes
+                self.update({s + "_" + n: v for n, v in vals.items()})
+        self.names = {s: {v: n for n, v in vals.items()} for s, vals in sets.items()}
+        self.names["A"] = {v: n for n, v in top.items()}
+        # where each set sits: (None, top type) or (parent set, type)
+        self.place = {s: (None, t) for t, s in nest_set.items()}
+        self.place.update({s: p for p, s in sub_set.items()})
+
+    def types(self, s="A"):
+        """The types of a set ("A": the top level)."""
+        return sorted(self.top.values() if s == "A" else self.sets.get(s, {}).values())
+
+    def maxtype(self, s="A"):
+        return max(self.types(s) + [0])
+
+    def inner(self, s, t):
+        """The set a nest of type t in set s holds, or None: not a nest."""
+        return self.nest_set.get(t) if s == "A" else self.sub_set.get((s, t))
+
+
 def parse_uapi(path):
-    """The ksmtp_cmd and ksmtp_attr enums of the header, as {name: value}
-    without their KSMTP_CMD_/KSMTP_A_ prefixes; the fallback if unreadable."""
+    """(commands {name: value} without KSMTP_CMD_, a Layout of the
+    attributes, where they came from): from the header, or the fallback if
+    it cannot be read. The nests are found by the comments beside them
+    ("nest, enum ksmtp_a_cfg", "nest: u64 per enum ksmtp_phase"); the
+    header is taken only with a KSMTP_A_CONFIG nest the sanitiser knows."""
     cmds = {n: i for i, n in enumerate(FALLBACK_CMDS)}
-    attrs = {n: i for i, n in enumerate(FALLBACK_ATTRS)}
-    source = "fallback"
+    sets = {s: {n: i for i, n in enumerate(names)} for s, names in FALLBACK_SETS.items()}
+    top = {n: i for i, n in enumerate(FALLBACK_TOP)}
+    fallback = Layout(top, sets, {top[n]: s for n, s in FALLBACK_NESTS.items()},
+                      {(p, sets[p][n]): s for (p, n), s in FALLBACK_SUBNESTS.items()})
     try:
         with open(path) as f:
-            text = re.sub(r"/\*.*?\*/|//[^\n]*", "", f.read(), flags=re.S)
+            raw = f.read()
     except OSError:
-        return cmds, attrs, source
+        return cmds, fallback, "fallback"
+    nests = re.findall(r"\bKSMTP_A_(\w+)\s*(?:=[^,/]*)?,\s*/\*\s*nest\b[^*]*?\benum\s+(\w+)", raw)
+    text = re.sub(r"/\*.*?\*/|//[^\n]*", "", raw, flags=re.S)
     enums = {}
     for m in re.finditer(r"enum\s+(\w+)\s*\{(.*?)\}", text, re.S):
         vals, n = {}, -1
@@ -128,15 +198,43 @@ def parse_uapi(path):
             vals[name] = n
         enums[m.group(1)] = vals
 
-    def strip(vals, prefix):
+    def strip(vals, prefix):   # without the enum's own PREFIX_MAX (not CFG_QUEUE_MAX)
         return {k[len(prefix):]: v for k, v in vals.items()
-                if k.startswith(prefix) and not k.endswith("_MAX") and not k.startswith("__")}
+                if k.startswith(prefix) and k != prefix + "MAX" and not k.startswith("__")}
+
+    def prefix(vals):
+        """KSMTP_A_CFG_ of enum ksmtp_a_cfg, KSMTP_PHASE_ of enum ksmtp_phase."""
+        names = [k for k in vals if not k.startswith("__") and not k.endswith("_MAX")]
+        p = os.path.commonprefix(names) if len(names) > 1 else ""
+        return p[:p.rfind("_") + 1]
+
+    def set_name(p):
+        return re.sub(r"^KSMTP_(A_)?", "", p).rstrip("_")
 
     c = strip(enums.get("ksmtp_cmd", {}), "KSMTP_CMD_")
-    a = strip(enums.get("ksmtp_attr", {}), "KSMTP_A_")
-    if len(c) > 3 and len(a) > 10:
-        cmds, attrs, source = c, a, path
-    return cmds, attrs, source
+    t = strip(enums.get("ksmtp_a", {}), "KSMTP_A_")
+    psets, nest_set, sub_set, pending = {}, {}, {}, []
+    for member, enum in nests:
+        p = prefix(enums.get(enum, {}))
+        if not p:
+            continue
+        s = set_name(p)
+        psets[s] = strip(enums[enum], p)
+        if member in t:
+            nest_set[t[member]] = s
+        else:
+            pending.append((member, s))
+    for member, s in pending:   # a nest inside a set: KSMTP_A_STATS_FAILED_PHASE
+        for ps, vals in psets.items():
+            if ps in nest_set.values() and member.startswith(ps + "_") and \
+                    member[len(ps) + 1:] in vals:
+                sub_set[(ps, vals[member[len(ps) + 1:]])] = s
+    cfg = psets.get("CFG", {})
+    if len(c) > 3 and len(t) > 3 and len(nest_set) >= len(t) - 1 and \
+            all(len(v) > 1 for v in psets.values()) and "CFG" in nest_set.values() and \
+            all(n in cfg for n in ("SERVER_ADDR", "PORT", "PASSWORD")):
+        return c, Layout(t, psets, nest_set, sub_set), path
+    return cmds, fallback, "fallback"
 
 
 def nla(atype, payload, flags=0):
@@ -144,6 +242,11 @@ def nla(atype, payload, flags=0):
     payload = payload[:0xffff - 4]
     b = struct.pack("=HH", 4 + len(payload), atype | flags) + payload
     return b + b"\0" * (-len(b) % 4)
+
+
+def nest(atype, attrs, flags=NLA_F_NESTED):
+    """A nest holding the attributes attrs (bytes), NLA_F_NESTED set."""
+    return nla(atype, attrs, flags)
 
 
 def nlmsg(mtype, flags, seq, payload, pid=0):
@@ -168,6 +271,28 @@ def walk_attrs(buf, off, end):
         step = (alen + 3) & ~3
         off += step
         rem -= step
+    return out
+
+
+def is_attr_list(buf, off, end):
+    """Whether buf[off:end] is a whole list of attributes (a nest's payload)."""
+    items = walk_attrs(buf, off, end)
+    if not items:
+        return False
+    o, alen, _ = items[-1]
+    return o + alen <= end <= o + ((alen + 3) & ~3)
+
+
+def walk_tree(buf, off, end, depth=0, max_depth=4):
+    """(offset, nla_len, type with flags, depth) of each attribute and of
+    those inside each one that holds a whole list of attributes (at the
+    top level, or flagged NLA_F_NESTED), depth first."""
+    out = []
+    for o, alen, atype in walk_attrs(buf, off, end):
+        out.append((o, alen, atype, depth))
+        if depth < max_depth and alen > 4 and (depth == 0 or atype & NLA_F_NESTED) and \
+                is_attr_list(buf, o + 4, o + alen):
+            out += walk_tree(buf, o + 4, o + alen, depth + 1, max_depth)
     return out
 
 
@@ -329,17 +454,24 @@ class Fuzzer:
         self.fam = fam
         self.fid = fam["id"]
         self.cmds = cmds
-        self.A = attrs
-        self.attr_names = {v: k for k, v in attrs.items()}
+        self.A = attrs   # a Layout: the flat names, and the nests
+        self.L = attrs
         self.cmd_names = {v: k for k, v in cmds.items()}
         self.cmd_max = max(list(cmds.values()) + list(fam["ops"]) + [0])
-        self.attr_max = max(list(attrs.values()) + [fam["maxattr"], 0])
+        self.attr_max = max(attrs.types("A") + [fam["maxattr"], 0])
+        self.set_list = ["A"] + sorted(attrs.sets)   # "A": the top level
         self.privileged = bool(cap_eff() & (1 << CAP_NET_ADMIN))
-        # attributes the sanitiser rewrites: the server's address and port
-        self.addr_types = {v for k, v in attrs.items() if "ADDR" in k or "SERVER" in k}
-        self.port_types = {v for k, v in attrs.items() if k.endswith("PORT")}
-        self.fd_types = {v for k, v in attrs.items() if k.endswith("_FD")}
-        self.pw_type = attrs.get("CFG_PASSWORD")
+        # the nests the checks look into: the configuration, TLS handshakes
+        self.cfg_type = next((t for t, s in attrs.nest_set.items() if s == "CFG"), None)
+        self.tls_type = next((t for t, s in attrs.nest_set.items() if s == "TLS"), None)
+        cfg, tls = attrs.sets.get("CFG", {}), attrs.sets.get("TLS", {})
+        # attributes the sanitiser rewrites, in a KSMTP_A_CONFIG nest (the
+        # only place the kernel takes them from): the server's address, port
+        self.addr_types = {v for k, v in cfg.items() if "ADDR" in k or "SERVER" in k}
+        self.port_types = {v for k, v in cfg.items() if k.endswith("PORT")}
+        self.fd_types = {v for k, v in tls.items() if k.endswith("FD")}
+        self.tls_id_type = tls.get("ID")
+        self.pw_type = cfg.get("PASSWORD")
         self.g = None
         self.seq = 1
         self.sent = {}   # seq -> (cmd, processed by the family)
@@ -350,7 +482,7 @@ class Fuzzer:
                    "recv_errors": {}, "foreign": 0, "fds_closed": 0,
                    "password_echoed_in_error_ack": 0, "kinds": {}, "cmds_sent": {},
                    "socket_variants": 0, "abandoned_dumps": 0, "sanitised": 0,
-                   "tls_ids_heard": 0}
+                   "tls_ids_heard": 0, "replies_off_layout": 0}
         self.violations = []
         self.busy = None
         self.current = (None, b"")
@@ -363,6 +495,7 @@ class Fuzzer:
         return self.cmds.get(name)
 
     def a(self, name):
+        """An attribute's type by its flat name ("CONFIG", "CFG_PASSWORD")."""
         return self.A.get(name)
 
     def rand_flags(self, rng):
@@ -401,31 +534,47 @@ class Fuzzer:
             return bytes(rng.randrange(1, 256) for _ in range(rng.choice(LENGTHS[:12]))) + b"\0"
         return s + b"\0"
 
-    def kind(self, atype):
-        name = self.attr_names.get(atype, "")
-        if not name:
+    def kind(self, s, t):
+        """What an attribute of type t in set s ("A": the top level) holds:
+        "nest", "addr", "u8", "u16", "u32", "u64", "str", "bin", or None."""
+        if self.L.inner(s, t):
+            return "nest"
+        if s == "PHASE":   # KSMTP_A_STATS_FAILED_PHASE: u64 per phase, 0 pads
+            return "u64" if t else "bin"
+        name = self.L.names.get(s, {}).get(t, "")
+        if not name or name == "UNSPEC" or s == "A":
             return None
-        if atype in self.addr_types:
+        if "ADDR" in name:
             return "addr"
         if name.endswith("PORT"):
             return "u16"
-        if (name.endswith(("HELO_ONLY", "CLEARTEXT", "PASSWORD_SET", "CONFIGURED",
-                           "TRANSIENT", "UNKNOWN")) or name == "MAIL_QUEUE"):
-            return "u8"
-        if name.endswith(("_ID",)) or name.startswith("STATS_") and name != "STATS_FAILED_PHASE":
-            return "u64"
-        if name.endswith("FAILED_PHASE"):
-            return "nested"
-        if name.endswith(("USERNAME", "PASSWORD", "FROM", "DOMAIN", "RCPT", "SUBJECT", "TEXT",
-                          "REASON", "TLS_NAME", "CA_FILE", "INFO", "RES_TLS")):
-            return "str"
-        if name.endswith(("BODY", "PAD")):
+        if name.endswith("PAD") or name == "BODY":
             return "bin"
+        if name == "QUEUE" or name.endswith(("HELO_ONLY", "CLEARTEXT", "PASSWORD_SET",
+                                             "CONFIGURED", "TRANSIENT", "UNKNOWN")):
+            return "u8"
+        if name == "ID" or s == "STATS":
+            return "u64"
+        if (s, name) == ("RES", "TLS") or name.endswith((
+                "USERNAME", "PASSWORD", "FROM", "DOMAIN", "RCPT", "SUBJECT", "TEXT", "REASON",
+                "NAME", "CA_FILE", "INFO")):
+            return "str"
         return "u32"
 
-    def rand_payload(self, rng, atype, depth=0):
+    def wrap(self, rng, s, attrs):
+        """attrs (of set s) in their nest, and that in its own, up to the top
+        level (now and then without NLA_F_NESTED)."""
+        while s != "A" and s in self.L.place:
+            parent, t = self.L.place[s]
+            attrs = nest(t, attrs, NLA_F_NESTED if rng.random() < 0.95 else 0)
+            s = parent or "A"
+        return attrs
+
+    def rand_payload(self, rng, s, atype, depth=0):
         k = rng.randrange(10)
-        kind = self.kind(atype)
+        kind = self.kind(s, atype)
+        if kind == "nest" and k < 7 and depth < 4:
+            return self.rand_nest_body(rng, self.L.inner(s, atype), depth + 1)
         if k < 4 and kind:
             if kind in ("u8", "u16", "u32", "u64"):
                 width = {"u8": 1, "u16": 2, "u32": 4, "u64": 8}[kind]
@@ -448,40 +597,66 @@ class Fuzzer:
             return rng.randbytes(n)
         if k < 8:
             return self.rand_str(rng)
-        if k == 8 and depth < 3:
-            return self.rand_attrs(rng, rng.randrange(6), depth + 1)   # nested garbage
+        if k == 8 and depth < 3:   # nested garbage, of any set
+            return self.rand_attrs(rng, rng.randrange(6), depth + 1, rng.choice(self.set_list))
         return self.rand_int(rng, rng.choice([1, 2, 4, 8]))
 
-    def rand_type(self, rng):
+    def rand_nest_body(self, rng, s, depth):
+        """What goes in a nest of set s: its attributes well formed, with odd
+        ones among them, or random ones."""
         r = rng.random()
-        if r < 0.6:
-            t = rng.randrange(0, max(81, self.attr_max + 4))
-        elif r < 0.9:
-            t = rng.choice(list(self.A.values()) or [0])
-        else:
-            t = rng.choice([self.attr_max + 1, self.attr_max + 2, 81, 100, 127, 128, 255,
-                            256, 1000, 0x3ffe, 0x3fff])
-        return t | rng.choice([0] * 12 + [NLA_F_NESTED, NLA_F_NET_BYTEORDER,
-                                          NLA_F_NESTED | NLA_F_NET_BYTEORDER])
+        if r < 0.4:
+            return self.valid_set(rng, s)
+        if r < 0.55:
+            return self.valid_set(rng, s) + self.rand_attrs(rng, rng.randrange(1, 4), depth, s)
+        return self.rand_attrs(rng, rng.randrange(6), depth, s)
 
-    def rand_attr(self, rng, atype=None, depth=0):
+    def rand_type(self, rng, s="A"):
+        """A type for an attribute in set s, with flags (NLA_F_NESTED
+        mostly on nests, now and then on others, or missing)."""
+        types, mx = self.L.types(s), self.L.maxtype(s)
+        r = rng.random()
+        if r < 0.45:
+            t = rng.choice(types or [0])
+        elif r < 0.75:
+            t = rng.randrange(0, max(mx + 4, 16))
+        elif r < 0.9:
+            t = rng.randrange(0, max(81, self.attr_max + 4))
+        else:
+            t = rng.choice([mx + 1, mx + 2, 81, 100, 127, 128, 255, 256, 1000, 0x3ffe, 0x3fff])
+        flags = [NLA_F_NESTED] * 12 if self.kind(s, t) == "nest" else [0] * 12
+        return t | rng.choice(flags + [0, NLA_F_NESTED, NLA_F_NET_BYTEORDER,
+                                       NLA_F_NESTED | NLA_F_NET_BYTEORDER])
+
+    def rand_attr(self, rng, atype=None, depth=0, s="A"):
+        """One attribute in set s ("A": at the top level); now and then one
+        of another set (its type and what it holds) in its place."""
+        ks = s
         if atype is None:
-            atype = self.rand_type(rng)
-        payload = self.rand_payload(rng, atype & NLA_TYPE_MASK, depth)
-        if atype & NLA_F_NESTED and rng.random() < 0.5 and depth < 3:
-            payload = self.rand_attrs(rng, rng.randrange(4), depth + 1)
+            if rng.random() < 0.15:
+                ks = rng.choice(self.set_list)
+            atype = self.rand_type(rng, ks)
+        elif not atype & ~NLA_TYPE_MASK and self.kind(ks, atype) == "nest" and \
+                rng.random() < 0.9:
+            atype |= NLA_F_NESTED
+        t = atype & NLA_TYPE_MASK
+        payload = self.rand_payload(rng, ks, t, depth)
+        if atype & NLA_F_NESTED and self.kind(ks, t) != "nest" and rng.random() < 0.5 and \
+                depth < 3:
+            payload = self.rand_attrs(rng, rng.randrange(4), depth + 1,
+                                      rng.choice(self.set_list))
         return nla(atype & 0xffff, payload[:65000])
 
-    def rand_attrs(self, rng, n, depth=0):
-        out = b"".join(self.rand_attr(rng, depth=depth) for _ in range(n))
+    def rand_attrs(self, rng, n, depth=0, s="A"):
+        out = b"".join(self.rand_attr(rng, depth=depth, s=s) for _ in range(n))
         if rng.random() < 0.15:
-            out += self.malformed_tail(rng)
+            out += self.malformed_tail(rng, s)
         return out
 
-    def malformed_tail(self, rng):
+    def malformed_tail(self, rng, s="A"):
         k = rng.randrange(5)
-        t = self.rand_type(rng)
-        if k == 0:   # nla_len past the end of the message
+        t = self.rand_type(rng, s)
+        if k == 0:   # nla_len past the end of the message (or of the nest)
             return struct.pack("=HH", rng.choice([8, 100, 1000, 65535]), t) + rng.randbytes(
                 rng.randrange(4))
         if k == 1:   # nla_len shorter than its own header
@@ -504,27 +679,54 @@ class Fuzzer:
         return self.msg(rng, cmd, attrs, self.rand_flags(rng), version, reserved)
 
     def gen_every_type(self, rng):
-        """One command with one attribute of each type, or one type at every length."""
+        """One command with one attribute of each type at the top level, or
+        in a nest one of each type of its set, or one type at any length."""
         cmd = rng.randrange(0, self.cmd_max + 4)
-        if rng.random() < 0.5:
+        r = rng.random()
+        if r < 0.35:
             attrs = b"".join(self.rand_attr(rng, t) for t in range(0, self.attr_max + 3))
+        elif r < 0.75:
+            s = rng.choice(self.set_list[1:])
+            attrs = self.wrap(rng, s, b"".join(self.rand_attr(rng, t, 1, s)
+                                               for t in range(0, self.L.maxtype(s) + 3)))
         else:
-            t = rng.randrange(0, self.attr_max + 3)
-            attrs = nla(t, rng.randbytes(rng.choice(LENGTHS)))
+            s = rng.choice(self.set_list)
+            t = rng.randrange(0, self.L.maxtype(s) + 3)
+            attrs = self.wrap(rng, s, nla(t, rng.randbytes(rng.choice(LENGTHS))))
         return self.msg(rng, cmd, attrs, rng.choice([NLM_F_REQUEST | NLM_F_ACK,
                                                      NLM_F_REQUEST]))
 
     def gen_dups(self, rng):
+        """The same nest again and again, or the same attribute inside one."""
         cmd = rng.randrange(0, self.cmd_max + 4)
-        t = rng.choice(list(self.A.values()) or [1])
-        attrs = b"".join(self.rand_attr(rng, t) for _ in range(rng.randrange(2, 12)))
+        if rng.random() < 0.4:
+            t = rng.choice(self.L.types("A")[1:] or [1])
+            attrs = b"".join(self.rand_attr(rng, t) for _ in range(rng.randrange(2, 12)))
+        else:
+            s = rng.choice(self.set_list[1:])
+            t = rng.choice(self.L.types(s)[1:] or [1])
+            attrs = self.wrap(rng, s, b"".join(self.rand_attr(rng, t, 1, s)
+                                               for _ in range(rng.randrange(2, 12))))
         attrs = self.valid_attrs(rng, cmd) + attrs if rng.random() < 0.5 else attrs
         return self.msg(rng, cmd, attrs, NLM_F_REQUEST | NLM_F_ACK)
 
+    def pack(self, t, chunks, limit=0xffff - 4):
+        """The attributes chunks in as few nests of type t as hold them."""
+        out, cur = [], b""
+        for c in chunks:
+            if cur and len(cur) + len(c) > limit:
+                out.append(nest(t, cur))
+                cur = b""
+            cur += c
+        if cur or not out:
+            out.append(nest(t, cur))
+        return out
+
     def gen_bodies(self, rng):
-        """A send with many body parts (sometimes over KSMTP_BODY_MAX in all)."""
-        body = self.a("MAIL_BODY")
-        if body is None or self.c("SEND") is None:
+        """A send with many body parts (sometimes over KSMTP_BODY_MAX in all),
+        over several KSMTP_A_MAIL nests (a nest holds at most 64 KiB)."""
+        body, mail = self.L.sets.get("MAIL", {}).get("BODY"), self.a("MAIL")
+        if body is None or mail is None or self.c("SEND") is None:
             return self.gen_random(rng)
         big = self.privileged and rng.random() < 0.1
         n = rng.choice([2, 17, 50, 200, 400]) if not big else 17
@@ -536,78 +738,123 @@ class Fuzzer:
                 break
             total += ln
             parts.append(nla(body, (rng.choice([b"a", b".", b"\r\n.", b"\0"]) * ln)[:ln]))
-        attrs = self.valid_attrs(rng, self.c("SEND"), body=False) + b"".join(parts)
-        return self.msg(rng, self.c("SEND"), attrs)
+        meta = self.valid_set(rng, "MAIL", body=False)
+        mode = rng.choice([0, 0, 1, 1, 2, 3])
+        if mode == 0:   # as ksmtpctl: a nest a part, the rest of the mail in the last
+            nests = [nest(mail, p) for p in parts[:-1]] + [nest(mail, meta + b"".join(parts[-1:]))]
+        elif mode == 1:   # the rest of the mail first, the parts in as few nests as hold them
+            nests = self.pack(mail, [meta] + parts)
+        elif mode == 2:   # all in one nest: cut at 64 KiB (nla_len holds no more)
+            nests = [nest(mail, meta + b"".join(parts))]
+        else:   # the parts at the top level, or each in a nest of another kind
+            other = rng.choice(self.L.types("A"))
+            nests = [nest(mail, meta)] + ([b"".join(parts)] if rng.random() < 0.5 else
+                                          [nest(other, p) for p in parts])
+        return self.msg(rng, self.c("SEND"), b"".join(nests))
 
-    def valid_attrs(self, rng, cmd, body=True):
-        """The attributes a well-formed message of this command carries."""
-        A, out = self.a, []
+    def value(self, rng, s, t):
+        """A plausible, well-formed payload for type t of set s."""
+        kind = self.kind(s, t)
+        if kind == "nest":
+            return self.valid_set(rng, self.L.inner(s, t))
+        if kind == "addr":
+            return rng.choice([b"\x7f\0\0\x01", bytes(15) + b"\x01"])
+        if kind == "u16":
+            return struct.pack("=H", self.args.port)
+        if kind == "str":
+            return rng.choice(STRINGS[:5]) + b"\0"
+        if kind in ("u8", "u32", "u64"):
+            width = {"u8": 1, "u32": 4, "u64": 8}[kind]
+            return rng.choice([0, 1, 2, 3, 100, 30000][:4 if width == 1 else 6]).to_bytes(
+                width, sys.byteorder)
+        return rng.randbytes(rng.choice([0, 4, 8]))
+
+    def valid_set(self, rng, s, body=True, cmd_name=""):
+        """The attributes a well-formed nest of set s holds (for a request of
+        cmd_name, where it matters), without the nest's own header."""
+        V, out = self.L.sets.get(s, {}), []
 
         def put(name, payload):
-            if A(name) is not None:
-                out.append(nla(A(name), payload))
+            if name in V:
+                out.append(nla(V[name], payload))
 
         u8 = lambda v: struct.pack("=B", v)
         u16 = lambda v: struct.pack("=H", v)
         u32 = lambda v: struct.pack("=I", v)
         u64 = lambda v: struct.pack("=Q", v)
-        name = self.cmd_names.get(cmd, "")
-        if name == "CONFIG_SET":
-            put("CFG_SERVER_ADDR", rng.choice([b"\x7f\0\0\x01", bytes(15) + b"\x01"]))
-            put("CFG_PORT", u16(self.args.port))
+        if s == "CFG":
+            put("SERVER_ADDR", rng.choice([b"\x7f\0\0\x01", bytes(15) + b"\x01"]))
+            put("PORT", u16(self.args.port))
             if rng.random() < 0.5:
-                put("CFG_FROM", rng.choice([b"fuzz@example.org", b"a@b.c"]) + b"\0")
+                put("FROM", rng.choice([b"fuzz@example.org", b"a@b.c"]) + b"\0")
             if rng.random() < 0.5:
-                put("CFG_RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
+                put("RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
             if rng.random() < 0.4:
-                put("CFG_DOMAIN", rng.choice([b"gw1.example.org", b""]) + b"\0")
+                put("DOMAIN", rng.choice([b"gw1.example.org", b""]) + b"\0")
             if rng.random() < 0.4:
                 pw = "FzPw-%016x" % rng.getrandbits(64)
-                put("CFG_USERNAME", b"fuzzuser\0")
-                put("CFG_PASSWORD", pw.encode() + b"\0")
-                put("CFG_AUTH", u32(rng.randrange(4)))
-            for t in ("CFG_TIMEOUT_CONNECT", "CFG_TIMEOUT_GREETING", "CFG_TIMEOUT_COMMAND",
-                      "CFG_TIMEOUT_DATA_BLOCK", "CFG_TIMEOUT_FINAL_DOT", "CFG_RETRY_BASE_MS"):
+                put("USERNAME", b"fuzzuser\0")
+                put("PASSWORD", pw.encode() + b"\0")
+                put("AUTH", u32(rng.randrange(4)))
+            for t in ("TIMEOUT_CONNECT", "TIMEOUT_GREETING", "TIMEOUT_COMMAND",
+                      "TIMEOUT_DATA_BLOCK", "TIMEOUT_FINAL_DOT", "RETRY_BASE_MS"):
                 if rng.random() < 0.2:
                     put(t, u32(rng.choice([100, 1000, 3600000])))
-            for t, vals in (("CFG_QUEUE_MAX", [1, 16, 65536]),
-                            ("CFG_QUEUE_BYTES", [4096, 1 << 20]),
-                            ("CFG_RETRY_MAX", [1, 2, 1000]), ("CFG_RETRY_AGE", [1, 60]),
-                            ("CFG_COALESCE_MS", [0, 100, 2000])):
+            for t, vals in (("QUEUE_MAX", [1, 16, 65536]), ("QUEUE_BYTES", [4096, 1 << 20]),
+                            ("RETRY_MAX", [1, 2, 1000]), ("RETRY_AGE", [1, 60]),
+                            ("COALESCE_MS", [0, 100, 2000])):
                 if rng.random() < 0.2:
                     put(t, u32(rng.choice(vals)))
             if rng.random() < 0.3:
-                put("CFG_HELO_ONLY", u8(rng.randrange(2)))
-                put("CFG_AUTH_CLEARTEXT", u8(rng.randrange(2)))
+                put("HELO_ONLY", u8(rng.randrange(2)))
+                put("AUTH_CLEARTEXT", u8(rng.randrange(2)))
             if rng.random() < 0.2:
-                put("CFG_TLS", u32(rng.randrange(3)))
-                put("CFG_TLS_NAME", b"mail.example.org\0")
-                put("CFG_TLS_CA_FILE", rng.choice([b"", b"/etc/ssl/certs/ca.pem"]) + b"\0")
+                put("TLS", u32(rng.randrange(3)))
+                put("TLS_NAME", b"mail.example.org\0")
+                put("TLS_CA_FILE", rng.choice([b"", b"/etc/ssl/certs/ca.pem"]) + b"\0")
             elif rng.random() < 0.5:
-                put("CFG_TLS", u32(0))
-        elif name == "SEND":
+                put("TLS", u32(0))
+        elif s == "MAIL":
             if rng.random() < 0.7:
-                put("MAIL_RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
+                put("RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
             if rng.random() < 0.7:
-                put("MAIL_SUBJECT", rng.choice([b"fuzz", b"", "\u00fcml".encode()]) + b"\0")
+                put("SUBJECT", rng.choice([b"fuzz", b"", "\u00fcml".encode()]) + b"\0")
             if rng.random() < 0.5:
-                put("MAIL_PRIORITY", u32(rng.randrange(3)))
+                put("PRIORITY", u32(rng.randrange(3)))
             if rng.random() < 0.5:
-                put("MAIL_QUEUE", u8(1))
+                put("QUEUE", u8(1))
             if body:
                 for _ in range(rng.randrange(3)):
-                    put("MAIL_BODY", rng.choice([b"hello\n", b".\r\n", b"x" * 300]))
-        elif name == "TLS_ACCEPT":
+                    put("BODY", rng.choice([b"hello\n", b".\r\n", b"x" * 300]))
+        elif s == "TLS" and cmd_name != "TLS_DONE" and (cmd_name == "TLS_ACCEPT" or
+                                                        rng.random() < 0.5):
+            put("ID", u64(rng.choice([0, 1, 2, rng.getrandbits(64)] + self.tls_ids * 4)))
+        elif s == "TLS":
+            put("ID", u64(rng.choice([0, 1, rng.getrandbits(64)] + self.tls_ids * 4)))
+            put("STATUS", u32(rng.choice([0, 1, 129, 4095])))
             if rng.random() < 0.5:
-                put("TLS_ID", u64(rng.choice([0, 1, 2, rng.getrandbits(64)] + self.tls_ids * 4)))
-        elif name == "TLS_DONE":
-            put("TLS_ID", u64(rng.choice([0, 1, rng.getrandbits(64)] + self.tls_ids * 4)))
-            put("TLS_STATUS", u32(rng.choice([0, 1, 129, 4095])))
+                put("REASON", b"handshake failed\0")
             if rng.random() < 0.5:
-                put("TLS_REASON", b"handshake failed\0")
-            if rng.random() < 0.5:
-                put("TLS_INFO", b"TLS1.3 AES-256-GCM\0")
+                put("INFO", b"TLS1.3 AES-256-GCM\0")
+        else:   # a reply's set: some of its attributes, each well formed
+            for t in self.L.types(s):
+                if (t or s == "PHASE") and rng.random() < 0.5:
+                    out.append(nla(t, self.value(rng, s, t),
+                                   NLA_F_NESTED if self.kind(s, t) == "nest" else 0))
         return b"".join(out)
+
+    def valid_attrs(self, rng, cmd, body=True):
+        """The attributes a well-formed message of this command carries: its
+        nests (none for a command that takes no attribute)."""
+        name = self.cmd_names.get(cmd, "")
+        if name == "TLS_ACCEPT" and rng.random() < 0.5:
+            return b""   # the oldest request waiting
+        out = b""
+        for top in REQUESTS.get(name, {}):
+            t = self.a(top)
+            if t is not None and t in self.L.nest_set:
+                out += nest(t, self.valid_set(rng, self.L.nest_set[t], body, name))
+        return out
 
     def gen_valid(self, rng):
         names = ["CONFIG_SET", "SEND", "SEND", "STATS_GET", "QUEUE_GET", "CONFIG_GET",
@@ -619,11 +866,113 @@ class Fuzzer:
             flags = NLM_F_REQUEST | NLM_F_DUMP | rng.choice([0, NLM_F_ACK])
         return self.msg(rng, cmd, self.valid_attrs(rng, cmd), flags)
 
+    def bad_nest(self, rng, t, s, inner):
+        """A nest of type t (set s) broken inside."""
+        k = rng.randrange(7)
+        if k == 0:   # empty
+            return nest(t, b"")
+        if k == 1:   # less than an attribute header
+            return nest(t, rng.randbytes(rng.randrange(1, 4)))
+        if k == 2:   # an attribute whose nla_len runs past the nest's end
+            a = bytearray(nla(rng.randrange(1, self.L.maxtype(s) + 2),
+                              rng.randbytes(rng.randrange(16))))
+            struct.pack_into("=H", a, 0, min(0xffff, len(a) + rng.choice([1, 4, 100, 0xffff])))
+            return nest(t, inner + bytes(a))
+        if k == 3:   # an attribute whose nla_len is shorter than its header
+            return nest(t, inner + struct.pack("=HH", rng.randrange(4), 1) + rng.randbytes(4))
+        if k == 4:   # trailing garbage after the attributes
+            return nest(t, inner + rng.randbytes(rng.randrange(1, 8)))
+        if k == 5:   # the nest's own nla_len past the message's end
+            b = bytearray(nest(t, inner))
+            struct.pack_into("=H", b, 0, min(0xffff, len(b) + rng.choice([4, 8, 1000])))
+            return bytes(b)
+        # an attribute of odd length without its padding, then another
+        return nest(t, struct.pack("=HH", 5, rng.randrange(1, self.L.maxtype(s) + 2)) + b"x" +
+                    inner)
+
+    def gen_nests(self, rng):
+        """Nests right and wrong: the command's own layout with one thing
+        broken, nests the command does not take (another's, a reply's), one
+        set's attributes in another's nest, a nest without NLA_F_NESTED or a
+        scalar with it, malformed and deep nests, the old flat layout."""
+        names = [n for n in ("CONFIG_SET", "SEND", "TLS_ACCEPT", "TLS_DONE", "CONFIG_GET",
+                             "STATS_GET", "QUEUE_GET", "QUEUE_FLUSH", "QUEUE_RETRY", "EVENT",
+                             "TLS_REQUEST") if self.c(n) is not None]
+        cmd = self.c(rng.choice(names)) if names and rng.random() < 0.9 else \
+            rng.randrange(0, self.cmd_max + 4)
+        name = self.cmd_names.get(cmd, "")
+        tops = self.L.types("A")[1:] or [1]
+        own = [self.a(n) for n in REQUESTS.get(name, {}) if self.a(n) in self.L.nest_set]
+        t = rng.choice(own or tops)   # the nest to play with
+        s = self.L.nest_set.get(t) or rng.choice(self.set_list[1:])
+        inner = self.valid_set(rng, s, True, name)
+        k = rng.randrange(12)
+        if k == 0:   # the right nest without NLA_F_NESTED
+            attrs = nla(t, inner)
+        elif k == 1:   # NLA_F_NESTED on an attribute that is not a nest
+            b = bytearray(inner)
+            items = walk_attrs(b, 0, len(b))
+            if items:
+                o, _, at = rng.choice(items)
+                struct.pack_into("=H", b, o + 2, at | NLA_F_NESTED)
+            attrs = nest(t, bytes(b))
+        elif k == 2:   # a nest the command does not take: another's, a reply's
+            other = rng.choice(tops)
+            attrs = (nest(t, inner) if rng.random() < 0.5 else b"") + nest(
+                other, self.valid_set(rng, self.L.nest_set.get(other, "CFG"), True, name))
+        elif k == 3:   # attributes the command does not take, in its own nest
+            allowed = REQUESTS.get(name, {}).get(self.L.names["A"].get(t))
+            extra = [x for n, x in self.L.sets.get(s, {}).items()
+                     if x and (n in REPLY_ONLY.get(s, []) if allowed is None else
+                               n not in allowed)] or self.L.types(s)
+            add = b"".join(nla(x, self.value(rng, s, x)) for x in
+                           rng.sample(extra, min(len(extra), rng.randrange(1, 4))))
+            attrs = nest(t, inner + add if rng.random() < 0.5 else add + inner)
+        elif k == 4:   # another set's attributes in this nest
+            s2 = rng.choice([x for x in self.set_list[1:] if x != s] or [s])
+            attrs = nest(t, self.valid_set(rng, s2, True, name) +
+                         (inner if rng.random() < 0.5 else b""))
+        elif k == 5:   # a malformed nest
+            attrs = self.bad_nest(rng, t, s, inner)
+        elif k == 6:   # a scalar, or nothing, where a nest belongs
+            attrs = nla(t, rng.choice([struct.pack("=I", rng.getrandbits(32)), b"",
+                                       rng.choice(STRINGS) + b"\0",
+                                       struct.pack("=Q", rng.getrandbits(64))]),
+                        rng.choice([0, NLA_F_NESTED]))
+        elif k == 7:   # deep: nests in nests, garbage at the bottom
+            deep = self.rand_attrs(rng, rng.randrange(3), 3, rng.choice(self.set_list))
+            for _ in range(rng.choice([2, 3, 5, 8, 16, 33, 64, 200])):
+                deep = nest(rng.choice(self.L.types(rng.choice(self.set_list)) +
+                                       [rng.randrange(0x4000)]), deep,
+                            rng.choice([NLA_F_NESTED] * 4 + [0]))
+            attrs = nest(t, inner + deep if rng.random() < 0.5 else deep)
+        elif k == 8:   # a type the set does not have, in the right nest
+            bad = rng.choice([0, self.L.maxtype(s) + 1, self.L.maxtype(s) + 2, 100, 0x3fff])
+            attrs = nest(t, inner + nla(bad, self.rand_payload(rng, s, bad)))
+        elif k == 9:   # the nest twice, or its attributes split over two
+            items = [bytes(inner[o:o + ((ln + 3) & ~3)]) for o, ln, _ in
+                     walk_attrs(inner, 0, len(inner))]
+            if rng.random() < 0.5 or len(items) < 2:
+                attrs = nest(t, inner) + nest(t, self.valid_set(rng, s, True, name))
+            else:
+                cut = rng.randrange(1, len(items))
+                attrs = nest(t, b"".join(items[:cut])) + nest(t, b"".join(items[cut:]))
+        elif k == 10:   # the old flat layout: the nest's attributes at the top level
+            attrs = inner
+        else:   # a nest of every kind: empty, or holding its own set's attributes
+            attrs = b"".join(nest(x, b"" if rng.random() < 0.5 else self.valid_set(
+                rng, self.L.nest_set.get(x, "CFG"), True, name)) for x in tops)
+        flags = NLM_F_REQUEST | NLM_F_ACK
+        if name == "QUEUE_GET" and rng.random() < 0.5:
+            flags = NLM_F_REQUEST | NLM_F_DUMP
+        return self.msg(rng, cmd, attrs, flags)
+
     def mutate(self, rng, buf):
-        """Bit flips, truncation, extension, splicing, attribute surgery."""
+        """Bit flips, truncation, extension, splicing, attribute surgery (at
+        any depth), nest surgery."""
         b = bytearray(buf)
         for _ in range(rng.randrange(1, 4)):
-            k = rng.randrange(11)
+            k = rng.randrange(12)
             if k == 0 and b:
                 for _ in range(rng.randrange(1, 17)):
                     i = rng.randrange(len(b) * 8)
@@ -647,25 +996,33 @@ class Fuzzer:
                     struct.pack_into("=I", b, 0, len(b))
             elif k == 5:   # several messages in one datagram
                 b = b + bytes(-len(b) % 4) + self.gen_valid(rng)
-            elif k == 6 or k == 7:   # an attribute's length or type
-                attrs = walk_attrs(b, 20, len(b)) if len(b) >= 20 else []
+            elif k == 6 or k == 7:   # an attribute's length or type, at any depth
+                attrs = walk_tree(b, 20, len(b)) if len(b) >= 20 else []
                 if attrs:
-                    off, alen, atype = rng.choice(attrs)
+                    off, alen, atype, depth = rng.choice(attrs)
                     if k == 6:
                         struct.pack_into("=H", b, off, rng.choice(
                             [0, 1, 3, 4, 5, alen - 1, alen + 1, alen + 4, 0xffff,
                              rng.randrange(0x10000)]) & 0xffff)
                     else:
-                        struct.pack_into("=H", b, off + 2, self.rand_type(rng))
-            elif k == 8 and len(b) >= 20:   # shuffle or duplicate attributes
-                attrs = walk_attrs(b, 20, len(b))
-                chunks = [bytes(b[o:o + ((ln + 3) & ~3)]) for o, ln, _ in attrs]
+                        struct.pack_into("=H", b, off + 2, self.rand_type(
+                            rng, "A" if not depth else rng.choice(self.set_list)))
+            elif k == 8 and len(b) >= 20:   # shuffle or duplicate attributes, or a nest's
+                tops = walk_attrs(b, 20, len(b))
+                nests = [x for x in tops if x[1] > 4 and is_attr_list(b, x[0] + 4, x[0] + x[1])]
+                o, ln, t = rng.choice(nests) if nests and rng.random() < 0.5 else (
+                    16, len(b) - 16, None)   # (the top level, as if a nest)
+                chunks = [bytes(b[io:io + ((il + 3) & ~3)]) for io, il, _ in
+                          walk_attrs(b, o + 4, o + ln)]
                 if chunks:
                     if rng.random() < 0.5:
                         rng.shuffle(chunks)
                     else:
                         chunks += [rng.choice(chunks)] * rng.randrange(1, 5)
-                    b = b[:20] + b"".join(chunks)
+                    if t is None:
+                        b = b[:20] + b"".join(chunks)
+                    else:
+                        b = b[:o] + nla(t, b"".join(chunks)) + b[o + ((ln + 3) & ~3):]
                     struct.pack_into("=I", b, 0, len(b))
             elif k == 9 and len(b) >= 20:   # header fields
                 f = rng.randrange(5)
@@ -683,29 +1040,44 @@ class Fuzzer:
             elif k == 10:   # the type field: NOOP/ERROR/DONE, or other families
                 if len(b) >= 6:   # (the sanitiser puts ours back over >= 0x10)
                     struct.pack_into("=H", b, 4, rng.choice([0, 1, 2, 3, 4, 0x10, 0xffff]))
+            elif k == 11 and len(b) >= 20:   # a top-level attribute unnested, or nested again
+                tops = walk_attrs(b, 20, len(b))
+                if tops:
+                    o, ln, t = rng.choice(tops)
+                    if rng.random() < 0.5 and ln > 4:
+                        new = bytes(b[o + 4:o + ln])
+                        new += bytes(-len(new) % 4)
+                    else:
+                        new = nest(rng.choice(self.L.types("A") + [rng.randrange(0x4000)]),
+                                   bytes(b[o:o + ln]))
+                    b = b[:o] + new + b[o + ((ln + 3) & ~3):]
+                    struct.pack_into("=I", b, 0, len(b))
         return bytes(b)
 
     def generate(self, i):
         """Message number i of this seed: (kind, bytes)."""
         rng = random.Random("%d:%d" % (self.args.seed, i))
         r = rng.random()
-        if r < 0.30:
+        if r < 0.25:
             return "random", self.gen_random(rng)
-        if r < 0.40:
+        if r < 0.33:
             return "every-type", self.gen_every_type(rng)
-        if r < 0.48:
+        if r < 0.40:
             return "duplicates", self.gen_dups(rng)
-        if r < 0.53:
+        if r < 0.45:
             return "bodies", self.gen_bodies(rng)
-        if r < 0.68:
+        if r < 0.58:
             return "valid", self.gen_valid(rng)
+        if r < 0.72:
+            return "nests", self.gen_nests(rng)
         return "mutated", self.mutate(rng, self.gen_valid(rng))
 
     # ----------------------------------------------------------- sanitiser
 
     def sanitise(self, buf):
         """Walk buf as the kernel will; send every message to our family,
-        number it, and rewrite server addresses and ports. Returns the new
+        number it, and rewrite server addresses and ports (in every
+        KSMTP_A_CONFIG nest, with or without NLA_F_NESTED). Returns the new
         bytes and [(seq, cmd, processed, flags)] of its messages."""
         b = bytearray(buf)
         out = []
@@ -723,20 +1095,23 @@ class Fuzzer:
             if mlen < 20:
                 continue
             blanked = bytearray(b[off:off + mlen])
-            for aoff, alen, atype in walk_attrs(b, off + 20, off + mlen):
-                t = atype & NLA_TYPE_MASK
-                n = alen - 4
-                if t == self.pw_type:
-                    self.passwords.update(PW_TOKEN.findall(b[aoff + 4:aoff + alen]))
-                    blanked[aoff - off + 4:aoff - off + alen] = bytes(n)
-                if t in self.addr_types:
-                    new = (b"\x7f\0\0\x01" if n == 4 else bytes(15) + b"\x01" if n == 16
-                           else bytes(n))
-                    if b[aoff + 4:aoff + alen] != new:
-                        self.st["sanitised"] += 1
-                    b[aoff + 4:aoff + alen] = new
-                elif t in self.port_types and n >= 2:
-                    struct.pack_into("=H", b, aoff + 4, self.args.port)
+            for noff, nlen, ntype in walk_attrs(b, off + 20, off + mlen):
+                if ntype & NLA_TYPE_MASK != self.cfg_type:
+                    continue
+                for aoff, alen, atype in walk_attrs(b, noff + 4, noff + nlen):
+                    t = atype & NLA_TYPE_MASK
+                    n = alen - 4
+                    if t == self.pw_type:
+                        self.passwords.update(PW_TOKEN.findall(b[aoff + 4:aoff + alen]))
+                        blanked[aoff - off + 4:aoff - off + alen] = bytes(n)
+                    if t in self.addr_types:
+                        new = (b"\x7f\0\0\x01" if n == 4 else bytes(15) + b"\x01" if n == 16
+                               else bytes(n))
+                        if b[aoff + 4:aoff + alen] != new:
+                            self.st["sanitised"] += 1
+                        b[aoff + 4:aoff + alen] = new
+                    elif t in self.port_types and n >= 2:
+                        struct.pack_into("=H", b, aoff + 4, self.args.port)
             self.tainted.update(PW_TOKEN.findall(blanked))
         return bytes(b), out
 
@@ -785,22 +1160,31 @@ class Fuzzer:
                     if req and req[1]:
                         self.success(req, i, "reply")
                 if mlen >= 20:
+                    # the top level holds only nests (counted, not a violation)
+                    if any(at & NLA_TYPE_MASK not in self.L.nest_set or not at & NLA_F_NESTED
+                           for _, _, at in walk_attrs(body, 4, len(body))):
+                        self.st["replies_off_layout"] += 1
                     a = parse_attrs(body, 4, len(body))
-                    if self.pw_type is not None and self.pw_type in a:
-                        self.violation("password-attribute-in-reply", i, body[:64].hex())
-                    for v in a.get(self.a("TLS_ID"), []):   # a request, or one we took
-                        if len(v) == 8:
-                            self.tls_ids = (self.tls_ids + [struct.unpack("=Q", v)[0]])[-16:]
-                            self.st["tls_ids_heard"] += 1
-                    for t in self.fd_types if mseq else ():
-                        for v in a.get(t, []):
-                            fd = struct.unpack("=I", v[:4])[0] if len(v) >= 4 else -1
-                            if fd > 2:
-                                try:
-                                    os.close(fd)
-                                    self.st["fds_closed"] += 1
-                                except OSError:
-                                    pass
+                    for blob in a.get(self.cfg_type, []):
+                        if self.pw_type is not None and \
+                                self.pw_type in parse_attrs(blob, 0, len(blob)):
+                            self.violation("password-attribute-in-reply", i, body[:64].hex())
+                    for blob in a.get(self.tls_type, []):
+                        tls = parse_attrs(blob, 0, len(blob))
+                        for v in tls.get(self.tls_id_type, []):   # a request, or one we took
+                            if len(v) == 8:
+                                self.tls_ids = (self.tls_ids +
+                                                [struct.unpack("=Q", v)[0]])[-16:]
+                                self.st["tls_ids_heard"] += 1
+                        for t in self.fd_types if mseq else ():
+                            for v in tls.get(t, []):
+                                fd = struct.unpack("=I", v[:4])[0] if len(v) >= 4 else -1
+                                if fd > 2:
+                                    try:
+                                        os.close(fd)
+                                        self.st["fds_closed"] += 1
+                                    except OSError:
+                                        pass
                 for p in PW_TOKEN.findall(body):
                     if p in self.passwords and p not in self.tainted:
                         self.violation("password-in-reply", i, p.decode())
@@ -893,7 +1277,7 @@ class Fuzzer:
                           ("CFG_HELO_ONLY", b"\0")):
             if A(name) is not None:
                 attrs += nla(A(name), val)
-        err, _ = self.g.request(self.fid, self.c("CONFIG_SET"), attrs)
+        err, _ = self.g.request(self.fid, self.c("CONFIG_SET"), nest(self.cfg_type, attrs))
         return err
 
     def run(self):

@@ -49,6 +49,14 @@ res=$(mktemp -d /tmp/ksmtp-$label.XXXXXX)
 for v in KSMTP_E2E_ONLY KSMTP_FUZZ_SECONDS KSMTP_FUZZ_SEED; do
 	[ -z "${!v:-}" ] || printf "%s='%s'\n" "$v" "${!v//\'/}" >> "$res/e2e-env"
 done
+# The kernel's ynl CLI (test_ynl_cli_config_get_and_send), unpacked here
+# into the cache, which the guest sees read-only; the line exports it when
+# tests/e2e/guest.sh sources the file. Without it that case fails, saying so.
+if ynl=$("$repo/tests/ynl.sh"); then
+	printf "export KSMTP_YNL='%s'\n" "${ynl//\'/}" >> "$res/e2e-env"
+else
+	echo "$label: tests/ynl.sh failed: the ynl case will fail" >&2
+fi
 KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$guest" "$limit"
 rc=$?
 sed -n 's/\r$//; /^\(ok\|not ok\) - \|^Traceback\|^  File\|^AssertionError\|^[A-Za-z]*Error/p' \

@@ -1249,7 +1249,8 @@ def nlfuzz_run(*args, prefix=(), seconds=FUZZ_SECONDS):
 
 
 def genl_ksmtp():
-    """A raw generic netlink socket (tests/e2e/nlfuzz.py), the family, the uAPI numbers."""
+    """A raw generic netlink socket (tests/e2e/nlfuzz.py), the family, the uAPI numbers
+    (the attributes by flat name: A["CONFIG"] the nest, A["CFG_PASSWORD"] inside it)."""
     import nlfuzz
     cmds, attrs, _ = nlfuzz.parse_uapi(UAPI_H)
     g = nlfuzz.Genl(ext_ack=True, cap_ack=False)
@@ -1365,8 +1366,8 @@ def test_config_set_password_wiped_from_echoed_request():
     try:
         for seq, (what, rest, marker) in enumerate(cases, 1000):
             secret = ("Wipe-" + secrets.token_hex(16)).encode()
-            attrs = nlfuzz.nla(A["CFG_PASSWORD"], secret + b"\0") + b"".join(
-                nlfuzz.nla(A[n], v) for n, v in rest)
+            attrs = nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_PASSWORD"], secret + b"\0") +
+                                b"".join(nlfuzz.nla(A[n], v) for n, v in rest))
             g.send(nlfuzz.genlmsg(fam["id"], cmds["CONFIG_SET"], attrs,
                                   nlfuzz.NLM_F_REQUEST | nlfuzz.NLM_F_ACK, seq))
             ack = None
@@ -1392,6 +1393,112 @@ def test_config_set_password_wiped_from_echoed_request():
     assert raw_config() == before, "a refused CONFIG_SET changed the configuration"
     assert show()["password_set"] is True
     assert not echoed, "the password came back in the error ack (%s)" % ", ".join(echoed)
+
+
+# ------------------------------------------------------ the kernel's ynl CLI
+
+# tools/net/ynl/cli.py of Debian's linux-source-6.12, unpacked on the host
+# by tests/ynl.sh; tests/e2e/run.sh passes its path on.
+YNL_CLI = os.environ.get("KSMTP_YNL", "")
+YNL_SPEC = os.path.join(REPO, "include", "uapi", "linux", "ksmtp.yaml")
+
+
+def ynl(*args, check=True):
+    """The kernel's ynl CLI on our spec, validated against its schema."""
+    assert YNL_CLI and os.path.isfile(YNL_CLI), \
+        "no ynl CLI: KSMTP_YNL is %r (tests/ynl.sh on the host, via tests/e2e/run.sh)" % YNL_CLI
+    with open(YNL_SPEC) as f:
+        proto = re.search(r"^protocol: *([\w-]+)", f.read(), re.M).group(1)
+    schema = os.path.join(os.path.dirname(YNL_CLI), "..", "..", "..", "Documentation",
+                          "netlink", proto + ".yaml")
+    p = subprocess.run([sys.executable, YNL_CLI, "--spec", YNL_SPEC, "--schema", schema,
+                        "--output-json"] + list(args), capture_output=True, text=True,
+                       timeout=120)
+    out = p.stdout + p.stderr
+    assert PASSWORD not in out, "the password in ynl's output"
+    assert "Traceback" not in out, "ynl %s crashed:\n%s" % (" ".join(args), out[-4000:])
+    if check:
+        assert p.returncode == 0, "ynl %s: exit %d:\n%s" % (" ".join(args), p.returncode,
+                                                             out[-4000:])
+    return p
+
+
+def test_ynl_cli_config_get_and_send():
+    """A second client, the kernel's own ynl CLI driven by ksmtp.yaml alone:
+    it reads back what ksmtpctl set, sends a mail, and is refused by the
+    per-command policies with the kernel's reason and the attribute's path."""
+    configure()
+    shown = show()
+    reply = json.loads(ynl("--do", "config-get").stdout)
+    assert isinstance(reply, dict) and set(reply) == {"config"}, reply
+    cfg = reply["config"]
+    want = {"server-addr": "127.0.0.1", "port": PORT_AUTH4, "from": FROM, "rcpt": RCPT,
+            "domain": "gw1.example.org", "username": USER, "auth": "plain",
+            "password-set": 1, "configured": 1, "tls": "none", "auth-cleartext": 1,
+            "helo-only": 0, "timeout-greeting": 10000, "timeout-command": 10000,
+            "timeout-final-dot": 20000,
+            "timeout-connect": shown["timeouts_ms"]["connect"]}
+    got = {k: cfg.get(k) for k in want}
+    assert got == want, "config-get through ynl:\n got %r\nwant %r\n all %r" % (got, want, cfg)
+    assert "password" not in cfg, cfg
+
+    # send: the body in two parts (ynl takes binary attributes as hex), one
+    # of them a lone dot; the reply carries the mail's id at once
+    parts = [b"Sent by the kernel's ynl CLI.\n", b".\nafter a lone dot\r\nend"]
+    mail = {"rcpt": RCPT, "subject": "ynl send", "priority": "high",
+            "body": [b.hex() for b in parts]}
+    reply = json.loads(ynl("--do", "send", "--json", json.dumps({"mail": mail})).stdout)
+    # the session's outcome, sent to ynl's socket, is in the list if it
+    # came before the ack (else it is dropped with the socket)
+    msgs = reply if isinstance(reply, list) else [reply]
+    assert msgs and isinstance(msgs[0], dict), reply
+    assert set(msgs[0]) == {"mail"} and set(msgs[0]["mail"]) == {"id"}, reply
+    mid = msgs[0]["mail"]["id"]
+    assert isinstance(mid, int) and mid >= 0, reply
+    for m in msgs[1:]:
+        assert m["mail"]["id"] == mid and m["result"].get("errno", 0) == 0, reply
+    (m,) = REC4.take()
+    assert m["from"] == FROM and m["rcpt"] == [RCPT] and m["mech"] == "PLAIN", m
+    expect_message(m["content"], crlf(b"".join(parts)), subject=b"ynl send",
+                   prio=b"1 \\(Highest\\)")
+
+    # stats-get: the counters ksmtpctl reads (the session ends after the
+    # server took the mail: wait for them to settle)
+    end = time.time() + 20
+    while True:
+        stats = json.loads(ynl("--do", "stats-get").stdout)["stats"]
+        ours = json.loads(ctl("stats", "-j").stdout)
+        if stats["sent"] == ours["sent"] >= 1:
+            break
+        assert time.time() < end, "stats through ynl %r, ksmtpctl %r" % (stats, ours)
+        time.sleep(0.5)
+    phases = {"connect", "greeting", "ehlo", "auth", "mail", "rcpt", "data", "message",
+              "quit", "tls"}
+    assert set(stats.get("failed-phase", {})) <= phases, stats
+
+    # refusals: the kernel's reason and the attribute, as ynl decodes them
+    before = show()
+    cases = [
+        ("config-set", {"config": {"from": "no-at-sign"}}, ".config.from",
+         "is not of the form local@domain"),
+        # each command's own nested policy: config-get's configured is no
+        # input, send takes no id
+        ("config-set", {"config": {"configured": 1}}, ".config.configured", None),
+        ("send", {"mail": {"id": 1, "subject": "x", "body": "780a"}}, ".mail.id", None),
+    ]
+    for op, req, path, why in cases:
+        p = ynl("--do", op, "--json", json.dumps(req), check=False)
+        out = p.stdout + p.stderr
+        assert p.returncode == 1 and "Netlink error: Invalid argument" in out, \
+            (op, req, p.returncode, out)
+        attr = re.search(r"'bad-attr': '([^']*)'", out)
+        assert attr and attr.group(1) == path, (op, req, path, out)
+        msg = re.search(r"'msg': (['\"])(.*?)\1", out)
+        assert msg and msg.group(2), ("no extack message", op, req, out)
+        assert why is None or why in msg.group(2), (op, req, why, out)
+        assert show() == before, (op, req, show())
+    time.sleep(1)
+    assert REC4.mails == [], REC4.mails
 
 
 def main():

@@ -13,136 +13,128 @@
  * namespace) may read but not configure or send. Every command is strictly
  * validated: unknown attributes, flags and header fields are refused.
  *
- * KSMTP_CMD_CONFIG_SET: needs CAP_NET_ADMIN in the caller's network
- *   namespace. Updates the namespace's default client. Only the attributes
- *   present change; the others keep their value (a zero-length string
- *   attribute clears a string). The new configuration replaces the old one
- *   atomically: mails already being sent finish with the old one.
- *   KSMTP_A_CFG_SERVER_ADDR:   binary, 4 octets (IPv4) or 16 octets (IPv6),
- *                              network byte order.
- *   KSMTP_A_CFG_PORT:          u16, 1..65535 (default 25).
- *   KSMTP_A_CFG_USERNAME:      NUL-terminated string, at most 255 octets.
- *   KSMTP_A_CFG_PASSWORD:      NUL-terminated string, at most 255 octets.
- *                              Write only: never reported back, and wiped
- *                              from the request once taken (an error's
- *                              ack that echoes the request shows zeros).
- *   KSMTP_A_CFG_FROM:          NUL-terminated string: the envelope and
- *                              header sender, local@domain.
- *   KSMTP_A_CFG_DOMAIN:        NUL-terminated string: EHLO/HELO argument.
- *                              Empty: an address literal of the local
- *                              address of each connection.
- *   KSMTP_A_CFG_AUTH:          u32, enum ksmtp_auth_type.
- *   KSMTP_A_CFG_HELO_ONLY:     u8, 0 or 1: greet with HELO, not EHLO.
- *   KSMTP_A_CFG_TIMEOUT_*:     u32, milliseconds, 100..3600000 each: TCP
- *                              connect, greeting, each command reply, each
- *                              data block, reply to the final dot.
- *   KSMTP_A_CFG_RCPT:          NUL-terminated string: default recipient(s),
- *                              up to 16 separated by commas (used by
- *                              KSMTP_CMD_SEND and queued mails without one).
- *   KSMTP_A_CFG_TLS:           u32, enum ksmtp_tls_mode (default none).
- *   KSMTP_A_CFG_TLS_NAME:      NUL-terminated string: the server name the
- *                              certificate must carry. Required with TLS
- *                              (ksmtpctl fills in the host name given as
- *                              server; an address needs it spelt out).
- *   KSMTP_A_CFG_TLS_CA_FILE:   NUL-terminated string: absolute path of a PEM
- *                              CA bundle, read by the TLS helper. Empty:
- *                              the system trust store.
- *   KSMTP_A_CFG_AUTH_CLEARTEXT: u8, 0 or 1: allow AUTH (PLAIN, LOGIN,
- *                              CRAM-MD5) without TLS. Off by default: no
- *                              credentials cross a connection in the clear.
+ * Every message carries its data in nests at the top level, one per kind
+ * of object (enum ksmtp_a): KSMTP_A_CONFIG, KSMTP_A_MAIL, KSMTP_A_RESULT,
+ * KSMTP_A_STATS, KSMTP_A_QUEUE_ENTRY, KSMTP_A_EVENT, KSMTP_A_TLS. Each
+ * command has its own policy: it takes only the nests and attributes
+ * listed for it here; any other is refused.
  *
- * KSMTP_CMD_CONFIG_GET: allowed to all. Answers with the attributes above
- *   except KSMTP_A_CFG_PASSWORD; KSMTP_A_CFG_PASSWORD_SET (u8) tells
- *   whether a password is set. KSMTP_A_CFG_CONFIGURED (u8) tells whether a
- *   server was ever set.
+ * KSMTP_CMD_CONFIG_SET: needs CAP_NET_ADMIN. KSMTP_A_CONFIG, updating the
+ *   namespace's default client. Only the attributes present change; the
+ *   others keep their value (a zero-length string clears a string). The
+ *   new configuration replaces the old one atomically: mails already being
+ *   sent finish with the old one. In KSMTP_A_CONFIG (enum ksmtp_a_cfg):
+ *   SERVER_ADDR:   binary, 4 octets (IPv4) or 16 octets (IPv6), network
+ *                  byte order.
+ *   PORT:          u16, 1..65535 (default 25, 465 with implicit TLS).
+ *   USERNAME:      NUL-terminated string, at most 255 octets.
+ *   PASSWORD:      NUL-terminated string, at most 255 octets. Write only:
+ *                  never reported back, and wiped from the request once
+ *                  taken (an error's ack that echoes the request shows
+ *                  zeros).
+ *   FROM:          NUL-terminated string: the envelope and header sender.
+ *   DOMAIN:        NUL-terminated string: EHLO/HELO argument. Empty: an
+ *                  address literal of the local address of each connection.
+ *   AUTH:          u32, enum ksmtp_auth_type.
+ *   AUTH_CLEARTEXT: u8, 0 or 1: allow AUTH (PLAIN, LOGIN, CRAM-MD5)
+ *                  without TLS. Off by default.
+ *   HELO_ONLY:     u8, 0 or 1: greet with HELO, not EHLO.
+ *   TLS:           u32, enum ksmtp_tls_mode (default none).
+ *   TLS_NAME:      NUL-terminated string: the server name the certificate
+ *                  must carry. Required with TLS.
+ *   TLS_CA_FILE:   NUL-terminated string: absolute path of a PEM CA bundle,
+ *                  read by the TLS helper. Empty: the system trust store.
+ *   RCPT:          NUL-terminated string: default recipient(s), up to 16
+ *                  separated by commas (mails sent or queued without one).
+ *   TIMEOUT_CONNECT, _GREETING, _COMMAND, _DATA_BLOCK, _FINAL_DOT: u32,
+ *                  milliseconds, 100..3600000 each: TCP connect, greeting,
+ *                  each command reply, the whole message, the reply to the
+ *                  final dot.
+ *   QUEUE_MAX:     u32, mails queued at most, 1..65536 (256).
+ *   QUEUE_BYTES:   u32, octets queued at most, 4096..268435456 (16 MiB).
+ *   RETRY_MAX:     u32, attempts per mail at most, 1..1000 (10).
+ *   RETRY_AGE:     u32, seconds a mail may wait at most, 1..604800 (86400).
+ *   RETRY_BASE_MS: u32, first retry delay, doubled each time (with jitter,
+ *                  at most one hour), 100..3600000 (30000).
+ *   COALESCE_MS:   u32, a queued mail waits this long for identical ones to
+ *                  merge into it, 0..3600000 (2000).
  *
- * KSMTP_CMD_SEND: needs CAP_NET_ADMIN. Sends one mail through the default
- *   client. The handler never waits for the network: the mail is checked
- *   (bad input is refused with an extended ack naming the attribute), a
- *   worker starts the SMTP session, and the reply comes at once with the
- *   mail's KSMTP_A_EV_ID (u64). When the session is over, a KSMTP_CMD_SEND
- *   message is sent to the requesting socket (its port id, the request's
- *   sequence number; it may arrive before or after the ack) with the same
- *   KSMTP_A_EV_ID and the result attributes KSMTP_A_RES_*. At most 64
- *   such mails are in flight per namespace (-EBUSY beyond); unload and
- *   namespace exit cut them, each then reported as failed.
- *   KSMTP_A_MAIL_RCPT:         NUL-terminated string (default: CFG_RCPT).
- *   KSMTP_A_MAIL_SUBJECT:      NUL-terminated string.
- *   KSMTP_A_MAIL_PRIORITY:     u32, enum ksmtp_priority.
- *   KSMTP_A_MAIL_BODY:         binary; may be repeated, the parts are
- *                              joined in order (a netlink attribute holds
- *                              at most 64 KiB). At most KSMTP_BODY_MAX
- *                              octets in all.
+ * KSMTP_CMD_CONFIG_GET: allowed to all; no attributes. Answers KSMTP_A_CONFIG
+ *   with the attributes above except PASSWORD; PASSWORD_SET (u8) tells
+ *   whether a password is set, CONFIGURED (u8) whether the server and the
+ *   from address are.
  *
- *   KSMTP_A_MAIL_QUEUE:        u8, 1: queue the mail instead (answer at once
- *                              with its KSMTP_A_EV_ID; the outcome comes as
- *                              events).
+ * KSMTP_CMD_SEND: needs CAP_NET_ADMIN. KSMTP_A_MAIL (enum ksmtp_a_mail)
+ *   with RCPT (string; default: the configured RCPT), SUBJECT (string),
+ *   PRIORITY (u32, enum ksmtp_priority), BODY (binary; may be repeated,
+ *   the parts are joined in order, at most KSMTP_BODY_MAX octets in all),
+ *   QUEUE (u8, 1: queue the mail instead). A nest holds at most 64 KiB, so
+ *   a larger body comes in several KSMTP_A_MAIL nests: the BODY parts of
+ *   all of them are joined in order; each other attribute is taken from
+ *   the last nest that has it. The handler never waits for the
+ *   network: the mail is checked (bad input is refused with an extended ack
+ *   naming the attribute) and the reply comes at once: KSMTP_A_MAIL with
+ *   ID (u64). A queued mail's outcome comes as events. Otherwise a worker
+ *   runs the SMTP session, and when it is over a KSMTP_CMD_SEND message
+ *   goes to the requesting socket (its port id, the request's sequence
+ *   number; it may arrive before or after the ack): KSMTP_A_MAIL with the
+ *   same ID, and KSMTP_A_RESULT. At most 64 such mails are in flight per
+ *   namespace (-EBUSY beyond); unload and namespace exit cut them, each
+ *   then reported as failed.
  *
- * KSMTP_CMD_STATS_GET: allowed to all. Answers KSMTP_A_STATS_* and the last
- *   error as KSMTP_A_RES_*. Queue figures: KSMTP_A_STATS_QUEUED, _RETRIED,
- *   _EXPIRED, _DROPPED, _COALESCED, _REFUSED (queue full), _QUEUE_LEN and
- *   _QUEUE_BYTES (now).
+ * KSMTP_CMD_STATS_GET: allowed to all; no attributes. Answers KSMTP_A_STATS
+ *   (enum ksmtp_a_stats, u64 each; FAILED_PHASE a nest of one u64 per
+ *   phase) and the last failure as KSMTP_A_RESULT.
  *
- * Queue configuration (in KSMTP_CMD_CONFIG_SET/GET), u32 each:
- *   KSMTP_A_CFG_QUEUE_MAX:     mails queued at most, 1..65536 (256)
- *   KSMTP_A_CFG_QUEUE_BYTES:   octets queued at most, 4096..268435456 (16 MiB)
- *   KSMTP_A_CFG_RETRY_MAX:     attempts per mail at most, 1..1000 (10)
- *   KSMTP_A_CFG_RETRY_AGE:     seconds a mail may wait at most, 1..604800 (86400)
- *   KSMTP_A_CFG_RETRY_BASE_MS: first retry delay, doubled each time (with
- *                              jitter, at most one hour), 100..3600000 (30000)
- *   KSMTP_A_CFG_COALESCE_MS:   a queued mail waits this long for identical
- *                              ones to merge into it, 0..3600000 (2000)
- *
- * KSMTP_CMD_QUEUE_GET: allowed to all; a dump, one message per queued mail,
- *   in id order (a dump in several parts neither skips nor repeats a mail):
- *   KSMTP_A_EV_ID (u64), KSMTP_A_MAIL_RCPT, KSMTP_A_MAIL_SUBJECT,
- *   KSMTP_A_EV_ATTEMPTS, KSMTP_A_EV_REPEATS, KSMTP_A_EV_AGE_MS,
- *   KSMTP_A_EV_NEXT_MS (u32 each), and the last failure as KSMTP_A_RES_*.
- * KSMTP_CMD_QUEUE_FLUSH: needs CAP_NET_ADMIN; drops every queued mail
- *   (each reported as dropped).
- * KSMTP_CMD_QUEUE_RETRY: needs CAP_NET_ADMIN; retries every queued mail now.
+ * KSMTP_CMD_QUEUE_GET: allowed to all; no attributes; a dump, one message
+ *   per queued mail, in id order (a dump in several parts neither skips
+ *   nor repeats a mail): KSMTP_A_QUEUE_ENTRY (enum ksmtp_a_qe: ID u64,
+ *   RCPT and SUBJECT strings, PRIORITY, ATTEMPTS, REPEATS, AGE_MS, NEXT_MS
+ *   u32) and the last failure as KSMTP_A_RESULT.
+ * KSMTP_CMD_QUEUE_FLUSH: needs CAP_NET_ADMIN; no attributes. Drops every
+ *   queued mail (each reported as dropped).
+ * KSMTP_CMD_QUEUE_RETRY: needs CAP_NET_ADMIN; no attributes. Retries every
+ *   queued mail now.
  *
  * KSMTP_CMD_EVENT: multicast on the group KSMTP_MCGRP_EVENTS of the mail's
- *   network namespace: KSMTP_A_EV_TYPE (u32, enum ksmtp_event_type),
- *   KSMTP_A_EV_ID, KSMTP_A_MAIL_RCPT, KSMTP_A_MAIL_SUBJECT,
- *   KSMTP_A_EV_ATTEMPTS, KSMTP_A_EV_REPEATS; for a retry KSMTP_A_EV_NEXT_MS
- *   (delay to the next attempt); for an end KSMTP_A_EV_END (u32, enum
- *   ksmtp_end); for both the failure as KSMTP_A_RES_*.
+ *   network namespace: KSMTP_A_EVENT (TYPE u32, enum ksmtp_event_type; for
+ *   an end END u32, enum ksmtp_end), KSMTP_A_QUEUE_ENTRY (NEXT_MS for a
+ *   retry), and for a retry or an end KSMTP_A_RESULT (the attempt's, or
+ *   the reason an end without attempt came).
  *
- * Result attributes (in KSMTP_CMD_SEND replies and statistics):
- *   KSMTP_A_RES_ERRNO:     u32, 0 or a positive errno value.
- *   KSMTP_A_RES_PHASE:     u32, enum ksmtp_phase that failed.
- *   KSMTP_A_RES_CODE:      u32, the server's reply code (0 if none).
- *   KSMTP_A_RES_TEXT:      string, the first line of the server's text.
- *   KSMTP_A_RES_TRANSIENT: u8, 1 when a later retry may succeed.
- *   KSMTP_A_RES_UNKNOWN:   u8, 1 when the mail may have been delivered
- *                          (no reply to the final dot).
- *   KSMTP_A_RES_REASON:    string, what the failure means.
- *   KSMTP_A_RES_TLS:       string, the TLS session ("TLS1.3 AES-256-GCM"),
- *                          absent when the session was in cleartext.
+ * KSMTP_A_RESULT (enum ksmtp_a_res):
+ *   ERRNO:     u32, 0 or a positive errno value.
+ *   PHASE:     u32, enum ksmtp_phase that failed.
+ *   CODE:      u32, the server's reply code (0 if none).
+ *   TEXT:      string, the first line of the server's text.
+ *   TRANSIENT: u8, 1 when a later retry may succeed.
+ *   UNKNOWN:   u8, 1 when the mail may have been delivered (no reply to
+ *              the final dot).
+ *   REASON:    string, what the failure means.
+ *   TLS:       string, the TLS session ("TLS1.3 AES-256-GCM"), absent when
+ *              the session was in cleartext.
  *
  * TLS handshakes (a userspace helper, ksmtp-tlsd, does them; the module then
- * uses kernel TLS on the socket). The helper needs CAP_NET_ADMIN in the
- * namespace and serves the namespace it runs in:
+ * uses kernel TLS on the socket). The helper needs CAP_NET_ADMIN and serves
+ * the namespace it runs in. In KSMTP_A_TLS (enum ksmtp_a_tls):
  *
  * KSMTP_CMD_TLS_REQUEST: multicast on KSMTP_MCGRP_TLS when a session needs
- *   a handshake: KSMTP_A_TLS_ID (u64). It carries nothing secret; joining
- *   the group needs CAP_NET_ADMIN all the same.
- * KSMTP_CMD_TLS_ACCEPT: needs CAP_NET_ADMIN. Takes the request
- *   KSMTP_A_TLS_ID (or, without it, the oldest one waiting). The reply
- *   holds KSMTP_A_TLS_ID, KSMTP_A_TLS_FD (u32: the session's TCP socket,
- *   now a descriptor of the caller, close-on-exec), KSMTP_A_CFG_TLS_NAME,
- *   KSMTP_A_CFG_TLS_CA_FILE (absent: system trust store) and
- *   KSMTP_A_TLS_TIMEOUT_MS (u32: the time left for the handshake). -ENOENT
- *   when no such request waits (another helper took it, or it timed out).
- * KSMTP_CMD_TLS_DONE: needs CAP_NET_ADMIN, from the socket that accepted.
- *   KSMTP_A_TLS_ID, KSMTP_A_TLS_STATUS (u32: 0, or a positive errno:
- *   EKEYREJECTED for a certificate refused, ECONNABORTED for a failed
- *   handshake), KSMTP_A_TLS_REASON (string, the failure in words),
- *   KSMTP_A_TLS_INFO (string, the version and cipher). Before reporting 0
- *   the helper installs the kernel TLS transmit and receive state on the
- *   socket and closes its descriptor: the module checks both. A helper
- *   whose netlink socket closes fails the handshakes it accepted.
+ *   a handshake: ID (u64). It carries nothing secret; joining the group
+ *   needs CAP_NET_ADMIN all the same.
+ * KSMTP_CMD_TLS_ACCEPT: needs CAP_NET_ADMIN. Takes the request ID (or,
+ *   without it or without KSMTP_A_TLS, the oldest one waiting). The reply
+ *   holds ID, FD (u32: the session's TCP socket, now a descriptor of the
+ *   caller, close-on-exec), NAME (the server name to verify), CA_FILE
+ *   (absent: system trust store) and TIMEOUT_MS (u32: the time left for
+ *   the handshake). -ENOENT when no such request waits.
+ * KSMTP_CMD_TLS_DONE: needs CAP_NET_ADMIN, from the socket that accepted:
+ *   ID, STATUS (u32: 0, or a positive errno: EKEYREJECTED for a
+ *   certificate refused, ECONNABORTED for a failed handshake), REASON
+ *   (string, the failure in words), INFO (string, the version and cipher).
+ *   Before reporting 0 the helper installs the kernel TLS transmit and
+ *   receive state on the socket and closes its descriptor: the module
+ *   checks both. A helper whose netlink socket closes fails the handshakes
+ *   it accepted.
  */
 #ifndef _UAPI_LINUX_KSMTP_H
 #define _UAPI_LINUX_KSMTP_H
@@ -272,7 +264,7 @@ enum ksmtp_end {
  * enum ksmtp_event_type - what a KSMTP_CMD_EVENT multicast reports
  * @KSMTP_EV_QUEUED: a mail was accepted into the queue
  * @KSMTP_EV_RETRY: an attempt failed transiently; another follows at
- *	KSMTP_A_EV_NEXT_MS
+ *	KSMTP_A_QE_NEXT_MS
  * @KSMTP_EV_END: the mail ended, as KSMTP_A_EV_END says
  */
 enum ksmtp_event_type {
@@ -302,8 +294,29 @@ enum ksmtp_cmd {
 	KSMTP_CMD_MAX = __KSMTP_CMD_MAX - 1
 };
 
-enum ksmtp_attr {
+/*
+ * Attributes. The top level holds one nest per kind of object; each
+ * command accepts only the nests (and, inside, only the attributes) listed
+ * for it above: anything else is refused. Numbers are frozen: new
+ * attributes go at the end of their set.
+ */
+enum ksmtp_a {
 	KSMTP_A_UNSPEC,
+	KSMTP_A_CONFIG,		/* nest, enum ksmtp_a_cfg */
+	KSMTP_A_MAIL,		/* nest, enum ksmtp_a_mail */
+	KSMTP_A_RESULT,		/* nest, enum ksmtp_a_res */
+	KSMTP_A_STATS,		/* nest, enum ksmtp_a_stats */
+	KSMTP_A_QUEUE_ENTRY,	/* nest, enum ksmtp_a_qe */
+	KSMTP_A_EVENT,		/* nest, enum ksmtp_a_ev */
+	KSMTP_A_TLS,		/* nest, enum ksmtp_a_tls */
+
+	__KSMTP_A_MAX,
+	KSMTP_A_MAX = __KSMTP_A_MAX - 1
+};
+
+/* KSMTP_A_CONFIG: the namespace's configuration */
+enum ksmtp_a_cfg {
+	KSMTP_A_CFG_UNSPEC,
 	KSMTP_A_CFG_SERVER_ADDR,
 	KSMTP_A_CFG_PORT,
 	KSMTP_A_CFG_USERNAME,
@@ -312,18 +325,47 @@ enum ksmtp_attr {
 	KSMTP_A_CFG_FROM,
 	KSMTP_A_CFG_DOMAIN,
 	KSMTP_A_CFG_AUTH,
+	KSMTP_A_CFG_AUTH_CLEARTEXT,
 	KSMTP_A_CFG_HELO_ONLY,
+	KSMTP_A_CFG_TLS,
+	KSMTP_A_CFG_TLS_NAME,
+	KSMTP_A_CFG_TLS_CA_FILE,
+	KSMTP_A_CFG_RCPT,
 	KSMTP_A_CFG_TIMEOUT_CONNECT,
 	KSMTP_A_CFG_TIMEOUT_GREETING,
 	KSMTP_A_CFG_TIMEOUT_COMMAND,
 	KSMTP_A_CFG_TIMEOUT_DATA_BLOCK,
 	KSMTP_A_CFG_TIMEOUT_FINAL_DOT,
-	KSMTP_A_CFG_RCPT,
+	KSMTP_A_CFG_QUEUE_MAX,
+	KSMTP_A_CFG_QUEUE_BYTES,
+	KSMTP_A_CFG_RETRY_MAX,
+	KSMTP_A_CFG_RETRY_AGE,
+	KSMTP_A_CFG_RETRY_BASE_MS,
+	KSMTP_A_CFG_COALESCE_MS,
 	KSMTP_A_CFG_CONFIGURED,
+
+	__KSMTP_A_CFG_MAX,
+	KSMTP_A_CFG_MAX = __KSMTP_A_CFG_MAX - 1
+};
+
+/* KSMTP_A_MAIL: a mail to send, or the id of one */
+enum ksmtp_a_mail {
+	KSMTP_A_MAIL_UNSPEC,
+	KSMTP_A_MAIL_ID,
 	KSMTP_A_MAIL_RCPT,
 	KSMTP_A_MAIL_SUBJECT,
 	KSMTP_A_MAIL_PRIORITY,
 	KSMTP_A_MAIL_BODY,
+	KSMTP_A_MAIL_QUEUE,
+	KSMTP_A_MAIL_PAD,
+
+	__KSMTP_A_MAIL_MAX,
+	KSMTP_A_MAIL_MAX = __KSMTP_A_MAIL_MAX - 1
+};
+
+/* KSMTP_A_RESULT: how a send ended (struct ksmtp_result) */
+enum ksmtp_a_res {
+	KSMTP_A_RES_UNSPEC,
 	KSMTP_A_RES_ERRNO,
 	KSMTP_A_RES_PHASE,
 	KSMTP_A_RES_CODE,
@@ -331,25 +373,19 @@ enum ksmtp_attr {
 	KSMTP_A_RES_TRANSIENT,
 	KSMTP_A_RES_UNKNOWN,
 	KSMTP_A_RES_REASON,
+	KSMTP_A_RES_TLS,
+
+	__KSMTP_A_RES_MAX,
+	KSMTP_A_RES_MAX = __KSMTP_A_RES_MAX - 1
+};
+
+/* KSMTP_A_STATS: the namespace's counters, u64 each */
+enum ksmtp_a_stats {
+	KSMTP_A_STATS_UNSPEC,
 	KSMTP_A_STATS_SENT,
 	KSMTP_A_STATS_FAILED_TRANSIENT,
 	KSMTP_A_STATS_FAILED_PERMANENT,
-	KSMTP_A_STATS_FAILED_PHASE,
-	KSMTP_A_PAD,
-	KSMTP_A_MAIL_QUEUE,
-	KSMTP_A_EV_TYPE,
-	KSMTP_A_EV_END,
-	KSMTP_A_EV_ID,
-	KSMTP_A_EV_ATTEMPTS,
-	KSMTP_A_EV_NEXT_MS,
-	KSMTP_A_EV_REPEATS,
-	KSMTP_A_EV_AGE_MS,
-	KSMTP_A_CFG_QUEUE_MAX,
-	KSMTP_A_CFG_QUEUE_BYTES,
-	KSMTP_A_CFG_RETRY_MAX,
-	KSMTP_A_CFG_RETRY_AGE,
-	KSMTP_A_CFG_RETRY_BASE_MS,
-	KSMTP_A_CFG_COALESCE_MS,
+	KSMTP_A_STATS_FAILED_PHASE,	/* nest: u64 per enum ksmtp_phase */
 	KSMTP_A_STATS_QUEUED,
 	KSMTP_A_STATS_RETRIED,
 	KSMTP_A_STATS_EXPIRED,
@@ -358,20 +394,60 @@ enum ksmtp_attr {
 	KSMTP_A_STATS_REFUSED,
 	KSMTP_A_STATS_QUEUE_LEN,
 	KSMTP_A_STATS_QUEUE_BYTES,
-	KSMTP_A_CFG_TLS,
-	KSMTP_A_CFG_TLS_NAME,
-	KSMTP_A_CFG_TLS_CA_FILE,
-	KSMTP_A_CFG_AUTH_CLEARTEXT,
-	KSMTP_A_RES_TLS,
+	KSMTP_A_STATS_PAD,
+
+	__KSMTP_A_STATS_MAX,
+	KSMTP_A_STATS_MAX = __KSMTP_A_STATS_MAX - 1
+};
+
+/*
+ * KSMTP_A_STATS_FAILED_PHASE holds one u64 per phase, its attribute type
+ * the enum ksmtp_phase value (1..KSMTP_PHASE_MAX); type 0 is padding.
+ */
+#define KSMTP_A_PHASE_PAD	0
+
+/* KSMTP_A_QUEUE_ENTRY: a queued mail */
+enum ksmtp_a_qe {
+	KSMTP_A_QE_UNSPEC,
+	KSMTP_A_QE_ID,
+	KSMTP_A_QE_RCPT,
+	KSMTP_A_QE_SUBJECT,
+	KSMTP_A_QE_PRIORITY,
+	KSMTP_A_QE_ATTEMPTS,
+	KSMTP_A_QE_REPEATS,
+	KSMTP_A_QE_AGE_MS,
+	KSMTP_A_QE_NEXT_MS,
+	KSMTP_A_QE_PAD,
+
+	__KSMTP_A_QE_MAX,
+	KSMTP_A_QE_MAX = __KSMTP_A_QE_MAX - 1
+};
+
+/* KSMTP_A_EVENT: what happened to a queued mail */
+enum ksmtp_a_ev {
+	KSMTP_A_EV_UNSPEC,
+	KSMTP_A_EV_TYPE,
+	KSMTP_A_EV_END,
+
+	__KSMTP_A_EV_MAX,
+	KSMTP_A_EV_MAX = __KSMTP_A_EV_MAX - 1
+};
+
+/* KSMTP_A_TLS: a TLS handshake handed to the helper */
+enum ksmtp_a_tls {
+	KSMTP_A_TLS_UNSPEC,
 	KSMTP_A_TLS_ID,
 	KSMTP_A_TLS_FD,
+	KSMTP_A_TLS_NAME,
+	KSMTP_A_TLS_CA_FILE,
 	KSMTP_A_TLS_TIMEOUT_MS,
 	KSMTP_A_TLS_STATUS,
 	KSMTP_A_TLS_REASON,
 	KSMTP_A_TLS_INFO,
+	KSMTP_A_TLS_PAD,
 
-	__KSMTP_A_MAX,
-	KSMTP_A_MAX = __KSMTP_A_MAX - 1
+	__KSMTP_A_TLS_MAX,
+	KSMTP_A_TLS_MAX = __KSMTP_A_TLS_MAX - 1
 };
 
 #endif /* _UAPI_LINUX_KSMTP_H */
