@@ -55,6 +55,7 @@ class Recorder:
                 "content": envelope.original_content,
                 "mech": getattr(session, "ksmtp_mech", None),
                 "cipher": cipher,
+                "helo": session.host_name,
             })
             if self.spool:
                 name = os.path.join(self.spool, "%03d.eml" % len(os.listdir(self.spool)))

@@ -1395,6 +1395,53 @@ def test_config_set_password_wiped_from_echoed_request():
     assert not echoed, "the password came back in the error ack (%s)" % ", ".join(echoed)
 
 
+def test_per_operation_policies_and_repeated_nests():
+    """Each command takes only its own nests and attributes; a nest given
+    twice is merged (each attribute from the last nest that has it)."""
+    import struct
+    configure()
+    nlfuzz, g, fam, cmds, A = genl_ksmtp()
+    u32 = lambda v: struct.pack("=I", v)
+    try:
+        before = raw_config()
+        refused = [
+            ("CONFIG_GET", nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_PORT"], b"\x19\x00"))),
+            ("STATS_GET", nlfuzz.nest(A["STATS"], b"")),
+            ("QUEUE_FLUSH", nlfuzz.nest(A["MAIL"], b"")),
+            # a reply-only attribute in a request
+            ("CONFIG_SET", nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_CONFIGURED"], b"\x01"))),
+            ("SEND", nlfuzz.nest(A["MAIL"], nlfuzz.nla(A["MAIL_ID"], struct.pack("=Q", 7)))),
+            # another command's nest
+            ("SEND", nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_FROM"], b"x@y.example\0"))),
+            ("CONFIG_SET", nlfuzz.nest(A["MAIL"], nlfuzz.nla(A["MAIL_SUBJECT"], b"s\0"))),
+            # a nest without NLA_F_NESTED
+            ("CONFIG_SET", nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_DOMAIN"], b"a.example\0"),
+                                       flags=0)),
+        ]
+        for cmd, attrs in refused:
+            err, _ = g.request(fam["id"], cmds[cmd], attrs)
+            assert err == -22, (cmd, attrs.hex(), err)
+        assert raw_config() == before, "a refused request changed the configuration"
+        all_servers_empty()
+
+        # Two CONFIG nests: both take effect.
+        err, _ = g.request(fam["id"], cmds["CONFIG_SET"],
+                           nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_DOMAIN"],
+                                                               b"merged.example\0")) +
+                           nlfuzz.nest(A["CONFIG"], nlfuzz.nla(A["CFG_TIMEOUT_COMMAND"],
+                                                               u32(4321))))
+        assert err == 0, err
+    finally:
+        g.close()
+    cfg = show()
+    assert cfg["domain"] == "merged.example", cfg
+    assert 4321 in cfg["timeouts_ms"].values(), cfg
+    # ... and a mail still goes, greeting with the merged domain.
+    send(b"merged nests\n")
+    assert len(REC4.mails) == 1 and b"merged nests" in REC4.mails[0]["content"], REC4.mails
+    assert REC4.mails[0]["helo"] == "merged.example", REC4.mails[0]["helo"]
+
+
 # ------------------------------------------------------ the kernel's ynl CLI
 
 # tools/net/ynl/cli.py of Debian's linux-source-6.12, unpacked on the host
