@@ -18,6 +18,32 @@ static bool word_is(const char *w, size_t len, const char *name)
 	return len == strlen(name) && !strncasecmp(w, name, len);
 }
 
+/* The EHLO keywords ksmtp_caps_parse() reads */
+static const char * const wanted[] = {
+	"AUTH", "SIZE", "8BITMIME", "PIPELINING", "STARTTLS", "SMTPUTF8",
+};
+
+/**
+ * ksmtp_caps_wanted() - is this EHLO line one ksmtp_caps_parse() reads?
+ * @line: the line's text, without its code
+ *
+ * A server may list any number of extensions: only these lines are kept
+ * (struct ksmtp_rparser's keep).
+ *
+ * Context: any.
+ * Return: true for a keyword ksmtp uses.
+ */
+bool ksmtp_caps_wanted(const char *line)
+{
+	size_t len = strcspn(line, " =");
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(wanted); i++)
+		if (word_is(line, len, wanted[i]))
+			return true;
+	return false;
+}
+
 /**
  * ksmtp_caps_parse() - read the capabilities from an EHLO reply
  * @caps: filled (cleared first)

@@ -26,6 +26,7 @@ struct ksmtp_caps {
 	u64 size_max;
 };
 
+bool ksmtp_caps_wanted(const char *line);
 void ksmtp_caps_parse(struct ksmtp_caps *caps, const struct ksmtp_reply *r);
 
 #endif /* _KSMTP_CAPS_H */

@@ -21,34 +21,69 @@
 #include "encode.h"
 
 /**
+ * ksmtp_body_scan() - choose how to send a body, and its size so sent
+ * @body: the body
+ * @len: its length
+ * @srv_8bitmime: the server offered 8BITMIME
+ * @octets: set, unless the encoding is quoted-printable, to the octets
+ *	the body takes once encoded (every line break as CR LF, a last line
+ *	ended), dots added by dot-stuffing not counted (RFC 1870)
+ *
+ * One pass decides the encoding and the SIZE together: a body that needs
+ * quoted-printable (a NUL, a line over 998 octets, 8-bit octets without
+ * 8BITMIME) stops the scan, and ksmtp_enc_size() measures it instead.
+ *
+ * Context: any.
+ * Return: the content transfer encoding to use.
+ */
+enum ksmtp_cte ksmtp_body_scan(const char *body, size_t len, bool srv_8bitmime,
+			       u64 *octets)
+{
+	const u8 *p = (const u8 *)body, *end = p + len;
+	bool has8bit = false, bol = true;
+	size_t line = 0;
+	u64 n = 0;
+
+	while (p < end) {
+		u8 c = *p++;
+
+		if (c == '\r' || c == '\n') {
+			/* CR LF, a bare CR, a bare LF: one CR LF each. */
+			if (c == '\r' && p < end && *p == '\n')
+				p++;
+			n += 2;
+			line = 0;
+			bol = true;
+			continue;
+		}
+		if (++line > KSMTP_TEXT_LINE_MAX || !c)
+			return KSMTP_CTE_QP;
+		if (c & 0x80) {
+			if (!srv_8bitmime)
+				return KSMTP_CTE_QP;
+			has8bit = true;
+		}
+		n++;
+		bol = false;
+	}
+	*octets = n + (bol ? 0 : 2);
+	return has8bit ? KSMTP_CTE_8BIT : KSMTP_CTE_7BIT;
+}
+
+/**
  * ksmtp_body_cte() - choose how to send a body
  * @body: the body
  * @len: its length
  * @srv_8bitmime: the server offered 8BITMIME
  *
  * Context: any.
- * Return: the content transfer encoding to use.
+ * Return: the content transfer encoding to use (see ksmtp_body_scan()).
  */
 enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime)
 {
-	bool has8bit = false, qp = false;
-	size_t i, line = 0;
+	u64 octets;
 
-	for (i = 0; i < len && !qp; i++) {
-		u8 c = body[i];
-
-		if (c == '\r' || c == '\n') {
-			line = 0;
-			continue;
-		}
-		if (++line > KSMTP_TEXT_LINE_MAX || !c)
-			qp = true;
-		if (c & 0x80)
-			has8bit = true;
-	}
-	if (qp || (has8bit && !srv_8bitmime))
-		return KSMTP_CTE_QP;
-	return has8bit ? KSMTP_CTE_8BIT : KSMTP_CTE_7BIT;
+	return ksmtp_body_scan(body, len, srv_8bitmime, &octets);
 }
 
 /**
@@ -627,6 +662,33 @@ static void body_step(struct ksmtp_enc *e, char *out, size_t *n)
 	emit_text(e, out, n, tok, tlen);
 }
 
+/* A run of ordinary octets of a 7bit or 8bit body, up to the next line
+ * break or the room left (at least 8 octets, see ksmtp_enc_next()): one
+ * copy, no per-octet encoding.
+ */
+static void body_run(struct ksmtp_enc *e, char *out, size_t *n, size_t cap)
+{
+	const char *p = e->in + e->in_pos;
+	size_t room = cap - *n - 8, k = 0, left = e->in_len - e->in_pos;
+
+	if (e->saw_cr || *p == '\r' || *p == '\n') {
+		body_step(e, out, n);
+		return;
+	}
+	if (e->bol && *p == '.') {
+		put(e, out, n, '.');
+		e->stuffed++;
+	}
+	left = min(left, room);
+	while (k < left && p[k] != '\r' && p[k] != '\n')
+		k++;
+	memcpy(out + *n, p, k);
+	*n += k;
+	e->total += k;
+	e->in_pos += k;
+	e->bol = false;
+}
+
 /**
  * ksmtp_enc_next() - produce the next chunk of the message
  * @e: encoder
@@ -647,6 +709,8 @@ size_t ksmtp_enc_next(struct ksmtp_enc *e, char *out, size_t cap)
 			e->hdr_pos += k;
 			e->total += k;
 			n += k;
+		} else if (e->in_pos < e->in_len && e->cte != KSMTP_CTE_QP) {
+			body_run(e, out, &n, cap);
 		} else if (e->in_pos < e->in_len) {
 			body_step(e, out, &n);
 		} else {

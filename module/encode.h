@@ -30,6 +30,8 @@ enum ksmtp_cte {
 	KSMTP_CTE_QP,
 };
 
+enum ksmtp_cte ksmtp_body_scan(const char *body, size_t len, bool srv_8bitmime,
+			       u64 *octets);
 enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime);
 
 /**

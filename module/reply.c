@@ -19,9 +19,12 @@
 void ksmtp_reply_init(struct ksmtp_rparser *p, struct ksmtp_reply *r)
 {
 	p->len = 0;
+	p->total = 0;
 	p->reply = r;
+	p->keep = NULL;
 	r->code = 0;
 	r->nlines = 0;
+	r->seen = 0;
 	r->text[0] = '\0';
 	r->buf_len = 0;
 }
@@ -54,22 +57,26 @@ static int parse_line(struct ksmtp_rparser *p)
 		return -EBADMSG;
 	l[p->len] = '\0';
 	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
-	if (r->nlines && code != r->code)
+	if (r->seen && code != r->code)
 		return -EBADMSG;
-	if (r->nlines >= KSMTP_REPLY_LINES_MAX)
-		return -EMSGSIZE;
 
 	last = p->len == 3 || l[3] == ' ';
 	text = p->len > 4 ? l + 4 : "";
 	tlen = strlen(text);
-	if (r->buf_len + tlen + 1 > KSMTP_REPLY_BUF)
-		return -EMSGSIZE;
+	r->code = code;
+	r->seen++;
+	/* The first line always; the others if wanted and there is room:
+	 * a reply of any number of lines is read whole, kept in part.
+	 */
+	if (r->nlines && ((p->keep && !p->keep(text)) ||
+			  r->nlines >= KSMTP_REPLY_LINES_MAX ||
+			  r->buf_len + tlen + 1 > KSMTP_REPLY_BUF))
+		return last;
 	memcpy(r->buf + r->buf_len, text, tlen + 1);
 	r->line_off[r->nlines] = r->buf_len;
 	r->buf_len += tlen + 1;
 	if (!r->nlines)
 		copy_text(r->text, sizeof(r->text), text);
-	r->code = code;
 	r->nlines++;
 	return last;
 }
@@ -83,13 +90,15 @@ static int parse_line(struct ksmtp_rparser *p)
  *	reply and must be fed again after a new ksmtp_reply_init()
  *
  * Lines end with CR LF (a bare LF is accepted too). A reply ends at a line
- * "NNN text" or a bare "NNN"; "NNN-text" lines continue it.
+ * "NNN text" or a bare "NNN"; "NNN-text" lines continue it. A reply may
+ * have any number of lines of any length: a line is kept up to
+ * KSMTP_LINE_MAX octets, and the lines kept are the first and those
+ * @p->keep wants, as many as fit (KSMTP_REPLY_LINES_MAX, KSMTP_REPLY_BUF).
  *
  * Context: any.
  * Return: 1 when a whole reply is in @p->reply, 0 when more bytes are
  * needed, -EBADMSG for a malformed line (bad code, mixed codes, NUL),
- * -EMSGSIZE for a line longer than KSMTP_LINE_MAX, more than
- * KSMTP_REPLY_LINES_MAX lines, or more text than KSMTP_REPLY_BUF.
+ * -EMSGSIZE for a reply over KSMTP_REPLY_TOTAL_MAX octets.
  */
 int ksmtp_reply_feed(struct ksmtp_rparser *p, const char *data, size_t len,
 		     size_t *used)
@@ -100,16 +109,22 @@ int ksmtp_reply_feed(struct ksmtp_rparser *p, const char *data, size_t len,
 	for (i = 0; i < len; i++) {
 		char c = data[i];
 
+		if (++p->total > KSMTP_REPLY_TOTAL_MAX) {
+			*used = i;
+			return -EMSGSIZE;
+		}
 		if (c != '\n') {
-			if (p->len >= KSMTP_LINE_MAX + 1) {
-				*used = i;
-				return -EMSGSIZE;
-			}
-			p->line[p->len++] = c;
+			/* Past the octets kept, the line is read and dropped
+			 * (one more is kept, for its CR).
+			 */
+			if (p->len < KSMTP_LINE_MAX + 1)
+				p->line[p->len++] = c;
 			continue;
 		}
 		if (p->len && p->line[p->len - 1] == '\r')
 			p->len--;
+		if (p->len > KSMTP_LINE_MAX)
+			p->len = KSMTP_LINE_MAX;
 		ret = parse_line(p);
 		p->len = 0;
 		if (ret) {

@@ -68,6 +68,7 @@ struct ksmtp_conn {
 	struct ksmtp_tls_req tls;
 	struct ksmtp_caps caps;
 	struct ksmtp_rparser parser;
+	bool (*keep)(const char *text);
 	struct ksmtp_reply reply;
 	struct ksmtp_reply refusal;
 	unsigned int refused;
@@ -290,6 +291,7 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 	int ret;
 
 	ksmtp_reply_init(&s->parser, &s->reply);
+	s->parser.keep = s->keep;
 	s->recv_why = NULL;
 	for (;;) {
 		if (s->rx_len) {
@@ -298,7 +300,7 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 			memmove(s->rx, s->rx + used, s->rx_len - used);
 			s->rx_len -= used;
 			if (ret == -EMSGSIZE)
-				s->recv_why = "reply too long or with too many lines";
+				s->recv_why = "reply over 64 KiB";
 			if (ret < 0)
 				return -EBADMSG;
 			if (ret)
@@ -341,11 +343,27 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
 	}
 }
 
+/* Bytes the server sent that answer nothing sent yet (a second greeting,
+ * a reply ahead of its command) would be taken for the reply to what
+ * comes next: the session is out of step, and nothing more is sent to
+ * it, QUIT neither.
+ */
+static int ks_out_of_step(struct ksmtp_conn *s)
+{
+	if (!s->rx_len)
+		return 0;
+	s->usable = false;
+	return fail(s, -EPROTO, "server sent data ahead of the command: out of step");
+}
+
 static __printf(2, 0) int ks_vcmd(struct ksmtp_conn *s, const char *fmt,
 				  va_list ap)
 {
 	int n, err;
 
+	err = ks_out_of_step(s);
+	if (err)
+		return err;
 	n = vsnprintf(s->cmd, sizeof(s->cmd) - 2, fmt, ap);
 	if (n >= sizeof(s->cmd) - 2)
 		return fail(s, -E2BIG, "command line too long");
@@ -456,7 +474,10 @@ static int ks_greet(struct ksmtp_conn *s)
 	memset(&s->caps, 0, sizeof(s->caps));
 	if (cfg->kc_helo_only)
 		return ks_expect(s, 250, 0, "HELO %s", s->domain);
+	/* Of a reply of any length, the lines ksmtp reads. */
+	s->keep = ksmtp_caps_wanted;
 	err = ks_cmd(s, "EHLO %s", s->domain);
+	s->keep = NULL;
 	if (err)
 		return err;
 	code = s->reply.code;
@@ -612,6 +633,9 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 		n += snprintf(s->cmd + n, sizeof(s->cmd) - n, "DATA\r\n");
 	if (n >= sizeof(s->cmd))
 		return fail(s, -E2BIG, "command lines too long");
+	err = ks_out_of_step(s);
+	if (err)
+		return err;
 	err = ks_send(s, s->cmd, n, deadline_in(t));
 	if (err)
 		return fail(s, err, NULL);
@@ -659,6 +683,7 @@ static int ks_message(struct ksmtp_conn *s)
 	char params[64] = "";
 	unsigned long deadline;
 	size_t hdr_len, n;
+	u64 body_octets = 0;
 	char *hdr;
 	int err;
 
@@ -667,8 +692,8 @@ static int ks_message(struct ksmtp_conn *s)
 	    !(s->caps.flags & KSMTP_CAP_SMTPUTF8))
 		return fail(s, -EINVAL,
 			    "non-ASCII address and the server does not offer SMTPUTF8");
-	cte = ksmtp_body_cte(m->km_body, m->km_body_len,
-			     s->caps.flags & KSMTP_CAP_8BITMIME);
+	cte = ksmtp_body_scan(m->km_body, m->km_body_len,
+			      s->caps.flags & KSMTP_CAP_8BITMIME, &body_octets);
 	hdr = ksmtp_headers_build(cfg->kc_from, m->km_rcpt, m->km_subject,
 				  m->km_priority, cte, ktime_get_real_seconds(),
 				  get_random_u64(), &hdr_len);
@@ -676,9 +701,10 @@ static int ks_message(struct ksmtp_conn *s)
 		return fail(s, -ENOMEM, NULL);
 
 	if (s->caps.flags & KSMTP_CAP_SIZE) {
-		u64 octets = ksmtp_enc_size(hdr, hdr_len, m->km_body,
-					    m->km_body_len, cte, s->chunk,
-					    KSMTP_CHUNK);
+		/* The scan measured a 7bit or 8bit body already. */
+		u64 octets = cte != KSMTP_CTE_QP ? hdr_len + body_octets :
+			     ksmtp_enc_size(hdr, hdr_len, m->km_body, m->km_body_len,
+					    cte, s->chunk, KSMTP_CHUNK);
 
 		if (s->caps.size_max && octets > s->caps.size_max) {
 			snprintf(s->res->kr_reason, sizeof(s->res->kr_reason),
@@ -699,6 +725,9 @@ static int ks_message(struct ksmtp_conn *s)
 
 	/* One deadline for the whole message, however slowly it is read. */
 	s->phase = KSMTP_PHASE_MESSAGE;
+	err = ks_out_of_step(s);
+	if (err)
+		goto out;
 	deadline = deadline_in(cfg->kc_timeouts.kt_data_block_ms);
 	ksmtp_enc_init(&enc, hdr, hdr_len, m->km_body, m->km_body_len, cte);
 	while ((n = ksmtp_enc_next(&enc, s->chunk, KSMTP_CHUNK))) {

@@ -15,7 +15,7 @@
  * RFC 2047 decoded (white space between adjacent encoded words dropped,
  * RFC 2047 6.2), exactly the subject's octets.
  *
- * ksmtp-fuzz-body: random bodies through ksmtp_body_cte() (8BITMIME offered
+ * ksmtp-fuzz-body: random bodies through ksmtp_body_scan() (8BITMIME offered
  * and not), the streaming encoder (random chunk sizes, with and without a
  * header block) and ksmtp_enc_size(). The contract, from encode.c:
  *
@@ -35,7 +35,8 @@
  *   octets; 8bit only when the server offers 8BITMIME, with no NUL and no
  *   line over 998 octets; anything else quoted-printable;
  * - ksmtp_enc_size() is the octets produced less the dots added by
- *   dot-stuffing and the 3 octets of the final ".\r\n".
+ *   dot-stuffing and the 3 octets of the final ".\r\n"; so is the size
+ *   ksmtp_body_scan() gives for a 7bit or 8bit body, plus the header block.
  *
  * Reproducible: iteration I of a case draws from its own PRNG stream, made
  * from the seed, the case and I. The seed is printed; ksmtp.fuzz_seed=N on
@@ -1429,6 +1430,7 @@ struct fz_body {
 	size_t cap;
 	bool srv;
 	enum ksmtp_cte cte;
+	u64 scanned;
 	size_t at_out;	/* where in out it failed, or SIZE_MAX */
 	size_t at_dec;	/* where in dec it failed, or SIZE_MAX */
 	unsigned long ctes[3];
@@ -1667,6 +1669,8 @@ static const char *fz_encode(struct fz_body *c, struct fz_rng *r)
 			      fz_range(r, 32, FZ_CHUNK_MAX));
 	if (size != n - stuffed - 3)
 		return "ksmtp_enc_size() is not the octets sent less stuffed dots and \".\\r\\n\"";
+	if (c->cte != KSMTP_CTE_QP && c->hdr_len + c->scanned != size)
+		return "ksmtp_body_scan()'s size is not ksmtp_enc_size()'s";
 	return NULL;
 }
 
@@ -1688,7 +1692,7 @@ static const char *fz_body_one(struct fz_body *c, struct fz_rng *r)
 	}
 	for (i = 0; i < 2; i++) {
 		c->srv = i;
-		c->cte = ksmtp_body_cte((const char *)c->body, c->len, c->srv);
+		c->cte = ksmtp_body_scan((const char *)c->body, c->len, c->srv, &c->scanned);
 		cte[i] = c->cte;
 		why = fz_cte_ok(c->cte, c->srv, has8, nul, maxline);
 		if (why)

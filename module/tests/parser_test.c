@@ -22,7 +22,9 @@ struct reply_case {
 };
 
 static char long_line[1200];
-static char many_lines[70 * 6 + 8];
+static char many_lines[200 * 6 + 8];
+static char huge_reply[70000];
+static char long_text[KSMTP_TEXT_MAX];
 
 static const struct reply_case reply_cases[] = {
 	{ "single", "220 mx.example ESMTP\r\n", 1, 220, 1, "mx.example ESMTP" },
@@ -40,8 +42,11 @@ static const struct reply_case reply_cases[] = {
 	{ "mixed_codes", "250-a\r\n251 b\r\n", -EBADMSG },
 	{ "nul", "250 a\0b\r\n", -EBADMSG },
 	{ "control_text", "550 a\x1b[31mb\r\n", 1, 550, 1, "a?[31mb" },
-	{ "too_long", long_line, -EMSGSIZE },
-	{ "too_many", many_lines, -EMSGSIZE },
+	/* A line over KSMTP_LINE_MAX is read whole, kept in part. */
+	{ "long_line_kept_in_part", long_line, 1, 250, 1, long_text },
+	/* 200 lines: read whole, the first KSMTP_REPLY_LINES_MAX kept. */
+	{ "two_hundred_lines", many_lines, 1, 250, KSMTP_REPLY_LINES_MAX, "x" },
+	{ "over_64_kib", huge_reply, -EMSGSIZE },
 };
 
 static void reply_case_desc(const struct reply_case *c, char *desc)
@@ -333,8 +338,18 @@ static int parser_suite_init(struct kunit_suite *suite)
 
 	memset(long_line, 'x', sizeof(long_line) - 1);
 	memcpy(long_line, "250 ", 4);
-	for (i = 0; i < 70; i++)
+	memcpy(long_line + sizeof(long_line) - 3, "\r\n", 2);
+	/* what is kept of its text: KSMTP_TEXT_MAX - 1 octets */
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	for (i = 0; i < 199; i++)
 		memcpy(many_lines + i * 6, "250-x\n", 6);
+	memcpy(many_lines + i * 6, "250 y\n", 6);
+	/* 693 lines of 101 octets, none the last: over 64 KiB */
+	for (i = 0; i + 101 < sizeof(huge_reply); i += 101) {
+		memcpy(huge_reply + i, "250-", 4);
+		memset(huge_reply + i + 4, 'x', 95);
+		memcpy(huge_reply + i + 99, "\r\n", 2);
+	}
 	return 0;
 }
 

@@ -57,7 +57,30 @@ static const char * const s_split_ehlo[] = {
 };
 
 static const char * const s_greet_and_ehlo_one_segment[] = {
-	"S220 mx ready\r\n250 mx\r\n", "R", TXN,
+	"S220 mx ready\r\n250 mx\r\n", "R",
+	NULL
+};
+
+static const char * const s_second_greeting[] = {
+	"S220 mx ready\r\n220 mx ready again\r\n", "R",
+	NULL
+};
+
+/* Built by session_suite_init(): an EHLO reply of 200 lines of 60 octets
+ * with the extensions ksmtp reads at the end, and a greeting line of 2000
+ * octets, where the limit of RFC 5321 is 512.
+ */
+#define PAD_LINE	"250-X-PADDING-PADDING-PADDING-PADDING-PADDING-PADDING-PADDI\r\n"
+static char ehlo_200_lines[1 + 200 * (sizeof(PAD_LINE) - 1) + 128];
+static char long_greeting[2100];
+
+static const char * const s_ehlo_200_lines[] = {
+	GREET, "R", ehlo_200_lines, "R", "S235 ok\r\n", TXN,
+	NULL
+};
+
+static const char * const s_long_reply_line[] = {
+	long_greeting, "R", EHLO_BASIC, TXN,
 	NULL
 };
 
@@ -483,7 +506,16 @@ static const struct sess_case sess_cases[] = {
 	{ "greeting_split_in_segments", s_split_greeting, C_EHLO C_TXN },
 	{ "ehlo_reply_split_mid_line", s_split_ehlo,
 	  C_EHLO "MAIL FROM:<dev@example.org> SIZE=*\r\n" C_RCPT "DATA\r\n" MSG "QUIT\r\n" },
-	{ "two_replies_one_segment", s_greet_and_ehlo_one_segment, C_EHLO C_TXN },
+	/* Bytes ahead of any command are never taken for its reply: the
+	 * session ends before anything is sent, QUIT included.
+	 */
+	{ "reply_ahead_of_ehlo_out_of_step", s_greet_and_ehlo_one_segment, "", -EPROTO,
+	  KSMTP_PHASE_EHLO },
+	{ "second_greeting_out_of_step", s_second_greeting, "", -EPROTO, KSMTP_PHASE_EHLO },
+	{ "ehlo_reply_of_200_lines", s_ehlo_200_lines,
+	  C_EHLO C_AUTH_PLAIN "MAIL FROM:<dev@example.org> SIZE=*\r\n" C_RCPT "DATA\r\n"
+	  MSG "QUIT\r\n", .auth = KSMTP_AUTH_PLAIN },
+	{ "greeting_line_of_2000_octets", s_long_reply_line, C_EHLO C_TXN },
 	{ "bare_code_last_line", s_bare_code, C_EHLO C_TXN },
 	{ "greeting_554_quits", s_greet_554, "QUIT\r\n", -EREMOTEIO,
 	  KSMTP_PHASE_GREETING, 554, "no service for you" },
@@ -1179,6 +1211,16 @@ static void abort_cuts_quit(struct kunit *test)
 
 static int session_suite_init(struct kunit_suite *suite)
 {
+	size_t n, i;
+
+	n = scnprintf(ehlo_200_lines, sizeof(ehlo_200_lines), "S250-mx.example\r\n");
+	for (i = 0; i < 200; i++)
+		n += scnprintf(ehlo_200_lines + n, sizeof(ehlo_200_lines) - n, PAD_LINE);
+	scnprintf(ehlo_200_lines + n, sizeof(ehlo_200_lines) - n,
+		  "250-SIZE 100000\r\n250 AUTH PLAIN\r\n");
+	n = scnprintf(long_greeting, sizeof(long_greeting), "S220 mx.example ");
+	memset(long_greeting + n, 'x', 2000);
+	memcpy(long_greeting + n + 2000, "\r\n", 3);
 	return ksmtp_test_lo_up();
 }
 
