@@ -6,7 +6,19 @@
 # Prints "checkpatch: N passed, N failed" (one case per file).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-src=$("$repo/tests/srctree.sh") || exit 2
+# Only its scripts are used here. srctree.sh also re-points the tree's
+# drivers/ksmtp link at this checkout, which a KUnit run of another checkout
+# (CI clones) may be building from: call it only under KUnit's lock, and
+# only when the tree is not unpacked yet.
+cache=${KSMTP_CACHE:-$HOME/.cache/ksmtp}
+src=$cache/linux-source-$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null)
+if [ ! -f "$src/.ksmtp-unpacked" ]; then
+	mkdir -p "$cache"
+	exec 8> "$cache/.kunit.lock"
+	flock 8
+	src=$("$repo/tests/srctree.sh") || exit 2
+	exec 8>&-
+fi
 pass=0 fail=0
 for f in "$@"; do
 	if out=$(perl "$src/scripts/checkpatch.pl" --strict --no-tree --terse \
