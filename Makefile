@@ -6,7 +6,7 @@
 # make e2e-debug  the end-to-end tests on a debug kernel (KASAN, lockdep, kmemleak)
 # make check    checkpatch --strict, kernel-doc, sparse, the layering (tests/layers.sh)
 #               and the YAML spec against the uAPI header with ynl (tests/ynl.sh)
-# make bench    mails per second three ways, side by side, in a guest (no test)
+# make bench    ksmtp beside smtp-source and msmtp, ratios, in a guest (no test)
 
 KABI ?= $(shell tests/vm/kabi.sh 2>/dev/null)
 ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)

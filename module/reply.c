@@ -20,11 +20,13 @@ void ksmtp_reply_init(struct ksmtp_rparser *p, struct ksmtp_reply *r)
 {
 	p->len = 0;
 	p->total = 0;
+	p->nul = false;
 	p->reply = r;
 	p->keep = NULL;
 	r->code = 0;
 	r->nlines = 0;
 	r->seen = 0;
+	r->cut0 = false;
 	r->text[0] = '\0';
 	r->buf_len = 0;
 }
@@ -39,7 +41,7 @@ static void copy_text(char *dst, size_t size, const char *src)
 }
 
 /* One whole line, CR LF stripped. Returns 1 at the last line of a reply. */
-static int parse_line(struct ksmtp_rparser *p)
+static int parse_line(struct ksmtp_rparser *p, bool cut)
 {
 	struct ksmtp_reply *r = p->reply;
 	char *l = p->line;
@@ -53,7 +55,7 @@ static int parse_line(struct ksmtp_rparser *p)
 		return -EBADMSG;
 	if (p->len > 3 && l[3] != ' ' && l[3] != '-')
 		return -EBADMSG;
-	if (memchr(l, '\0', p->len))
+	if (p->nul || memchr(l, '\0', p->len))
 		return -EBADMSG;
 	l[p->len] = '\0';
 	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
@@ -68,13 +70,15 @@ static int parse_line(struct ksmtp_rparser *p)
 	/* The first line always; the others if wanted and there is room:
 	 * a reply of any number of lines is read whole, kept in part.
 	 */
-	if (r->nlines && ((p->keep && !p->keep(text)) ||
+	if (r->nlines && (cut || (p->keep && !p->keep(text)) ||
 			  r->nlines >= KSMTP_REPLY_LINES_MAX ||
 			  r->buf_len + tlen + 1 > KSMTP_REPLY_BUF))
 		return last;
 	memcpy(r->buf + r->buf_len, text, tlen + 1);
 	r->line_off[r->nlines] = r->buf_len;
 	r->buf_len += tlen + 1;
+	if (!r->nlines)
+		r->cut0 = cut;
 	if (!r->nlines)
 		copy_text(r->text, sizeof(r->text), text);
 	r->nlines++;
@@ -104,6 +108,7 @@ int ksmtp_reply_feed(struct ksmtp_rparser *p, const char *data, size_t len,
 		     size_t *used)
 {
 	size_t i;
+	bool cut;
 	int ret;
 
 	for (i = 0; i < len; i++) {
@@ -119,14 +124,18 @@ int ksmtp_reply_feed(struct ksmtp_rparser *p, const char *data, size_t len,
 			 */
 			if (p->len < KSMTP_LINE_MAX + 1)
 				p->line[p->len++] = c;
+			else if (!c)
+				p->nul = true;
 			continue;
 		}
 		if (p->len && p->line[p->len - 1] == '\r')
 			p->len--;
-		if (p->len > KSMTP_LINE_MAX)
+		cut = p->len > KSMTP_LINE_MAX;
+		if (cut)
 			p->len = KSMTP_LINE_MAX;
-		ret = parse_line(p);
+		ret = parse_line(p, cut);
 		p->len = 0;
+		p->nul = false;
 		if (ret) {
 			*used = i + 1;
 			return ret;

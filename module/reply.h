@@ -20,6 +20,8 @@
  * @code: its three-digit code
  * @nlines: number of lines kept (the first always is)
  * @seen: number of lines read
+ * @cut0: the first line was longer than KSMTP_LINE_MAX: what is kept of it
+ *	is not all of it
  * @text: first line's text, control characters replaced by '?'
  * @buf: every line's text, each NUL-terminated
  * @buf_len: octets used in @buf
@@ -29,6 +31,7 @@ struct ksmtp_reply {
 	unsigned int code;
 	unsigned int nlines;
 	unsigned int seen;
+	bool cut0;
 	char text[KSMTP_TEXT_MAX];
 	char buf[KSMTP_REPLY_BUF];
 	size_t buf_len;
@@ -40,6 +43,7 @@ struct ksmtp_reply {
  * @line: the line being gathered (its first KSMTP_LINE_MAX + 1 octets)
  * @len: octets in @line
  * @total: octets of the reply so far
+ * @nul: the line holds a NUL past the octets kept
  * @reply: the reply being filled
  * @keep: which lines after the first to keep (their text without the code),
  *	NULL for all while there is room
@@ -48,6 +52,7 @@ struct ksmtp_rparser {
 	char line[KSMTP_LINE_MAX + 2];
 	size_t len;
 	size_t total;
+	bool nul;
 	struct ksmtp_reply *reply;
 	bool (*keep)(const char *text);
 };

@@ -350,10 +350,40 @@ static int ks_recv(struct ksmtp_conn *s, unsigned int timeout_ms)
  */
 static int ks_out_of_step(struct ksmtp_conn *s)
 {
+	struct ksmtp_result *r = s->res;
+	size_t used;
+	bool first;
+	int err;
+
+	/* Not yet read, but queued on a cleartext socket: read it now. (On
+	 * kernel TLS the queue holds records, session tickets among them.)
+	 */
+	if (!s->rx_len && !s->tls_on &&
+	    !skb_queue_empty_lockless(&s->sock->sk->sk_receive_queue)) {
+		struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+		struct kvec iov = { .iov_base = s->rx, .iov_len = sizeof(s->rx) };
+		int ret;
+
+		ret = kernel_recvmsg(s->sock, &msg, &iov, 1, sizeof(s->rx), MSG_DONTWAIT);
+		if (ret > 0)
+			s->rx_len = ret;
+	}
 	if (!s->rx_len)
 		return 0;
 	s->usable = false;
-	return fail(s, -EPROTO, "server sent data ahead of the command: out of step");
+	/* RFC 5321 3.8: 421 may come at any time, unasked: report it as the
+	 * server's closing, as if it answered this command.
+	 */
+	ksmtp_reply_init(&s->parser, &s->reply);
+	if (ksmtp_reply_feed(&s->parser, s->rx, s->rx_len, &used) == 1 &&
+	    s->reply.code == 421)
+		return fail_reply(s);
+	first = !r->kr_err && s->phase != KSMTP_PHASE_QUIT;
+	err = fail(s, -EPROTO, "server sent data ahead of the command: out of step");
+	/* Nothing of this command went out: worth another try. */
+	if (first)
+		r->kr_transient = true;
+	return err;
 }
 
 static __printf(2, 0) int ks_vcmd(struct ksmtp_conn *s, const char *fmt,
@@ -497,7 +527,8 @@ static int ks_greet(struct ksmtp_conn *s)
  */
 static const char *challenge(const struct ksmtp_conn *s)
 {
-	return ksmtp_reply_line(&s->reply, 0);
+	/* A cut challenge would be answered wrongly (CRAM-MD5's HMAC). */
+	return s->reply.cut0 ? NULL : ksmtp_reply_line(&s->reply, 0);
 }
 
 static int ks_auth(struct ksmtp_conn *s)
@@ -545,6 +576,11 @@ static int ks_auth(struct ksmtp_conn *s)
 			/* The initial response was not taken: cancel. */
 			ks_cmd(s, "*");
 			err = fail(s, -EPROTO, "server ignored the initial response");
+			break;
+		}
+		if (!challenge(s)) {
+			ks_cmd(s, "*");
+			err = fail(s, -EPROTO, "AUTH challenge too long");
 			break;
 		}
 		err = n < KSMTP_AUTH_STEPS_MAX ?
@@ -666,9 +702,12 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 	if (s->reply.code != 354)
 		return s->res->kr_err ?: fail_reply(s);
 	if (s->res->kr_err) {
-		/* 354 although MAIL or every RCPT failed: end an empty message. */
-		if (!ks_send(s, ".\r\n", 3, deadline_in(t)))
-			ks_recv(s, cfg->kc_timeouts.kt_final_dot_ms);
+		/* 354 although MAIL or every RCPT failed: end an empty message;
+		 * the session stays in step only if its reply came.
+		 */
+		if (s->rx_len || ks_send(s, ".\r\n", 3, deadline_in(t)) ||
+		    ks_recv(s, cfg->kc_timeouts.kt_final_dot_ms))
+			s->usable = false;
 		return s->res->kr_err;
 	}
 	return 0;
@@ -1068,6 +1107,9 @@ bool ksmtp_conn_ready(struct ksmtp_conn *s)
 {
 	struct ksmtp_result rset;
 
+	/* Bytes ahead of the next command: take another session. */
+	if (s->rx_len)
+		s->usable = false;
 	if (s->need_rset && s->usable) {
 		memset(&rset, 0, sizeof(rset));
 		s->res = &rset;
@@ -1242,7 +1284,8 @@ int ksmtp_session_run(struct ksmtp_client *client,
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (malformed reply), -EACCES (535, 530),
  * -EPERM (534, 538), -EOPNOTSUPP (504 or no usable mechanism), -EMSGSIZE
  * (over the server's SIZE, 552), -EAGAIN (other 4xx), -EREMOTEIO (other
- * 5xx), -ECONNABORTED (421), -ENOMEM, -EINTR. With TLS (phase TLS):
+ * 5xx), -ECONNABORTED (421), -EPROTO (an unexpected reply; or data from
+ * the server ahead of a command, out of step: transient), -ENOMEM, -EINTR. With TLS (phase TLS):
  * -ESRCH (no TLS helper running: transient), -EPROTONOSUPPORT (STARTTLS
  * required, not offered), -EKEYREJECTED (certificate refused),
  * -ECONNABORTED (handshake failed, helper gone), -ETIMEDOUT, -EPROTO (the

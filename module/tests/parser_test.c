@@ -25,6 +25,7 @@ static char long_line[1200];
 static char many_lines[200 * 6 + 8];
 static char huge_reply[70000];
 static char long_text[KSMTP_TEXT_MAX];
+static char nul_late[1200];
 
 static const struct reply_case reply_cases[] = {
 	{ "single", "220 mx.example ESMTP\r\n", 1, 220, 1, "mx.example ESMTP" },
@@ -47,6 +48,8 @@ static const struct reply_case reply_cases[] = {
 	/* 200 lines: read whole, the first KSMTP_REPLY_LINES_MAX kept. */
 	{ "two_hundred_lines", many_lines, 1, 250, KSMTP_REPLY_LINES_MAX, "x" },
 	{ "over_64_kib", huge_reply, -EMSGSIZE },
+	/* A NUL past the part kept is refused as one inside it is. */
+	{ "nul_past_kept_part", nul_late, -EBADMSG },
 };
 
 static void reply_case_desc(const struct reply_case *c, char *desc)
@@ -58,9 +61,11 @@ KUNIT_ARRAY_PARAM(reply, reply_cases, reply_case_desc);
 
 static size_t case_len(const struct reply_case *c)
 {
-	/* The "nul" case holds a NUL: its length is its text's. */
+	/* The "nul" cases hold a NUL: their length is not their strlen. */
 	if (!strcmp(c->name, "nul"))
 		return sizeof("250 a\0b\r\n") - 1;
+	if (c->in == nul_late)
+		return sizeof(nul_late) - 1;
 	return strlen(c->in);
 }
 
@@ -339,6 +344,8 @@ static int parser_suite_init(struct kunit_suite *suite)
 	memset(long_line, 'x', sizeof(long_line) - 1);
 	memcpy(long_line, "250 ", 4);
 	memcpy(long_line + sizeof(long_line) - 3, "\r\n", 2);
+	memcpy(nul_late, long_line, sizeof(nul_late));
+	nul_late[1050] = '\0';
 	/* what is kept of its text: KSMTP_TEXT_MAX - 1 octets */
 	memset(long_text, 'x', sizeof(long_text) - 1);
 	for (i = 0; i < 199; i++)

@@ -61,6 +61,22 @@ static const char * const s_greet_and_ehlo_one_segment[] = {
 	NULL
 };
 
+/* RFC 5321 3.8: a 421 sent unasked, read with the greeting */
+static const char * const s_async_421[] = {
+	"S220 mx ready\r\n421 4.3.2 shutting down\r\n",
+	NULL
+};
+
+/* A CRAM-MD5 challenge of 1400 base64 octets (built at init): cut where it
+ * is kept, it must not be answered (the HMAC would be over the wrong one)
+ */
+static char long_chal[1500];
+static const char * const s_cram_long_chal[] = {
+	GREET, "R", "S250-mx.example\r\n250 AUTH CRAM-MD5\r\n", "R", long_chal, "R",
+	"S535 5.7.8 bad\r\n", QUIT_OK,
+	NULL
+};
+
 static const char * const s_second_greeting[] = {
 	"S220 mx ready\r\n220 mx ready again\r\n", "R",
 	NULL
@@ -506,12 +522,22 @@ static const struct sess_case sess_cases[] = {
 	{ "greeting_split_in_segments", s_split_greeting, C_EHLO C_TXN },
 	{ "ehlo_reply_split_mid_line", s_split_ehlo,
 	  C_EHLO "MAIL FROM:<dev@example.org> SIZE=*\r\n" C_RCPT "DATA\r\n" MSG "QUIT\r\n" },
-	/* Bytes ahead of any command are never taken for its reply: the
-	 * session ends before anything is sent, QUIT included.
+	/* Bytes ahead of a command, read with the previous reply (or queued
+	 * on the socket when it is sent), are never taken for its reply: the
+	 * session ends before anything is sent, QUIT included; the mail may
+	 * be tried again. (Bytes that come after the command went out cannot
+	 * be told from its reply: then its code is checked as always.)
 	 */
 	{ "reply_ahead_of_ehlo_out_of_step", s_greet_and_ehlo_one_segment, "", -EPROTO,
-	  KSMTP_PHASE_EHLO },
-	{ "second_greeting_out_of_step", s_second_greeting, "", -EPROTO, KSMTP_PHASE_EHLO },
+	  KSMTP_PHASE_EHLO, .transient = true },
+	{ "second_greeting_out_of_step", s_second_greeting, "", -EPROTO, KSMTP_PHASE_EHLO,
+	  .transient = true },
+	{ "unasked_421_with_greeting", s_async_421, "", -ECONNABORTED, KSMTP_PHASE_EHLO, 421,
+	  "4.3.2 shutting down", .transient = true },
+	{ "cram_md5_challenge_too_long_cancelled", s_cram_long_chal,
+	  C_EHLO "AUTH CRAM-MD5\r\n*\r\nQUIT\r\n", -EPROTO, KSMTP_PHASE_AUTH,
+	  .reason = "too long",
+	  .auth = KSMTP_AUTH_CRAM_MD5 },
 	{ "ehlo_reply_of_200_lines", s_ehlo_200_lines,
 	  C_EHLO C_AUTH_PLAIN "MAIL FROM:<dev@example.org> SIZE=*\r\n" C_RCPT "DATA\r\n"
 	  MSG "QUIT\r\n", .auth = KSMTP_AUTH_PLAIN },
@@ -1094,6 +1120,39 @@ static void one_session_several_mails(struct kunit *test)
 			      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 3000), srv->rx);
 }
 
+/* A 421 sent unasked with the reply to the final dot: the next mail takes
+ * another session (transient), nothing more goes over this one.
+ */
+static void unasked_421_after_dot(struct kunit *test)
+{
+	static const char * const s[] = {
+		GREET, "R", EHLO_BASIC,
+		"R", OK, "R", OK, "R", "S354 go\r\n", "D",
+		"S250 queued\r\n421 4.3.2 shutting down\r\n",
+		NULL
+	};
+	struct ksmtp_mail mail = {
+		.km_rcpt = "ops@example.net", .km_subject = "Fault",
+		.km_body = "Fan 2 failed.\n", .km_body_len = 14,
+	};
+	struct ksmtp_test_server *srv;
+	struct ksmtp_result *res;
+	struct ksmtp_conn *conn;
+
+	conn = open_session(test, &srv, s, NULL, &res);
+	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), 0);
+	KUNIT_EXPECT_TRUE(test, ksmtp_conn_usable(conn));
+	KUNIT_EXPECT_EQ(test, ksmtp_conn_mail(conn, &mail, res), -ENOTCONN);
+	KUNIT_EXPECT_TRUE(test, res->kr_transient);
+	KUNIT_EXPECT_EQ(test, res->kr_code, 0U);
+	ksmtp_conn_close(conn);
+	ksmtp_test_server_wait(test, srv);
+	/* No QUIT after the 421: the session was out of step. */
+	KUNIT_EXPECT_TRUE_MSG(test, ksmtp_test_glob(C_EHLO C_MAIL C_RCPT "DATA\r\n" MSG,
+						    srv->rx, srv->rx_len),
+			      "client sent: %*pE", (int)min_t(size_t, srv->rx_len, 3000), srv->rx);
+}
+
 static struct {
 	struct delayed_work w;
 	struct ksmtp_sessions *reg;
@@ -1218,6 +1277,10 @@ static int session_suite_init(struct kunit_suite *suite)
 		n += scnprintf(ehlo_200_lines + n, sizeof(ehlo_200_lines) - n, PAD_LINE);
 	scnprintf(ehlo_200_lines + n, sizeof(ehlo_200_lines) - n,
 		  "250-SIZE 100000\r\n250 AUTH PLAIN\r\n");
+	n = scnprintf(long_chal, sizeof(long_chal), "S334 ");
+	for (i = 0; i < 1400; i++)
+		long_chal[n + i] = "QUJD"[i % 4];
+	memcpy(long_chal + n + 1400, "\r\n", 3);
 	n = scnprintf(long_greeting, sizeof(long_greeting), "S220 mx.example ");
 	memset(long_greeting + n, 'x', 2000);
 	memcpy(long_greeting + n + 2000, "\r\n", 3);
@@ -1230,6 +1293,7 @@ static struct kunit_case session_cases[] = {
 	KUNIT_CASE(one_mib_body),
 	KUNIT_CASE(concurrent_sends),
 	KUNIT_CASE(one_session_several_mails),
+	KUNIT_CASE(unasked_421_after_dot),
 	KUNIT_CASE(data_timeout_whole_message),
 	KUNIT_CASE(socket_pins_namespace),
 	KUNIT_CASE(abort_cuts_quit),
