@@ -239,11 +239,13 @@ static unsigned long deadline_in(unsigned int ms)
 	return jiffies + msecs_to_jiffies(ms);
 }
 
-/* Send all of @buf before @deadline (jiffies). */
-static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
-		   unsigned long deadline)
+/* Send all of @buf before @deadline (jiffies); MSG_MORE in @flags: more
+ * follows at once (TCP and kernel TLS fill whole segments and records).
+ */
+static int ks_send_flags(struct ksmtp_conn *s, const char *buf, size_t len,
+			 unsigned long deadline, int flags)
 {
-	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | flags };
 	struct kvec iov;
 	int ret;
 
@@ -262,6 +264,12 @@ static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
 		len -= ret;
 	}
 	return 0;
+}
+
+static int ks_send(struct ksmtp_conn *s, const char *buf, size_t len,
+		   unsigned long deadline)
+{
+	return ks_send_flags(s, buf, len, deadline, 0);
 }
 
 /* What kernel TLS says the octets just read are: data, or a record of
@@ -770,7 +778,10 @@ static int ks_message(struct ksmtp_conn *s)
 	deadline = deadline_in(cfg->kc_timeouts.kt_data_block_ms);
 	ksmtp_enc_init(&enc, hdr, hdr_len, m->km_body, m->km_body_len, cte);
 	while ((n = ksmtp_enc_next(&enc, s->chunk, KSMTP_CHUNK))) {
-		err = ks_send(s, s->chunk, n, deadline);
+		/* Each chunk but the last: more follows (no segment of a
+		 * chunk's size waits for the ACK of the one before).
+		 */
+		err = ks_send_flags(s, s->chunk, n, deadline, enc.done ? 0 : MSG_MORE);
 		if (err) {
 			err = fail(s, err, NULL);
 			goto out;
