@@ -6,7 +6,8 @@
  * queues W mails untimed (they wait: the caller configures a long
  * coalescing window) and then times N calls. Reading
  * /sys/kernel/debug/ksmtp_bench/result gives
- * "queued N refused N median_ns N max_ns N".
+ * "queued N refused N median_ns N max_ns N". Writing N to .../big queues N
+ * bodies of 1 MiB (lines of 78 octets) the same way, untimed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -85,6 +86,37 @@ static ssize_t queue_write(struct file *file, const char __user *buf,
 	return len;
 }
 
+static ssize_t big_write(struct file *file, const char __user *buf,
+			 size_t len, loff_t *ppos)
+{
+	struct ksmtp_queue_args a = {
+		.kq_rcpt = "bench@example.net",
+		.kq_subject = "ksmtp bench 1 MiB",
+		.kq_body_len = 1 << 20,
+	};
+	unsigned int n, i;
+	char *body;
+	int err;
+
+	err = kstrtouint_from_user(buf, len, 10, &n);
+	if (err)
+		return err;
+	if (!n || n > 1000)
+		return -EINVAL;
+	body = kvmalloc(a.kq_body_len, GFP_KERNEL);
+	if (!body)
+		return -ENOMEM;
+	for (i = 0; i < a.kq_body_len; i++)
+		body[i] = i % 79 == 78 ? '\n' : 'x';
+	a.kq_body = body;
+	for (i = 0; i < n && !err; i++) {
+		a.kq_key = ++keys;
+		err = ksmtp_mail_queue(&a, NULL);
+	}
+	kvfree(body);
+	return err ?: len;
+}
+
 static ssize_t result_read(struct file *file, char __user *buf, size_t len,
 			   loff_t *ppos)
 {
@@ -102,6 +134,12 @@ static const struct file_operations queue_fops = {
 	.llseek = noop_llseek,
 };
 
+static const struct file_operations big_fops = {
+	.owner = THIS_MODULE,
+	.write = big_write,
+	.llseek = noop_llseek,
+};
+
 static const struct file_operations result_fops = {
 	.owner = THIS_MODULE,
 	.read = result_read,
@@ -112,6 +150,7 @@ static int __init ksmtp_bench_init(void)
 {
 	dir = debugfs_create_dir("ksmtp_bench", NULL);
 	debugfs_create_file("queue", 0200, dir, NULL, &queue_fops);
+	debugfs_create_file("big", 0200, dir, NULL, &big_fops);
 	debugfs_create_file("result", 0400, dir, NULL, &result_fops);
 	return 0;
 }
