@@ -109,6 +109,7 @@ struct ksmtp_qmail {
  *	interrupts off, since ksmtp_mail_queue() runs in hard IRQ context too
  * @mails: waiting mails, in the order they were queued (retries at the end)
  * @ids: the same mails by id
+ * @ids_last: the one with the highest id, where a new mail goes
  * @same: the same mails by hash, to find one to coalesce with
  * @merged: completions owed to mails merged into others
  * @count: mails accepted and not yet ended (in flight included)
@@ -136,7 +137,8 @@ struct ksmtp_queue {
 	spinlock_t lock; /* irqsave; see above */
 	struct list_head mails;
 	struct rb_root ids;
-	DECLARE_HASHTABLE(same, 8);
+	struct rb_node *ids_last;
+	DECLARE_HASHTABLE(same, 10);
 	struct list_head merged;
 	unsigned int count;
 	size_t bytes;

@@ -581,6 +581,34 @@ static void bounds(struct kunit *test)
 }
 
 /* Cancel settles with complete: exactly one callback, whoever wins. */
+/* New mails go right of the one with the highest id, without a walk; the
+ * tree stays in id order when that one leaves (cancelled) and others come.
+ */
+static void walk_after_last_cancelled(struct kunit *test)
+{
+	struct walk_ctx w = { .stop_after = 8 };
+	struct ksmtp_queue *q = q0();
+	u64 id[5];
+
+	set_limits(600000, 30000, 10, 256);
+	id[0] = queue_one(test, "one", "1\n", NULL, 0);
+	id[1] = queue_one(test, "two", "2\n", NULL, 0);
+	id[2] = queue_one(test, "three", "3\n", NULL, 0);
+	KUNIT_EXPECT_TRUE(test, ksmtp_mail_cancel(&init_net, id[2]));
+	id[3] = queue_one(test, "four", "4\n", NULL, 0);
+	KUNIT_EXPECT_TRUE(test, ksmtp_mail_cancel(&init_net, id[3]));
+	KUNIT_EXPECT_TRUE(test, ksmtp_mail_cancel(&init_net, id[1]));
+	id[4] = queue_one(test, "five", "5\n", NULL, 0);
+	ksmtp_queue_walk(q, 0, walk_fn, &w);
+	KUNIT_ASSERT_EQ(test, w.n, 2U);
+	KUNIT_EXPECT_EQ(test, w.seen[0], id[0]);
+	KUNIT_EXPECT_EQ(test, w.seen[1], id[4]);
+	w.n = 0;
+	KUNIT_EXPECT_EQ(test, ksmtp_queue_walk(q, id[0], walk_fn, &w), id[4]);
+	KUNIT_EXPECT_EQ(test, w.n, 1U);
+	ksmtp_queue_flush(q);
+}
+
 static void cancel_once(struct kunit *test)
 {
 	u64 id;
@@ -697,6 +725,7 @@ static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(failed_rset_does_not_fail_next),
 	KUNIT_CASE(shutdown_cuts_quit),
 	KUNIT_CASE(walk_in_id_order),
+	KUNIT_CASE(walk_after_last_cancelled),
 	KUNIT_CASE(shutdown_drops_everything),
 	{}
 };
