@@ -13,11 +13,6 @@
 
 #include "auth.h"
 
-static int plain_initial(const char *user, const char *pass, char *out)
-{
-	return ksmtp_auth_plain(user, pass, out);
-}
-
 /* LOGIN: the user name, then the password, each to its own challenge. */
 static int login_step(unsigned int n, const char *chal, const char *user,
 		      const char *pass, char *out)
@@ -50,7 +45,7 @@ static const struct ksmtp_auth_mech mechs[] = {
 		.type = KSMTP_AUTH_PLAIN,
 		.name = "PLAIN",
 		.pref = 2,
-		.initial = plain_initial,
+		.initial = ksmtp_auth_plain,
 	},
 	{
 		.type = KSMTP_AUTH_LOGIN,

@@ -71,22 +71,6 @@ enum ksmtp_cte ksmtp_body_scan(const char *body, size_t len, bool srv_8bitmime,
 }
 
 /**
- * ksmtp_body_cte() - choose how to send a body
- * @body: the body
- * @len: its length
- * @srv_8bitmime: the server offered 8BITMIME
- *
- * Context: any.
- * Return: the content transfer encoding to use (see ksmtp_body_scan()).
- */
-enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime)
-{
-	u64 octets;
-
-	return ksmtp_body_scan(body, len, srv_8bitmime, &octets);
-}
-
-/**
  * ksmtp_check_address() - may this address go into MAIL/RCPT and a header?
  * @addr: local@domain, NUL-terminated
  * @utf8: set to true when it holds 8-bit octets (needs SMTPUTF8)

@@ -32,7 +32,6 @@ enum ksmtp_cte {
 
 enum ksmtp_cte ksmtp_body_scan(const char *body, size_t len, bool srv_8bitmime,
 			       u64 *octets);
-enum ksmtp_cte ksmtp_body_cte(const char *body, size_t len, bool srv_8bitmime);
 
 /**
  * enum ksmtp_mail_field - the part of a mail that ksmtp_mail_check() refused

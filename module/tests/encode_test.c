@@ -82,7 +82,8 @@ static void body_encode(struct kunit *test)
 {
 	const struct body_case *c = test->param_value;
 	size_t len = c->len ?: strlen(c->in), n;
-	enum ksmtp_cte cte = ksmtp_body_cte(c->in, len, c->srv_8bitmime);
+	u64 octets;
+	enum ksmtp_cte cte = ksmtp_body_scan(c->in, len, c->srv_8bitmime, &octets);
 	char *out;
 
 	KUNIT_EXPECT_EQ(test, cte, c->cte);
@@ -113,18 +114,20 @@ static void check_lines(struct kunit *test, const char *out, size_t n,
 static void long_lines(struct kunit *test)
 {
 	char *in = kunit_kzalloc(test, 1000, GFP_KERNEL);
+	u64 octets;
 	size_t n;
 	char *out;
 
 	KUNIT_ASSERT_NOT_NULL(test, in);
 	memset(in, 'a', 999);
-	/* 998 octets: as is. */
-	KUNIT_EXPECT_EQ(test, ksmtp_body_cte(in, 998, false), KSMTP_CTE_7BIT);
+	/* 998 octets: as is, and a line break after them. */
+	KUNIT_EXPECT_EQ(test, ksmtp_body_scan(in, 998, false, &octets), KSMTP_CTE_7BIT);
+	KUNIT_EXPECT_EQ(test, octets, 1000ULL);
 	out = encode_all(test, "", in, 998, KSMTP_CTE_7BIT, 64, &n);
 	KUNIT_EXPECT_EQ(test, n, 998 + 5);
 	check_lines(test, out, n, 998);
 	/* 999 octets: quoted-printable, 75 octets and "=" a line. */
-	KUNIT_EXPECT_EQ(test, ksmtp_body_cte(in, 999, true), KSMTP_CTE_QP);
+	KUNIT_EXPECT_EQ(test, ksmtp_body_scan(in, 999, true, &octets), KSMTP_CTE_QP);
 	out = encode_all(test, "", in, 999, KSMTP_CTE_QP, 64, &n);
 	check_lines(test, out, n, KSMTP_QP_LINE_MAX);
 	KUNIT_EXPECT_EQ(test, memcmp(out + 75, "=\r\naaa", 6), 0);

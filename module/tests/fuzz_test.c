@@ -1521,7 +1521,7 @@ static const char *fz_cte_ok(enum ksmtp_cte cte, bool srv, bool has8,
 	case KSMTP_CTE_QP:
 		return NULL;
 	}
-	return "ksmtp_body_cte() returned no known encoding";
+	return "ksmtp_body_scan() returned no known encoding";
 }
 
 /*
