@@ -2,16 +2,18 @@
 /*
  * TLS handshakes by upcall, for kernels without net/handshake (6.1).
  *
- * A session that needs TLS queues a request and multicasts its id on the
- * family's "tls" group. A helper (ksmtp-tlsd, CAP_NET_ADMIN) accepts it:
- * the session's socket becomes a descriptor in the helper's process. The
+ * A session that needs TLS queues a request and announces its id through
+ * events.c (netlink.c multicasts it on the family's "tls" group). A helper
+ * (ksmtp-tlsd, CAP_NET_ADMIN) accepts it through netlink.c, which calls
+ * ksmtp_tls_accept(): the session's socket becomes a descriptor in the
+ * helper's process, and ksmtp_tls_done() takes its report. The
  * helper does the handshake in userspace (GnuTLS), checks the certificate,
  * installs the kernel TLS state in both directions, closes its descriptor
  * and reports. The session then checks that kernel TLS really is on, and
  * that no descriptor is left, before a single byte more goes out.
  *
  * Lifetime: a request lives in its session (struct ksmtp_conn) and is on
- * the list only while it waits; handlers touch it only under tls_lock and
+ * the list only while it waits; accept and done touch it only under tls_lock and
  * while it is listed, and the session always takes it off the list (under
  * the lock) before it goes on. A helper that accepts and dies fails the
  * handshake at once (netlink URELEASE); one that never answers is bounded
