@@ -1551,6 +1551,16 @@ def test_ynl_cli_config_get_and_send():
     assert REC4.mails == [], REC4.mails
 
 
+# More cases, one file per subject (cases_*.py): each is read into this
+# module, so that its cases use the helpers above as their own and run
+# with the others (KSMTP_E2E_ONLY names them the same way).
+for _f in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+    if _f.startswith("cases_") and _f.endswith(".py"):
+        _p = os.path.join(os.path.dirname(os.path.abspath(__file__)), _f)
+        with open(_p) as _src:
+            exec(compile(_src.read(), _p, "exec"))
+
+
 def main():
     global REC4, REC6, RECOPEN, RECTLS, RECIMPL, CERTS
     only = sys.argv[1:]

@@ -58,6 +58,19 @@
  *                  at most one hour), 100..3600000 (30000).
  *   COALESCE_MS:   u32, a queued mail waits this long for identical ones to
  *                  merge into it, 0..3600000 (2000).
+ *   SERVER_NAME:   NUL-terminated string, at most 253 octets: the server as
+ *                  a host name, resolved at each session (the kernel's DNS
+ *                  resolver upcall), each of its addresses tried in turn
+ *                  until one connects; or an address literal. Setting it
+ *                  clears SERVER_ADDR and setting SERVER_ADDR clears it.
+ *   PASSWORD_FILE: NUL-terminated string: the file the password was read
+ *                  from, kept and reported so that a configuration can be
+ *                  printed back (ksmtpctl showconf); the module never
+ *                  opens it.
+ *   REPLACE:       u8, 1: the request is a whole configuration: every
+ *                  attribute it does not carry goes back to its default
+ *                  (the password and the server included), in the same
+ *                  atomic step. Never reported.
  *
  * KSMTP_CMD_CONFIG_GET: allowed to all; no attributes. Answers KSMTP_A_CONFIG
  *   with the attributes above except PASSWORD; PASSWORD_SET (u8) tells
@@ -343,6 +356,9 @@ enum ksmtp_a_cfg {
 	KSMTP_A_CFG_RETRY_BASE_MS,
 	KSMTP_A_CFG_COALESCE_MS,
 	KSMTP_A_CFG_CONFIGURED,
+	KSMTP_A_CFG_SERVER_NAME,
+	KSMTP_A_CFG_PASSWORD_FILE,
+	KSMTP_A_CFG_REPLACE,
 
 	__KSMTP_A_CFG_MAX,
 	KSMTP_A_CFG_MAX = __KSMTP_A_CFG_MAX - 1
