@@ -1231,10 +1231,10 @@ def kernel_problems_since(mark):
     return [line for line in kernel_log_since(mark)[0] if re.search(KERNEL_PROBLEM, line)]
 
 
-def nlfuzz_run(*args, prefix=(), seconds=FUZZ_SECONDS):
+def nlfuzz_run(*args, prefix=(), seconds=FUZZ_SECONDS, script=NLFUZZ):
     """Run the fuzzer; return (its exit status, output, summary)."""
     seed = os.environ.get("KSMTP_FUZZ_SEED") or str(secrets.randbelow(1 << 32))
-    cmd = list(prefix) + [sys.executable, NLFUZZ, "--seed", seed, "--time", str(seconds),
+    cmd = list(prefix) + [sys.executable, script, "--seed", seed, "--time", str(seconds),
                           "--port", str(PORT_DOWN)] + list(args)   # a later --port wins
     t0 = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 300)
@@ -1289,7 +1289,17 @@ def test_netlink_fuzz_unprivileged():
     mark = kernel_log_since()[1]
     prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
               "--inh-caps=-all", "--bounding-set=-all")
-    rc, out, s = nlfuzz_run("--unprivileged", prefix=prefix)
+    # nobody may not read the checkout (a clone in root's home is not
+    # world-readable): the fuzzer and the header it reads go to a copy
+    copy = tempfile.mkdtemp(prefix="ksmtp-nlfuzz.")
+    os.chmod(copy, 0o755)
+    for src in (NLFUZZ, UAPI_H):
+        dst = os.path.join(copy, os.path.basename(src))
+        with open(src, "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+        os.chmod(dst, 0o644)
+    rc, out, s = nlfuzz_run("--unprivileged", "--uapi", os.path.join(copy, "ksmtp.h"),
+                            prefix=prefix, script=os.path.join(copy, "nlfuzz.py"))
     assert rc == 0 and s, "nlfuzz exit %d:\n%s" % (rc, out[-6000:])
     assert s["privileged"] is False and s["violation_count"] == 0, s
     assert s["messages"] >= 200, s
