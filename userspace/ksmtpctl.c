@@ -195,11 +195,17 @@ static char *utf8_clean(const char *s)
 			continue;
 		}
 		if (*p >= 0xc2 && *p <= 0xdf) {
-			len = 2, cp = *p & 0x1f, min = 0x80;
+			len = 2;
+			cp = *p & 0x1f;
+			min = 0x80;
 		} else if ((*p & 0xf0) == 0xe0) {
-			len = 3, cp = *p & 0x0f, min = 0x800;
+			len = 3;
+			cp = *p & 0x0f;
+			min = 0x800;
 		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			len = 4, cp = *p & 0x07, min = 0x10000;
+			len = 4;
+			cp = *p & 0x07;
+			min = 0x10000;
 		} else {
 			goto bad;
 		}
@@ -837,7 +843,8 @@ static void conf_add(struct conf *c, const char *name, const char *v, unsigned i
 	switch (k->kind) {
 	case KEY_U32:
 		if (!parse_number(v, UINT32_MAX, &s->num))
-			conf_fail(c, line, name, "'%s' is not a number from 0 to %u", v, UINT32_MAX);
+			conf_fail(c, line, name, "'%s' is not a number from 0 to %u", v,
+				  UINT32_MAX);
 		break;
 	case KEY_PORT:
 		if (!parse_number(v, 65535, &s->num))
@@ -1199,8 +1206,8 @@ static void setconf_file(const char *path, bool all)
 	if (c.inline_pw) {
 		why = secret_file_problem(fd);
 		if (why)
-			conf_fail(&c, c.pw_line, "password", "refused: the file holds a password and %s",
-				  why);
+			conf_fail(&c, c.pw_line, "password",
+				  "refused: the file holds a password and %s", why);
 	}
 	close(fd);
 	if (c.ns && !enter_netns(&c, all))
