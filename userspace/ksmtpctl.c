@@ -1194,6 +1194,7 @@ static void setconf_file(const char *path, bool all)
 	const struct setting *s;
 	struct request rq;
 	const char *why;
+	struct stat st;
 	size_t len;
 	char *buf;
 	int fd;
@@ -1203,6 +1204,12 @@ static void setconf_file(const char *path, bool all)
 	if (len > CONF_MAX)
 		die("%s: larger than %u octets", path, CONF_MAX);
 	conf_parse(&c, buf, len);
+	/* Applied by root at boot: as wg-quick does, say so when others may
+	 * change it (a file holding a password is refused below).
+	 */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (st.st_mode & 022) && !c.inline_pw)
+		fprintf(stderr, "%s: warning: %s may be changed by group or others (mode %04o)\n",
+			prog, path, (unsigned int)(st.st_mode & 07777));
 	if (c.inline_pw) {
 		why = secret_file_problem(fd);
 		if (why)
