@@ -1195,9 +1195,9 @@ static void setconf_file(const char *path, bool all)
 	struct request rq;
 	const char *why;
 	struct stat st;
+	int fd, err = 0;
 	size_t len;
 	char *buf;
-	int fd;
 
 	fd = open_in(path);
 	buf = slurp_fd(fd, path, CONF_MAX, &len);
@@ -1220,20 +1220,23 @@ static void setconf_file(const char *path, bool all)
 	if (c.ns && !enter_netns(&c, all))
 		goto out;
 	conf_request(&c, &rq, true, NULL);
-	if (transact_err(&rq, NULL)) {
-		s = rq.bad_nest == KSMTP_A_CONFIG && rq.bad_attr > 0 &&
-		    rq.bad_attr <= KSMTP_A_CFG_MAX ? c.from[rq.bad_attr] : NULL;
-		if (s)
-			die("%s:%u: %s: kernel refused: %s%s", path, s->line, s->key->name,
-			    rq.errmsg, rq.err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
-		die("%s: kernel refused: %s%s", path, rq.errmsg,
-		    rq.err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
-	}
+	err = transact_err(&rq, NULL);
 	rq_wipe(&rq);
 out:
 	explicit_bzero(buf, len);
 	free(buf);
-	free(c.s);
+	if (!err) {
+		free(c.s);
+		return;
+	}
+	/* The attribute the kernel named, back to the line that gave it. */
+	s = rq.bad_nest == KSMTP_A_CONFIG && rq.bad_attr > 0 && rq.bad_attr <= KSMTP_A_CFG_MAX ?
+	    c.from[rq.bad_attr] : NULL;
+	if (s)
+		die("%s:%u: %s: kernel refused: %s%s", path, s->line, s->key->name, rq.errmsg,
+		    err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
+	die("%s: kernel refused: %s%s", path, rq.errmsg,
+	    err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
 }
 
 static bool batch_running;
