@@ -9,7 +9,7 @@ pkgs=(
 	linux-headers-amd64 linux-source-6.1
 	linux-headers-6.12-amd64
 	linux-source-6.12 python3-yaml python3-jsonschema
-	libnl-3-dev libnl-genl-3-dev libgnutls28-dev
+	libnl-3-dev libnl-genl-3-dev libgnutls28-dev libjson-c-dev strace bash-completion
 	qemu-system-x86 busybox-static
 	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
 	postfix libsasl2-modules sasl2-bin

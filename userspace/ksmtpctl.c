@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ksmtpctl: configure the in-kernel SMTP client (ksmtp.ko) over its
- * generic netlink family, show its configuration and statistics, and send
- * a test mail.
+ * generic netlink family, from the command line (set) or from a file
+ * (setconf, showconf: wg(8)'s habits), show its configuration, statistics
+ * and queue, and send a mail.
+ *
+ * Everything a command is given is checked before the kernel is asked
+ * (a usage error exits 2 without a netlink socket ever being opened); what
+ * the kernel refuses, or a mail that fails, exits 1. JSON comes from
+ * json-c, every string first made valid UTF-8.
  */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <netdb.h>
+#include <glob.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,7 +27,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <linux/netlink.h>
+#include <json-c/json.h>
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/netlink.h>
@@ -29,15 +42,30 @@
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
+#ifndef KSMTP_VERSION
+#define KSMTP_VERSION "unknown"
+#endif
+/* Where `setconf -a` finds its files (*.conf, in sorted order). */
+#ifndef KSMTP_CONF_DIR
+#define KSMTP_CONF_DIR "/etc/ksmtp"
+#endif
+#define NETNS_DIR "/run/netns"
+
+/* A configuration file, and a file holding a password, at most. */
+#define CONF_MAX (256 * 1024)
 
 static const char *prog = "ksmtpctl";
+static bool opt_json;		/* -j, before the command or in it */
+static const char *batch_where;	/* "FILE:LINE" of the -batch line being run */
 
 /* The names ksmtpctl gives the attributes it sends (its own keys), by set. */
 static const char * const cfg_names[KSMTP_A_CFG_MAX + 1] = {
 	[KSMTP_A_CFG_SERVER_ADDR] = "server",
+	[KSMTP_A_CFG_SERVER_NAME] = "server",
 	[KSMTP_A_CFG_PORT] = "port",
 	[KSMTP_A_CFG_USERNAME] = "user",
 	[KSMTP_A_CFG_PASSWORD] = "password",
+	[KSMTP_A_CFG_PASSWORD_FILE] = "password-file",
 	[KSMTP_A_CFG_FROM] = "from",
 	[KSMTP_A_CFG_DOMAIN] = "domain",
 	[KSMTP_A_CFG_AUTH] = "auth",
@@ -58,6 +86,7 @@ static const char * const cfg_names[KSMTP_A_CFG_MAX + 1] = {
 	[KSMTP_A_CFG_TLS_NAME] = "tls-name",
 	[KSMTP_A_CFG_TLS_CA_FILE] = "ca-file",
 	[KSMTP_A_CFG_AUTH_CLEARTEXT] = "auth-cleartext",
+	[KSMTP_A_CFG_REPLACE] = "replace",
 };
 
 static const char * const mail_names[KSMTP_A_MAIL_MAX + 1] = {
@@ -108,28 +137,179 @@ static const char * const end_names[] = {
 	[KSMTP_END_COALESCED] = "coalesced",
 };
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static void vsay(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", prog);
+	if (batch_where)
+		fprintf(stderr, "%s: ", batch_where);
+	vfprintf(stderr, fmt, ap);
+}
+
+/* A runtime failure: exit 1. */
 static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
 }
 
+/* A usage error, found before the kernel is asked anything: exit 2. */
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (see '%s --help')\n", prog);
 	exit(2);
+}
+
+/* ---- JSON (json-c) ---- */
+
+/* @s with each octet that is not part of valid UTF-8 (a stray continuation
+ * octet, a cut or overlong sequence, a surrogate, beyond U+10FFFF) replaced
+ * by U+FFFD: json-c copies octets as they are. Control characters are
+ * valid UTF-8; json-c escapes them (\u00XX).
+ */
+static char *utf8_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+
+	if (!out)
+		die("out of memory");
+	while (*p) {
+		unsigned int len, i;
+		uint32_t cp, min;
+
+		if (*p < 0x80) {
+			*o++ = *p++;
+			continue;
+		}
+		if (*p >= 0xc2 && *p <= 0xdf) {
+			len = 2;
+			cp = *p & 0x1f;
+			min = 0x80;
+		} else if ((*p & 0xf0) == 0xe0) {
+			len = 3;
+			cp = *p & 0x0f;
+			min = 0x800;
+		} else if (*p >= 0xf0 && *p <= 0xf4) {
+			len = 4;
+			cp = *p & 0x07;
+			min = 0x10000;
+		} else {
+			goto bad;
+		}
+		/* stops at the first octet that does not continue (the NUL too) */
+		for (i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		memcpy(o, p, len);
+		o += len;
+		p += len;
+		continue;
+bad:
+		memcpy(o, "\xef\xbf\xbd", 3);
+		o += 3;
+		p++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static struct json_object *jcheck(struct json_object *o)
+{
+	if (!o)
+		die("out of memory");
+	return o;
+}
+
+static struct json_object *jstr(const char *s)
+{
+	char *clean = utf8_clean(s ? s : "");
+	struct json_object *o = jcheck(json_object_new_string(clean));
+
+	free(clean);
+	return o;
+}
+
+static struct json_object *jobj(void)
+{
+	return jcheck(json_object_new_object());
+}
+
+static struct json_object *jarr(void)
+{
+	return jcheck(json_object_new_array());
+}
+
+static struct json_object *jbool(bool v)
+{
+	return jcheck(json_object_new_boolean(v));
+}
+
+static struct json_object *ju64(uint64_t v)
+{
+	return jcheck(json_object_new_uint64(v));
+}
+
+static void jset(struct json_object *o, const char *key, struct json_object *v)
+{
+	/* a NULL @v is JSON's null */
+	if (json_object_object_add(o, key, v))
+		die("out of memory");
+}
+
+static void jpush(struct json_object *a, struct json_object *v)
+{
+	if (json_object_array_add(a, v))
+		die("out of memory");
+}
+
+/* Print @o on one line, and drop it. */
+static void jprint(FILE *f, struct json_object *o)
+{
+	fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+					     JSON_C_TO_STRING_NOSLASHESCAPE), f);
+	fputc('\n', f);
+	json_object_put(o);
+}
+
+/* "a@x, b@y" as ["a@x", "b@y"] (commas and blanks separate). */
+static struct json_object *jrcpts(const char *list)
+{
+	struct json_object *a = jarr();
+	const char *p = list ? list : "";
+
+	for (;;) {
+		size_t n;
+		char *one;
+
+		p += strspn(p, ", \t");
+		n = strcspn(p, ", \t");
+		if (!n)
+			break;
+		one = strndup(p, n);
+		if (!one)
+			die("out of memory");
+		jpush(a, jstr(one));
+		free(one);
+		p += n;
+	}
+	return a;
 }
 
 /* ---- netlink ---- */
@@ -148,18 +328,23 @@ struct attrs {
 };
 
 struct request {
-	struct nl_sock *sk;
-	int family;
 	struct nl_msg *msg;
 	struct attrs a;
 	struct nl_msg *reply;
 	void (*each)(struct request *rq, struct attrs *a);
-	bool json;
+	struct json_object *list;	/* what each() collects for -j */
 	int seen;
 	bool done;
 	int err;
-	char errmsg[512];
+	int bad_nest, bad_attr;		/* the attribute the kernel refused, or 0 */
+	char errmsg[512];		/* the kernel's reason */
 };
+
+/* One socket for the process (and for all the lines of a -batch file),
+ * opened at the first request, never before the command line is checked.
+ */
+static struct nl_sock *nl_sk;
+static int nl_family;
 
 /* The message being handled, and the outcome of a KSMTP_CMD_SEND: the
  * message with the result for our mail's id.
@@ -207,33 +392,47 @@ static void end_nest(struct nl_msg *msg, struct nlattr *nest)
 		die("the request does not fit in a netlink attribute");
 }
 
-static void open_family(struct request *rq)
+static void nl_open(void)
 {
 	int one = 1, big = 4 << 20;
 
-	rq->sk = nl_socket_alloc();
-	if (!rq->sk)
+	if (nl_sk)
+		return;
+	nl_sk = nl_socket_alloc();
+	if (!nl_sk)
 		die("out of memory");
-	if (genl_connect(rq->sk))
+	if (genl_connect(nl_sk))
 		die("cannot open a generic netlink socket");
 	/* The kernel's reason for a refusal, and no echo of a 1 MiB body. */
-	setsockopt(nl_socket_get_fd(rq->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	setsockopt(nl_socket_get_fd(rq->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	if (setsockopt(nl_socket_get_fd(rq->sk), SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
-		setsockopt(nl_socket_get_fd(rq->sk), SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	nl_socket_enable_msg_peek(rq->sk);
-	rq->family = genl_ctrl_resolve(rq->sk, KSMTP_GENL_NAME);
-	if (rq->family < 0)
+	setsockopt(nl_socket_get_fd(nl_sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl_socket_get_fd(nl_sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(nl_socket_get_fd(nl_sk), SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		setsockopt(nl_socket_get_fd(nl_sk), SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	nl_socket_enable_msg_peek(nl_sk);
+	nl_family = genl_ctrl_resolve(nl_sk, KSMTP_GENL_NAME);
+	if (nl_family < 0)
 		die("generic netlink family '%s' not found: is ksmtp.ko loaded?", KSMTP_GENL_NAME);
 }
 
-static void start(struct request *rq, uint8_t cmd, size_t extra)
+/* A request, built before any socket is opened (the family's id is filled
+ * in when it is sent).
+ */
+static void rq_init(struct request *rq, uint8_t cmd, int flags, size_t extra)
 {
-	open_family(rq);
+	memset(rq, 0, sizeof(*rq));
 	rq->msg = nlmsg_alloc_size(extra + 65536);
-	if (!rq->msg || !genlmsg_put(rq->msg, NL_AUTO_PORT, NL_AUTO_SEQ, rq->family, 0, 0,
-				     cmd, KSMTP_GENL_VERSION))
+	if (!rq->msg || !genlmsg_put(rq->msg, NL_AUTO_PORT, NL_AUTO_SEQ, 0, 0, flags, cmd,
+				     KSMTP_GENL_VERSION))
 		die("out of memory");
+}
+
+static void rq_free(struct request *rq)
+{
+	if (rq->reply)
+		nlmsg_free(rq->reply);
+	nlmsg_free(rq->msg);
+	rq->reply = NULL;
+	rq->msg = NULL;
 }
 
 static int on_valid(struct nl_msg *msg, void *arg)
@@ -241,7 +440,7 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	struct request *rq = arg;
 	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 
-	if (nlmsg_hdr(msg)->nlmsg_type != rq->family) {
+	if (nlmsg_hdr(msg)->nlmsg_type != nl_family) {
 		/* nlctrl's notifications, to a send waiting for its outcome */
 		struct nlattr *name;
 
@@ -260,6 +459,8 @@ static int on_valid(struct nl_msg *msg, void *arg)
 		rq->seen++;
 		return NL_OK;
 	}
+	if (rq->reply)
+		nlmsg_free(rq->reply);
 	rq->reply = msg;
 	nlmsg_get(msg);
 	return NL_OK;
@@ -274,53 +475,50 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
-/* The name of the attribute at @offs of our own request (the ack does not
- * echo it): one inside a nest of the top level (a nest itself has none).
+/* Which attribute of our own request is at @offs (the ack does not echo
+ * it): one inside a nest of the top level (a nest itself has none).
  */
-static const char *attr_at(struct request *rq, uint32_t offs)
+static void attr_at(struct request *rq, uint32_t offs)
 {
 	struct nlmsghdr *nlh = nlmsg_hdr(rq->msg);
 	struct genlmsghdr *gh = nlmsg_data(nlh);
-	const char * const *names;
 	struct nlattr *nest, *a;
-	int rem, rem2, max;
+	int rem, rem2;
 
 	nla_for_each_attr(nest, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
-		switch (nla_type(nest)) {
-		case KSMTP_A_CONFIG:
-			names = cfg_names;
-			max = KSMTP_A_CFG_MAX;
-			break;
-		case KSMTP_A_MAIL:
-			names = mail_names;
-			max = KSMTP_A_MAIL_MAX;
-			break;
-		default:
-			continue;
-		}
 		nla_for_each_nested(a, nest, rem2) {
 			if ((char *)a - (char *)nlh != (long)offs)
 				continue;
-			return nla_type(a) <= max && names[nla_type(a)] ? names[nla_type(a)] : NULL;
+			rq->bad_nest = nla_type(nest);
+			rq->bad_attr = nla_type(a);
+			return;
 		}
 	}
+}
+
+/* Our name for the attribute the kernel refused, or NULL. */
+static const char *bad_name(struct request *rq)
+{
+	if (rq->bad_nest == KSMTP_A_CONFIG && rq->bad_attr > 0 && rq->bad_attr <= KSMTP_A_CFG_MAX)
+		return cfg_names[rq->bad_attr];
+	if (rq->bad_nest == KSMTP_A_MAIL && rq->bad_attr > 0 && rq->bad_attr <= KSMTP_A_MAIL_MAX)
+		return mail_names[rq->bad_attr];
 	return NULL;
 }
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	struct request *rq = arg;
-	const char *text, *attr;
+	const char *text;
 	uint32_t offs;
 
 	(void)nla;
 	rq->err = e->error;
 	rq->done = true;
 	nlack_parse(e, &text, &offs);
-	attr = offs ? attr_at(rq, offs) : NULL;
-	snprintf(rq->errmsg, sizeof(rq->errmsg), "%s%s%s%s",
-		 text ? text : strerror(-e->error),
-		 attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "");
+	if (offs)
+		attr_at(rq, offs);
+	snprintf(rq->errmsg, sizeof(rq->errmsg), "%s", text ? text : strerror(-e->error));
 	return NL_STOP;
 }
 
@@ -332,13 +530,18 @@ static int seq_any(struct nl_msg *msg, void *arg)
 }
 
 /* Send the request, wait for its reply and ack, and then for as long as
- * @more says; die with the kernel's words.
+ * @more says. Returns 0, or the kernel's error (its reason in rq->errmsg,
+ * the attribute in rq->bad_nest and rq->bad_attr); dies on any other
+ * failure.
  */
-static void transact_until(struct request *rq, bool (*more)(struct request *rq))
+static int transact_err(struct request *rq, bool (*more)(struct request *rq))
 {
-	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+	struct nl_cb *cb;
 	int err;
 
+	nl_open();
+	nlmsg_hdr(rq->msg)->nlmsg_type = nl_family;
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb)
 		die("out of memory");
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, rq);
@@ -348,20 +551,28 @@ static void transact_until(struct request *rq, bool (*more)(struct request *rq))
 	/* What follows the ack is not in sequence: the caller matches it. */
 	if (more)
 		nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
-	err = nl_send_auto(rq->sk, rq->msg);
+	err = nl_send_auto(nl_sk, rq->msg);
 	if (err < 0)
 		die("cannot send the request: %s", nl_geterror(err));
 	while (!rq->done || (!rq->err && more && more(rq))) {
-		err = nl_recvmsgs(rq->sk, cb);
+		err = nl_recvmsgs(nl_sk, cb);
 		if (err < 0 && (!rq->done || (more && !rq->err)))
 			die("netlink: %s", nl_geterror(err));
 	}
 	nl_cb_put(cb);
-	if (rq->err) {
-		if (rq->err == -EPERM)
-			die("kernel refused: %s (this needs CAP_NET_ADMIN)", rq->errmsg);
-		die("kernel refused: %s", rq->errmsg);
-	}
+	return rq->err;
+}
+
+static void transact_until(struct request *rq, bool (*more)(struct request *rq))
+{
+	const char *attr;
+
+	if (!transact_err(rq, more))
+		return;
+	attr = bad_name(rq);
+	die("kernel refused: %s%s%s%s%s", rq->errmsg,
+	    attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "",
+	    rq->err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
 }
 
 static void transact(struct request *rq)
@@ -369,28 +580,14 @@ static void transact(struct request *rq)
 	transact_until(rq, NULL);
 }
 
+/* A request without attributes, and its reply. */
+static void simple(struct request *rq, uint8_t cmd)
+{
+	rq_init(rq, cmd, 0, 0);
+	transact(rq);
+}
+
 /* ---- helpers ---- */
-
-static void json_fstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void json_str(const char *s)
-{
-	json_fstr(stdout, s);
-}
 
 static int lookup(const char *word, const char * const *names, int n)
 {
@@ -402,35 +599,27 @@ static int lookup(const char *word, const char * const *names, int n)
 	return -1;
 }
 
-static unsigned long number(const char *key, const char *s, unsigned long max)
+/* A decimal number from 0 to @max, or false. */
+static bool parse_number(const char *s, unsigned long max, unsigned long *v)
 {
-	unsigned long v;
 	char *end;
 
+	if (!isdigit((unsigned char)s[0]))
+		return false;
 	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || !*s || *end || v > max)
-		usage_die("%s: '%s' is not a number from 0 to %lu", key, s, max);
-	return v;
+	*v = strtoul(s, &end, 10);
+	return !errno && !*end && *v <= max;
 }
 
-static bool on_off(const char *key, const char *v)
+/* Read all of @fd (named @path in messages), at most @max octets (one more
+ * is read, to tell); NUL-terminated.
+ */
+static char *slurp_fd(int fd, const char *path, size_t max, size_t *len)
 {
-	if (strcmp(v, "on") && strcmp(v, "off"))
-		usage_die("%s: '%s' is not on or off", key, v);
-	return !strcmp(v, "on");
-}
-
-/* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
 	size_t n = 0, cap = 4096;
 	char *buf = malloc(cap + 1);
 	ssize_t r;
 
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
 	if (!buf)
 		die("out of memory");
 	while (n <= max) {
@@ -441,36 +630,402 @@ static char *slurp(const char *path, size_t max, size_t *len)
 				die("out of memory");
 		}
 		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0)
 			die("%s: %s", path, strerror(errno));
 		if (!r)
 			break;
 		n += r;
 	}
-	if (fd)
-		close(fd);
 	buf[n] = '\0';
 	*len = n;
 	return buf;
 }
 
-/* Returns true when @host was a name (not an address): the TLS name. */
-static bool put_address(struct nl_msg *msg, const char *host)
+/* Open @path ('-': stdin) for reading, or die. */
+static int open_in(const char *path)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
-	int err = getaddrinfo(host, NULL, &hints, &ai);
-	unsigned char bin[16];
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : dup(0);
 
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	int fd = open_in(path);
+	char *buf = slurp_fd(fd, path, max, len);
+
+	close(fd);
+	return buf;
+}
+
+/*
+ * A file that holds a password (a configuration file with "password =",
+ * or a password file) must belong to root or to the user running ksmtpctl,
+ * and give group and others no permission at all (mode 0600 or 0400), as
+ * ssh asks of a private key. NULL when @fd's file is such a one, else why
+ * not.
+ */
+static const char *secret_file_problem(int fd)
+{
+	static char why[160];
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return strerror(errno);
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, sizeof(why), "it belongs to uid %u, neither root nor you",
+			 (unsigned int)st.st_uid);
+		return why;
+	}
+	if (st.st_mode & 077) {
+		snprintf(why, sizeof(why), "its mode %04o lets group or others in (chmod 600)",
+			 (unsigned int)(st.st_mode & 07777));
+		return why;
+	}
+	return NULL;
+}
+
+/* Strip one trailing newline (LF or CR LF) of a password read from a file,
+ * stdin or the environment.
+ */
+static void strip_newline(char *pw, size_t *len)
+{
+	if (!*len || pw[*len - 1] != '\n')
+		return;
+	pw[--*len] = '\0';
+	if (*len && pw[*len - 1] == '\r')
+		pw[--*len] = '\0';
+}
+
+/* ---- the configuration's keys: set, setconf, showconf ---- */
+
+enum key_kind {
+	KEY_STR,	/* a string, as it is (an empty one clears it) */
+	KEY_U32,	/* a decimal number; the kernel checks its range */
+	KEY_PORT,
+	KEY_BOOL,	/* on or off */
+	KEY_TLS,
+	KEY_AUTH,
+	KEY_SERVER,	/* a host name or an address: the kernel resolves it */
+	KEY_PASSWORD,	/* the password itself: configuration files only */
+	KEY_PW_FILE,	/* the password from a file (set: or '-', stdin) */
+	KEY_PW_ENV,	/* the password from the environment: set only */
+	KEY_NAMESPACE,	/* the network namespace: configuration files only */
+};
+
+/* Every key, in the order showconf prints them. */
+static const struct cfg_key {
+	const char *name;
+	enum key_kind kind;
+	int attr;
+} cfg_keys[] = {
+	{ "namespace", KEY_NAMESPACE, 0 },
+	{ "server", KEY_SERVER, KSMTP_A_CFG_SERVER_NAME },
+	{ "port", KEY_PORT, KSMTP_A_CFG_PORT },
+	{ "tls", KEY_TLS, KSMTP_A_CFG_TLS },
+	{ "tls-name", KEY_STR, KSMTP_A_CFG_TLS_NAME },
+	{ "ca-file", KEY_STR, KSMTP_A_CFG_TLS_CA_FILE },
+	{ "from", KEY_STR, KSMTP_A_CFG_FROM },
+	{ "rcpt", KEY_STR, KSMTP_A_CFG_RCPT },
+	{ "domain", KEY_STR, KSMTP_A_CFG_DOMAIN },
+	{ "helo-only", KEY_BOOL, KSMTP_A_CFG_HELO_ONLY },
+	{ "auth", KEY_AUTH, KSMTP_A_CFG_AUTH },
+	{ "user", KEY_STR, KSMTP_A_CFG_USERNAME },
+	{ "password", KEY_PASSWORD, KSMTP_A_CFG_PASSWORD },
+	{ "password-file", KEY_PW_FILE, KSMTP_A_CFG_PASSWORD_FILE },
+	{ "password-env", KEY_PW_ENV, KSMTP_A_CFG_PASSWORD },
+	{ "auth-cleartext", KEY_BOOL, KSMTP_A_CFG_AUTH_CLEARTEXT },
+	{ "timeout-connect", KEY_U32, KSMTP_A_CFG_TIMEOUT_CONNECT },
+	{ "timeout-greeting", KEY_U32, KSMTP_A_CFG_TIMEOUT_GREETING },
+	{ "timeout-command", KEY_U32, KSMTP_A_CFG_TIMEOUT_COMMAND },
+	{ "timeout-data-block", KEY_U32, KSMTP_A_CFG_TIMEOUT_DATA_BLOCK },
+	{ "timeout-final-dot", KEY_U32, KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
+	{ "queue-max", KEY_U32, KSMTP_A_CFG_QUEUE_MAX },
+	{ "queue-bytes", KEY_U32, KSMTP_A_CFG_QUEUE_BYTES },
+	{ "retry-max", KEY_U32, KSMTP_A_CFG_RETRY_MAX },
+	{ "retry-age", KEY_U32, KSMTP_A_CFG_RETRY_AGE },
+	{ "retry-base-ms", KEY_U32, KSMTP_A_CFG_RETRY_BASE_MS },
+	{ "coalesce-ms", KEY_U32, KSMTP_A_CFG_COALESCE_MS },
+};
+
+struct setting {
+	const struct cfg_key *key;
+	const char *value;
+	unsigned int line;	/* of the file; 0 on the command line */
+	unsigned long num;	/* the value of a number, on/off, tls, auth */
+};
+
+/* A configuration from the command line (set: what it names changes) or
+ * from a file (setconf: the whole configuration).
+ */
+struct conf {
+	const char *file;	/* NULL: the command line */
+	struct setting *s;
+	unsigned int n;
+	const char *ns;		/* namespace = */
+	unsigned int ns_line;
+	unsigned int pw_line;	/* of password = or password-file = */
+	bool inline_pw;		/* password = */
+	/* what was sent: the setting each attribute came from */
+	const struct setting *from[KSMTP_A_CFG_MAX + 1];
+};
+
+/* A bad setting: on the command line a usage error (exit 2), in a file
+ * "FILE:LINE: KEY: why" (exit 1).
+ */
+static void __attribute__((noreturn, format(printf, 4, 5)))
+conf_fail(const struct conf *c, unsigned int line, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", prog);
+	if (batch_where)
+		fprintf(stderr, "%s: ", batch_where);
+	if (c->file)
+		fprintf(stderr, "%s:%u: ", c->file, line);
+	if (key)
+		fprintf(stderr, "%s: ", key);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (!c->file)
+		fprintf(stderr, " (see '%s --help')", prog);
+	fputc('\n', stderr);
+	exit(c->file ? 1 : 2);
+}
+
+static const struct cfg_key *find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cfg_keys); i++)
+		if (!strcmp(name, cfg_keys[i].name))
+			return &cfg_keys[i];
+	return NULL;
+}
+
+static bool netns_name_ok(const char *s)
+{
+	return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") &&
+	       strlen(s) <= NAME_MAX;
+}
+
+/* Check one setting's syntax and add it. */
+static void conf_add(struct conf *c, const char *name, const char *v, unsigned int line)
+{
+	const struct cfg_key *k = find_key(name);
+	struct setting *s;
+	unsigned int i;
+	int n;
+
+	if (!k && c->file)
+		conf_fail(c, line, name, "unknown key");
+	if (!k)
+		usage_die("set: unknown key '%s'", name);
+	if (c->file) {
+		for (i = 0; i < c->n; i++)
+			if (c->s[i].key == k)
+				conf_fail(c, line, name, "given twice (first on line %u)",
+					  c->s[i].line);
+	}
+	s = realloc(c->s, (c->n + 1) * sizeof(*s));
+	if (!s)
+		die("out of memory");
+	c->s = s;
+	s = &c->s[c->n++];
+	*s = (struct setting){ .key = k, .value = v, .line = line };
+	switch (k->kind) {
+	case KEY_U32:
+		if (!parse_number(v, UINT32_MAX, &s->num))
+			conf_fail(c, line, name, "'%s' is not a number from 0 to %u", v,
+				  UINT32_MAX);
+		break;
+	case KEY_PORT:
+		if (!parse_number(v, 65535, &s->num))
+			conf_fail(c, line, name, "'%s' is not a number from 0 to 65535", v);
+		break;
+	case KEY_BOOL:
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			conf_fail(c, line, name, "'%s' is not on or off", v);
+		s->num = !strcmp(v, "on");
+		break;
+	case KEY_TLS:
+		n = lookup(v, tls_names, KSMTP_TLS_MAX + 1);
+		if (n < 0)
+			conf_fail(c, line, name, "'%s' is not none, starttls or tls", v);
+		s->num = n;
+		break;
+	case KEY_AUTH:
+		n = lookup(v, auth_names, KSMTP_AUTH_MAX + 1);
+		if (n < 0)
+			conf_fail(c, line, name, "'%s' is not none, plain, login or cram-md5", v);
+		s->num = n;
+		break;
+	case KEY_NAMESPACE:
+		if (!c->file)
+			usage_die("namespace: only in a configuration file (on the command line: "
+				  "ip netns exec NAME %s ...)", prog);
+		if (!netns_name_ok(v))
+			conf_fail(c, line, name, "'%s' is not the name of a namespace (one in %s)",
+				  v, NETNS_DIR);
+		c->ns = v;
+		c->ns_line = line;
+		break;
+	case KEY_PASSWORD:
+	case KEY_PW_FILE:
+	case KEY_PW_ENV:
+		if (k->kind == KEY_PASSWORD && !c->file)
+			usage_die("password: not on the command line; use password-file or "
+				  "password-env");
+		if (k->kind == KEY_PW_ENV && c->file)
+			conf_fail(c, line, name, "not in a configuration file: use password "
+				  "or password-file");
+		if (k->kind == KEY_PW_FILE && c->file && v[0] != '/')
+			conf_fail(c, line, name, "'%s' is not an absolute path", v);
+		if (c->file && c->pw_line)
+			conf_fail(c, line, name, "the password is already given on line %u",
+				  c->pw_line);
+		c->pw_line = line;
+		c->inline_pw = k->kind == KEY_PASSWORD;
+		break;
+	case KEY_STR:
+	case KEY_SERVER:
+		break;
+	}
+}
+
+/* @path made absolute (without resolving links), for the kernel to keep. */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/')
+		out = strdup(path);
+	else if (!getcwd(cwd, sizeof(cwd)))
+		die("cannot tell the current directory: %s", strerror(errno));
+	else if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		out = NULL;
+	if (!out)
+		die("out of memory");
+	return out;
+}
+
+/* The password of a password-file or password-env setting into @msg,
+ * with the file's name (empty: none, so that showconf names no file).
+ */
+static void put_password(struct conf *c, struct nl_msg *msg, const struct setting *s)
+{
+	char *pw, *file = NULL;
+	size_t len;
+	int fd;
+
+	if (s->key->kind == KEY_PW_ENV) {
+		const char *e = getenv(s->value);
+
+		if (!e)
+			usage_die("password-env: %s is not set", s->value);
+		pw = strdup(e);
+		if (!pw)
+			die("out of memory");
+		len = strlen(pw);
+	} else {
+		const char *why;
+
+		fd = open_in(s->value);
+		why = strcmp(s->value, "-") ? secret_file_problem(fd) : NULL;
+		if (why && c->file)
+			conf_fail(c, s->line, s->key->name, "%s: refused: %s", s->value, why);
+		if (why)
+			die("password-file: %s: refused: %s", s->value, why);
+		pw = slurp_fd(fd, s->value, KSMTP_STR_MAX + 2, &len);
+		close(fd);
+		if (strcmp(s->value, "-"))
+			file = absolute(s->value);
+	}
+	strip_newline(pw, &len);
+	if (strlen(pw) != len && c->file)
+		conf_fail(c, s->line, s->key->name, "%s: the password holds a NUL octet",
+			  s->value);
+	if (strlen(pw) != len)
+		die("password: holds a NUL octet");
+	if (nla_put_string(msg, KSMTP_A_CFG_PASSWORD, pw) ||
+	    nla_put_string(msg, KSMTP_A_CFG_PASSWORD_FILE, file ? file : ""))
+		die("out of memory");
+	explicit_bzero(pw, len);
+	free(pw);
+	free(file);
+	c->from[KSMTP_A_CFG_PASSWORD] = s;
+	c->from[KSMTP_A_CFG_PASSWORD_FILE] = s;
+}
+
+/* Every setting into @msg (inside a KSMTP_A_CONFIG nest), in order. */
+static void conf_put(struct conf *c, struct nl_msg *msg)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < c->n && !err; i++) {
+		const struct setting *s = &c->s[i];
+		int attr = s->key->attr;
+
+		switch (s->key->kind) {
+		case KEY_STR:
+		case KEY_SERVER:
+		case KEY_PASSWORD:
+			err = nla_put_string(msg, attr, s->value);
+			break;
+		case KEY_U32:
+		case KEY_TLS:
+		case KEY_AUTH:
+			err = nla_put_u32(msg, attr, s->num);
+			break;
+		case KEY_PORT:
+			err = nla_put_u16(msg, attr, s->num);
+			break;
+		case KEY_BOOL:
+			err = nla_put_u8(msg, attr, s->num);
+			break;
+		case KEY_PW_FILE:
+		case KEY_PW_ENV:
+			put_password(c, msg, s);
+			continue;
+		case KEY_NAMESPACE:
+			continue;
+		}
+		c->from[attr] = s;
+	}
 	if (err)
-		usage_die("server: cannot resolve '%s': %s", host, gai_strerror(err));
-	if (ai->ai_family == AF_INET)
-		nla_put(msg, KSMTP_A_CFG_SERVER_ADDR, 4,
-			&((struct sockaddr_in *)ai->ai_addr)->sin_addr);
-	else
-		nla_put(msg, KSMTP_A_CFG_SERVER_ADDR, 16,
-			&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
-	freeaddrinfo(ai);
-	return inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1;
+		die("out of memory");
+}
+
+/* The request for @c (@replace: the whole configuration; @tls_name: one
+ * more attribute), its password wiped from our memory by rq_wipe().
+ */
+static void conf_request(struct conf *c, struct request *rq, bool replace,
+			 const char *tls_name)
+{
+	struct nlattr *nest;
+
+	rq_init(rq, KSMTP_CMD_CONFIG_SET, 0, 0);
+	nest = start_nest(rq->msg, KSMTP_A_CONFIG);
+	if (replace && nla_put_u8(rq->msg, KSMTP_A_CFG_REPLACE, 1))
+		die("out of memory");
+	conf_put(c, rq->msg);
+	if (tls_name && nla_put_string(rq->msg, KSMTP_A_CFG_TLS_NAME, tls_name))
+		die("out of memory");
+	end_nest(rq->msg, nest);
+}
+
+static void rq_wipe(struct request *rq)
+{
+	explicit_bzero(nlmsg_hdr(rq->msg), nlmsg_hdr(rq->msg)->nlmsg_len);
+	rq_free(rq);
 }
 
 /* ---- set ---- */
@@ -479,14 +1034,17 @@ static const char set_help[] =
 	"usage: ksmtpctl set KEY VALUE [KEY VALUE]...\n"
 	"Change the configuration of this network namespace's default client.\n"
 	"Keys not given keep their value; an empty string clears a string.\n"
-	"  server ADDR|HOST          SMTP server (IPv4, IPv6 or a name resolved now)\n"
-	"  port N                    TCP port (default 25)\n"
+	"  server HOST|ADDR          SMTP server: a host name, which the kernel resolves\n"
+	"                            at each session (each address tried in turn), or\n"
+	"                            an IPv4 or IPv6 address\n"
+	"  port N                    TCP port (default 25, 465 with tls tls)\n"
 	"  from ADDR                 sender address (envelope and From:)\n"
 	"  rcpt ADDR[, ADDR]...      default recipient(s), up to 16: one mail to all\n"
 	"  domain NAME               EHLO argument (empty: address literal)\n"
 	"  auth none|plain|login|cram-md5\n"
 	"  user NAME                 user name for AUTH\n"
-	"  password-file PATH|-      read the password from a file or stdin\n"
+	"  password-file PATH|-      read the password from a file (mode 0600, owned by\n"
+	"                            root or you; the kernel keeps its name) or stdin\n"
 	"  password-env VAR          read the password from an environment variable\n"
 	"  helo-only on|off          greet with HELO instead of EHLO\n"
 	"  tls none|starttls|tls     STARTTLS (required: no fallback) or implicit TLS\n"
@@ -503,128 +1061,244 @@ static const char set_help[] =
 	"  retry-max N, retry-age SECONDS, retry-base-ms MS   transient failures are\n"
 	"                            retried, the delay doubling with jitter\n"
 	"  coalesce-ms MS            identical mails within MS become one with a count\n"
-	"The password is never taken from the command line.\n";
+	"The password is never taken from the command line. A whole configuration\n"
+	"from a file: ksmtpctl setconf (see ksmtpctl(8)).\n";
+
+/* An address literal, as opposed to a host name. */
+static bool is_address(const char *host)
+{
+	unsigned char bin[16];
+
+	return inet_pton(AF_INET, host, bin) == 1 || inet_pton(AF_INET6, host, bin) == 1;
+}
 
 static int cmd_set(int argc, char **argv)
 {
-	static const struct {
-		const char *key;
-		int attr;
-	} strs[] = {
-		{ "from", KSMTP_A_CFG_FROM }, { "rcpt", KSMTP_A_CFG_RCPT },
-		{ "domain", KSMTP_A_CFG_DOMAIN }, { "user", KSMTP_A_CFG_USERNAME },
-		{ "tls-name", KSMTP_A_CFG_TLS_NAME }, { "ca-file", KSMTP_A_CFG_TLS_CA_FILE },
-	}, timeouts[] = {
-		{ "queue-max", KSMTP_A_CFG_QUEUE_MAX },
-		{ "queue-bytes", KSMTP_A_CFG_QUEUE_BYTES },
-		{ "retry-max", KSMTP_A_CFG_RETRY_MAX },
-		{ "retry-age", KSMTP_A_CFG_RETRY_AGE },
-		{ "retry-base-ms", KSMTP_A_CFG_RETRY_BASE_MS },
-		{ "coalesce-ms", KSMTP_A_CFG_COALESCE_MS },
-		{ "timeout-connect", KSMTP_A_CFG_TIMEOUT_CONNECT },
-		{ "timeout-greeting", KSMTP_A_CFG_TIMEOUT_GREETING },
-		{ "timeout-command", KSMTP_A_CFG_TIMEOUT_COMMAND },
-		{ "timeout-data-block", KSMTP_A_CFG_TIMEOUT_DATA_BLOCK },
-		{ "timeout-final-dot", KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
-	};
-	struct request rq = {};
-	const char *server_name = NULL;
-	struct nlattr *cfg;
+	const struct setting *server = NULL;
+	struct conf c = { 0 };
+	struct request rq;
 	bool tls_name = false;
-	int i, n;
-	size_t j;
+	unsigned int i;
+	int j;
 
 	if (argc < 2)
 		usage_die("set: nothing to set");
 	if ((argc - 1) % 2)
 		usage_die("set: '%s' needs a value", argv[argc - 1]);
-	start(&rq, KSMTP_CMD_CONFIG_SET, 0);
-	cfg = start_nest(rq.msg, KSMTP_A_CONFIG);
-	for (i = 1; i < argc; i += 2) {
-		const char *k = argv[i], *v = argv[i + 1];
-		bool found = false;
-
-		for (j = 0; j < sizeof(strs) / sizeof(strs[0]); j++)
-			if (!strcmp(k, strs[j].key)) {
-				nla_put_string(rq.msg, strs[j].attr, v);
-				found = true;
-			}
-		for (j = 0; j < sizeof(timeouts) / sizeof(timeouts[0]); j++)
-			if (!strcmp(k, timeouts[j].key)) {
-				nla_put_u32(rq.msg, timeouts[j].attr, number(k, v, UINT32_MAX));
-				found = true;
-			}
-		if (!strcmp(k, "tls-name"))
+	for (j = 1; j < argc; j += 2)
+		conf_add(&c, argv[j], argv[j + 1], 0);
+	for (i = 0; i < c.n; i++) {
+		if (c.s[i].key->kind == KEY_SERVER)
+			server = &c.s[i];
+		if (c.s[i].key->attr == KSMTP_A_CFG_TLS_NAME)
 			tls_name = true;
-		if (found)
-			continue;
-		if (!strcmp(k, "server")) {
-			server_name = put_address(rq.msg, v) ? v : NULL;
-		} else if (!strcmp(k, "tls")) {
-			n = lookup(v, tls_names, KSMTP_TLS_MAX + 1);
-			if (n < 0)
-				usage_die("tls: '%s' is not none, starttls or tls", v);
-			nla_put_u32(rq.msg, KSMTP_A_CFG_TLS, n);
-		} else if (!strcmp(k, "auth-cleartext")) {
-			nla_put_u8(rq.msg, KSMTP_A_CFG_AUTH_CLEARTEXT, on_off(k, v));
-		} else if (!strcmp(k, "port")) {
-			nla_put_u16(rq.msg, KSMTP_A_CFG_PORT, number(k, v, 65535));
-		} else if (!strcmp(k, "auth")) {
-			n = lookup(v, auth_names, KSMTP_AUTH_MAX + 1);
-			if (n < 0)
-				usage_die("auth: '%s' is not none, plain, login or cram-md5", v);
-			nla_put_u32(rq.msg, KSMTP_A_CFG_AUTH, n);
-		} else if (!strcmp(k, "helo-only")) {
-			nla_put_u8(rq.msg, KSMTP_A_CFG_HELO_ONLY, on_off(k, v));
-		} else if (!strcmp(k, "password-file") || !strcmp(k, "password-env")) {
-			char *pw;
-			size_t len;
-
-			if (!strcmp(k, "password-env")) {
-				const char *e = getenv(v);
-
-				if (!e)
-					usage_die("password-env: %s is not set", v);
-				pw = strdup(e);
-				if (!pw)
-					die("out of memory");
-				len = strlen(pw);
-			} else {
-				pw = slurp(v, KSMTP_STR_MAX + 2, &len);
-			}
-			while (len && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
-				pw[--len] = '\0';
-			if (strlen(pw) != len)
-				die("password: holds a NUL octet");
-			nla_put_string(rq.msg, KSMTP_A_CFG_PASSWORD, pw);
-			explicit_bzero(pw, len);
-			free(pw);
-		} else if (!strcmp(k, "password")) {
-			usage_die("password: not on the command line; use password-file or password-env");
-		} else {
-			usage_die("set: unknown key '%s'", k);
-		}
+		if (batch_where && c.s[i].key->kind == KEY_PW_FILE && !strcmp(c.s[i].value, "-"))
+			usage_die("password-file: not '-' in a batch");
 	}
 	/* A server given by name is the name its certificate must carry. */
-	if (server_name && !tls_name)
-		nla_put_string(rq.msg, KSMTP_A_CFG_TLS_NAME, server_name);
-	end_nest(rq.msg, cfg);
+	if (!server || tls_name || !server->value[0] || is_address(server->value))
+		server = NULL;
+	conf_request(&c, &rq, false, server ? server->value : NULL);
 	transact(&rq);
 	/* The request held the password: clear it before freeing. */
-	explicit_bzero(nlmsg_hdr(rq.msg), nlmsg_hdr(rq.msg)->nlmsg_len);
+	rq_wipe(&rq);
+	free(c.s);
 	return 0;
 }
 
-/* ---- show ---- */
+/* ---- setconf, showconf ---- */
 
-static const char show_help[] =
-	"usage: ksmtpctl show [-j]\n"
-	"Print the configuration of this network namespace's default client.\n"
-	"The password is never shown, only whether one is set. -j prints JSON.\n";
+static const char setconf_help[] =
+	"usage: ksmtpctl setconf FILE\n"
+	"       ksmtpctl setconf -a\n"
+	"Apply the whole configuration in FILE ('-': stdin) at once: what it does not\n"
+	"name goes back to its default. Lines 'key = value' with the keys of\n"
+	"'ksmtpctl set', and 'password = SECRET' or 'password-file = PATH', and\n"
+	"'namespace = NAME' (a namespace in " NETNS_DIR ", entered first); '#' starts\n"
+	"a comment line. A file holding a password must be mode 0600 (or 0400) and\n"
+	"belong to root (or to you). A bad file changes nothing: the error names\n"
+	"its line.\n"
+	"-a applies each " KSMTP_CONF_DIR "/*.conf in turn (sorted), each in the\n"
+	"namespace it names; one naming a namespace that does not exist is skipped.\n";
+
+static const char showconf_help[] =
+	"usage: ksmtpctl showconf\n"
+	"Print the running configuration of this network namespace in the format\n"
+	"of setconf, never the password: its file if it came from one\n"
+	"(password-file = PATH). 'showconf > f; setconf f' changes nothing.\n";
+
+/* Parse a configuration file's text (@buf, NUL-terminated, changed in place). */
+static void conf_parse(struct conf *c, char *buf, size_t len)
+{
+	char *p = buf, *end = buf + len;
+	unsigned int line = 0;
+
+	while (p < end) {
+		char *e = memchr(p, '\n', end - p), *k, *ke, *v, *eq;
+
+		line++;
+		if (!e)
+			e = end;
+		if (memchr(p, '\0', e - p))
+			conf_fail(c, line, NULL, "holds a NUL octet");
+		*e = '\0';
+		k = p + strspn(p, " \t");
+		p = e + 1;
+		/* trailing blanks (and the CR of a CR LF) are not the value's */
+		while (e > k && strchr(" \t\r", e[-1]))
+			*--e = '\0';
+		if (!*k || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		if (!eq || eq == k)
+			conf_fail(c, line, NULL, "not a 'key = value' line");
+		v = eq + 1 + strspn(eq + 1, " \t");
+		ke = eq;
+		while (ke > k && strchr(" \t", ke[-1]))
+			ke--;
+		*ke = '\0';
+		conf_add(c, k, v, line);
+	}
+}
+
+/* Enter the namespace the file names. False: it does not exist, and
+ * @skip says to skip the file (setconf -a).
+ */
+static bool enter_netns(struct conf *c, bool skip)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, c->ns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && skip) {
+		fprintf(stderr, "%s: %s:%u: namespace '%s' does not exist (no %s): skipped\n",
+			prog, c->file, c->ns_line, c->ns, path);
+		return false;
+	}
+	if (fd < 0)
+		conf_fail(c, c->ns_line, "namespace", "%s: %s", path, strerror(errno));
+	if (setns(fd, CLONE_NEWNET))
+		conf_fail(c, c->ns_line, "namespace", "cannot enter %s: %s", path,
+			  strerror(errno));
+	close(fd);
+	return true;
+}
+
+/* Apply one file; exits 1 on any failure (in a -a run, each file is a
+ * process of its own).
+ */
+static void setconf_file(const char *path, bool all)
+{
+	struct conf c = { .file = path };
+	const struct setting *s;
+	struct request rq;
+	const char *why;
+	struct stat st;
+	int fd, err = 0;
+	size_t len;
+	char *buf;
+
+	fd = open_in(path);
+	buf = slurp_fd(fd, path, CONF_MAX, &len);
+	if (len > CONF_MAX)
+		die("%s: larger than %u octets", path, CONF_MAX);
+	conf_parse(&c, buf, len);
+	/* Applied by root at boot: as wg-quick does, say so when others may
+	 * change it (a file holding a password is refused below).
+	 */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (st.st_mode & 022) && !c.inline_pw)
+		fprintf(stderr, "%s: warning: %s may be changed by group or others (mode %04o)\n",
+			prog, path, (unsigned int)(st.st_mode & 07777));
+	if (c.inline_pw) {
+		why = secret_file_problem(fd);
+		if (why)
+			conf_fail(&c, c.pw_line, "password",
+				  "refused: the file holds a password and %s", why);
+	}
+	close(fd);
+	if (c.ns && !enter_netns(&c, all))
+		goto out;
+	conf_request(&c, &rq, true, NULL);
+	err = transact_err(&rq, NULL);
+	rq_wipe(&rq);
+out:
+	explicit_bzero(buf, len);
+	free(buf);
+	if (!err) {
+		free(c.s);
+		return;
+	}
+	/* The attribute the kernel named, back to the line that gave it. */
+	s = rq.bad_nest == KSMTP_A_CONFIG && rq.bad_attr > 0 && rq.bad_attr <= KSMTP_A_CFG_MAX ?
+	    c.from[rq.bad_attr] : NULL;
+	if (s)
+		die("%s:%u: %s: kernel refused: %s%s", path, s->line, s->key->name, rq.errmsg,
+		    err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
+	die("%s: kernel refused: %s%s", path, rq.errmsg,
+	    err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
+}
+
+static bool batch_running;
+
+/* @fn(@arg) in a child process (its own socket, its own namespace);
+ * returns its exit status.
+ */
+static int in_child(void (*fn)(const char *arg, bool all), const char *arg, bool all)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		nl_sk = NULL;	/* the parent's, in its namespace */
+		fn(arg, all);
+		exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static int cmd_setconf(int argc, char **argv)
+{
+	glob_t g;
+	size_t i;
+	int rc = 0, err;
+
+	if (argc != 2)
+		usage_die("setconf: %s", argc < 2 ? "which file? (or -a)" : "one file only");
+	if (strcmp(argv[1], "-a")) {
+		if (batch_running)
+			return in_child(setconf_file, argv[1], false);
+		setconf_file(argv[1], false);
+		return 0;
+	}
+	err = glob(KSMTP_CONF_DIR "/*.conf", 0, NULL, &g);
+	if (err == GLOB_NOMATCH)
+		return 0;
+	if (err)
+		die("%s: cannot list its files", KSMTP_CONF_DIR);
+	for (i = 0; i < g.gl_pathc; i++)
+		if (in_child(setconf_file, g.gl_pathv[i], true))
+			rc = 1;
+	globfree(&g);
+	return rc;
+}
 
 static const char *get_str(struct nlattr *a)
 {
 	return a ? nla_get_string(a) : "";
+}
+
+static uint32_t u32_or0(struct nlattr *a)
+{
+	return a ? nla_get_u32(a) : 0;
 }
 
 static void addr_str(struct nlattr *a, char *buf, size_t len)
@@ -637,118 +1311,239 @@ static void addr_str(struct nlattr *a, char *buf, size_t len)
 		snprintf(buf, len, "%s", "");
 }
 
-static bool want_json(int argc, char **argv, const char *help)
+/* The server as given: its name, or the address an older client set. */
+static const char *server_of(struct nlattr **cfg, char *buf, size_t len)
+{
+	if (cfg[KSMTP_A_CFG_SERVER_NAME])
+		return nla_get_string(cfg[KSMTP_A_CFG_SERVER_NAME]);
+	addr_str(cfg[KSMTP_A_CFG_SERVER_ADDR], buf, len);
+	return buf;
+}
+
+/* The name in /run/netns of the namespace we are in, or NULL (as `ip netns
+ * identify` finds it; the first in sorted order if it has several).
+ */
+static const char *netns_self(void)
+{
+	static char name[NAME_MAX + 1];
+	struct dirent **list;
+	struct stat self, st;
+	char path[PATH_MAX];
+	const char *found = NULL;
+	int n, i;
+
+	if (stat("/proc/self/ns/net", &self))
+		return NULL;
+	n = scandir(NETNS_DIR, &list, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, list[i]->d_name);
+		if (!found && list[i]->d_name[0] != '.' && !stat(path, &st) &&
+		    st.st_dev == self.st_dev && st.st_ino == self.st_ino) {
+			snprintf(name, sizeof(name), "%s", list[i]->d_name);
+			found = name;
+		}
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
+	return found;
+}
+
+static int cmd_showconf(int argc, char **argv)
+{
+	char addr[INET6_ADDRSTRLEN];
+	struct request rq;
+	struct nlattr **cfg;
+	const char *ns;
+	uint32_t v;
+	size_t i;
+
+	(void)argv;
+	if (argc > 1)
+		usage_die("showconf: unexpected '%s'", argv[1]);
+	simple(&rq, KSMTP_CMD_CONFIG_GET);
+	cfg = rq.a.cfg;
+	ns = netns_self();
+	for (i = 0; i < ARRAY_SIZE(cfg_keys); i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		struct nlattr *a = k->attr ? cfg[k->attr] : NULL;
+
+		switch (k->kind) {
+		case KEY_NAMESPACE:
+			if (ns)
+				printf("namespace = %s\n", ns);
+			break;
+		case KEY_SERVER:
+			if (*server_of(cfg, addr, sizeof(addr)) || a)
+				printf("server = %s\n", server_of(cfg, addr, sizeof(addr)));
+			break;
+		case KEY_STR:
+			if (a && *nla_get_string(a))
+				printf("%s = %s\n", k->name, nla_get_string(a));
+			else if (a)
+				printf("%s =\n", k->name);
+			break;
+		case KEY_PORT:
+			if (a)
+				printf("port = %u\n", nla_get_u16(a));
+			break;
+		case KEY_U32:
+			if (a)
+				printf("%s = %u\n", k->name, nla_get_u32(a));
+			break;
+		case KEY_BOOL:
+			if (a)
+				printf("%s = %s\n", k->name, nla_get_u8(a) ? "on" : "off");
+			break;
+		case KEY_TLS:
+			v = u32_or0(a);
+			printf("tls = %s\n", tls_names[v <= KSMTP_TLS_MAX ? v : 0]);
+			break;
+		case KEY_AUTH:
+			v = u32_or0(a);
+			printf("auth = %s\n", auth_names[v <= KSMTP_AUTH_MAX ? v : 0]);
+			break;
+		case KEY_PW_FILE:
+			if (a && *nla_get_string(a))
+				printf("password-file = %s\n", nla_get_string(a));
+			else if (cfg[KSMTP_A_CFG_PASSWORD_SET] &&
+				 nla_get_u8(cfg[KSMTP_A_CFG_PASSWORD_SET]))
+				printf("# password: set, not shown (it came from no file)\n");
+			break;
+		case KEY_PASSWORD:
+		case KEY_PW_ENV:
+			break;
+		}
+	}
+	rq_free(&rq);
+	return 0;
+}
+
+/* ---- show ---- */
+
+static const char show_help[] =
+	"usage: ksmtpctl show [-j]\n"
+	"Print the configuration of this network namespace's default client.\n"
+	"The password is never shown, only whether one is set (and its file).\n"
+	"-j prints JSON.\n";
+
+/* Only -j (or --json) among a command's arguments. */
+static void want_json(int argc, char **argv)
 {
 	int i;
-	bool json = false;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
-			json = true;
+			opt_json = true;
 		else
 			usage_die("%s: unexpected '%s'", argv[0], argv[i]);
 	}
-	(void)help;
-	return json;
+}
+
+static const struct {
+	const char *name;
+	int attr;
+} timeouts[] = {
+	{ "connect", KSMTP_A_CFG_TIMEOUT_CONNECT },
+	{ "greeting", KSMTP_A_CFG_TIMEOUT_GREETING },
+	{ "command", KSMTP_A_CFG_TIMEOUT_COMMAND },
+	{ "data_block", KSMTP_A_CFG_TIMEOUT_DATA_BLOCK },
+	{ "final_dot", KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
+};
+
+static bool flag(struct nlattr *a)
+{
+	return a && nla_get_u8(a);
+}
+
+static void show_json(struct nlattr **cfg, const char *server, uint32_t auth, uint32_t tls)
+{
+	struct json_object *o = jobj(), *t = jobj(), *q = jobj();
+	size_t i;
+
+	jset(o, "configured", jbool(flag(cfg[KSMTP_A_CFG_CONFIGURED])));
+	jset(o, "server", jstr(server));
+	jset(o, "port", ju64(cfg[KSMTP_A_CFG_PORT] ? nla_get_u16(cfg[KSMTP_A_CFG_PORT]) : 0));
+	jset(o, "from", jstr(get_str(cfg[KSMTP_A_CFG_FROM])));
+	jset(o, "rcpt", jstr(get_str(cfg[KSMTP_A_CFG_RCPT])));
+	jset(o, "recipients", jrcpts(get_str(cfg[KSMTP_A_CFG_RCPT])));
+	jset(o, "domain", jstr(get_str(cfg[KSMTP_A_CFG_DOMAIN])));
+	jset(o, "auth", jstr(auth_names[auth]));
+	jset(o, "user", jstr(get_str(cfg[KSMTP_A_CFG_USERNAME])));
+	jset(o, "password_set", jbool(flag(cfg[KSMTP_A_CFG_PASSWORD_SET])));
+	jset(o, "password_file", jstr(get_str(cfg[KSMTP_A_CFG_PASSWORD_FILE])));
+	jset(o, "helo_only", jbool(flag(cfg[KSMTP_A_CFG_HELO_ONLY])));
+	jset(o, "tls", jstr(tls_names[tls]));
+	jset(o, "tls_name", jstr(get_str(cfg[KSMTP_A_CFG_TLS_NAME])));
+	jset(o, "ca_file", jstr(get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE])));
+	jset(o, "auth_cleartext", jbool(flag(cfg[KSMTP_A_CFG_AUTH_CLEARTEXT])));
+	for (i = 0; i < ARRAY_SIZE(timeouts); i++)
+		jset(t, timeouts[i].name, ju64(u32_or0(cfg[timeouts[i].attr])));
+	jset(o, "timeouts_ms", t);
+	jset(q, "max", ju64(u32_or0(cfg[KSMTP_A_CFG_QUEUE_MAX])));
+	jset(q, "bytes", ju64(u32_or0(cfg[KSMTP_A_CFG_QUEUE_BYTES])));
+	jset(q, "retry_max", ju64(u32_or0(cfg[KSMTP_A_CFG_RETRY_MAX])));
+	jset(q, "retry_age_s", ju64(u32_or0(cfg[KSMTP_A_CFG_RETRY_AGE])));
+	jset(q, "retry_base_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_RETRY_BASE_MS])));
+	jset(q, "coalesce_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_COALESCE_MS])));
+	jset(o, "queue", q);
+	jprint(stdout, o);
 }
 
 static int cmd_show(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int attr;
-	} timeouts[] = {
-		{ "connect", KSMTP_A_CFG_TIMEOUT_CONNECT },
-		{ "greeting", KSMTP_A_CFG_TIMEOUT_GREETING },
-		{ "command", KSMTP_A_CFG_TIMEOUT_COMMAND },
-		{ "data_block", KSMTP_A_CFG_TIMEOUT_DATA_BLOCK },
-		{ "final_dot", KSMTP_A_CFG_TIMEOUT_FINAL_DOT },
-	};
-	bool json = want_json(argc, argv, show_help);
-	struct request rq = {};
+	char addr[INET6_ADDRSTRLEN];
+	const char *server, *pwfile;
+	struct request rq;
 	struct nlattr **cfg;
-	char server[INET6_ADDRSTRLEN];
 	uint32_t auth, tls;
-	bool cleartext;
 	size_t i;
 
-	start(&rq, KSMTP_CMD_CONFIG_GET, 0);
-	transact(&rq);
+	want_json(argc, argv);
+	simple(&rq, KSMTP_CMD_CONFIG_GET);
 	cfg = rq.a.cfg;
-	addr_str(cfg[KSMTP_A_CFG_SERVER_ADDR], server, sizeof(server));
-	auth = cfg[KSMTP_A_CFG_AUTH] ? nla_get_u32(cfg[KSMTP_A_CFG_AUTH]) : 0;
+	server = server_of(cfg, addr, sizeof(addr));
+	auth = u32_or0(cfg[KSMTP_A_CFG_AUTH]);
 	if (auth > KSMTP_AUTH_MAX)
 		auth = 0;
-	tls = cfg[KSMTP_A_CFG_TLS] ? nla_get_u32(cfg[KSMTP_A_CFG_TLS]) : 0;
+	tls = u32_or0(cfg[KSMTP_A_CFG_TLS]);
 	if (tls > KSMTP_TLS_MAX)
 		tls = 0;
-	cleartext = cfg[KSMTP_A_CFG_AUTH_CLEARTEXT] &&
-		    nla_get_u8(cfg[KSMTP_A_CFG_AUTH_CLEARTEXT]);
-	if (json) {
-		printf("{\"configured\": %s, \"server\": ",
-		       cfg[KSMTP_A_CFG_CONFIGURED] &&
-		       nla_get_u8(cfg[KSMTP_A_CFG_CONFIGURED]) ? "true" : "false");
-		json_str(server);
-		printf(", \"port\": %u, \"from\": ", nla_get_u16(cfg[KSMTP_A_CFG_PORT]));
-		json_str(get_str(cfg[KSMTP_A_CFG_FROM]));
-		printf(", \"rcpt\": ");
-		json_str(get_str(cfg[KSMTP_A_CFG_RCPT]));
-		printf(", \"domain\": ");
-		json_str(get_str(cfg[KSMTP_A_CFG_DOMAIN]));
-		printf(", \"auth\": \"%s\", \"user\": ", auth_names[auth]);
-		json_str(get_str(cfg[KSMTP_A_CFG_USERNAME]));
-		printf(", \"password_set\": %s, \"helo_only\": %s",
-		       nla_get_u8(cfg[KSMTP_A_CFG_PASSWORD_SET]) ? "true" : "false",
-		       nla_get_u8(cfg[KSMTP_A_CFG_HELO_ONLY]) ? "true" : "false");
-		printf(", \"tls\": \"%s\", \"tls_name\": ", tls_names[tls]);
-		json_str(get_str(cfg[KSMTP_A_CFG_TLS_NAME]));
-		printf(", \"ca_file\": ");
-		json_str(get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE]));
-		printf(", \"auth_cleartext\": %s", cleartext ? "true" : "false");
-		printf(", \"timeouts_ms\": {");
-		for (i = 0; i < 5; i++)
-			printf("%s\"%s\": %u", i ? ", " : "", timeouts[i].name,
-			       nla_get_u32(cfg[timeouts[i].attr]));
-		printf("}, \"queue\": {\"max\": %u, \"bytes\": %u, \"retry_max\": %u, "
-		       "\"retry_age_s\": %u, \"retry_base_ms\": %u, \"coalesce_ms\": %u}}\n",
-		       nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_MAX]),
-		       nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
-		       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_MAX]),
-		       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_AGE]),
-		       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_BASE_MS]),
-		       nla_get_u32(cfg[KSMTP_A_CFG_COALESCE_MS]));
+	if (opt_json) {
+		show_json(cfg, server, auth, tls);
+		rq_free(&rq);
 		return 0;
 	}
 	printf("server:     %s port %u%s\n", server[0] ? server : "(not set)",
-	       nla_get_u16(cfg[KSMTP_A_CFG_PORT]),
-	       cfg[KSMTP_A_CFG_CONFIGURED] && nla_get_u8(cfg[KSMTP_A_CFG_CONFIGURED]) ?
-	       "" : "  (not configured: set server and from)");
+	       cfg[KSMTP_A_CFG_PORT] ? nla_get_u16(cfg[KSMTP_A_CFG_PORT]) : 0,
+	       flag(cfg[KSMTP_A_CFG_CONFIGURED]) ? "" : "  (not configured: set server and from)");
 	printf("from:       %s\n", get_str(cfg[KSMTP_A_CFG_FROM]));
 	printf("rcpt:       %s\n", get_str(cfg[KSMTP_A_CFG_RCPT]));
-	printf("domain:     %s\n", cfg[KSMTP_A_CFG_DOMAIN] &&
-	       *get_str(cfg[KSMTP_A_CFG_DOMAIN]) ? get_str(cfg[KSMTP_A_CFG_DOMAIN]) :
-	       "(address literal of the connection)");
+	printf("domain:     %s\n", *get_str(cfg[KSMTP_A_CFG_DOMAIN]) ?
+	       get_str(cfg[KSMTP_A_CFG_DOMAIN]) : "(address literal of the connection)");
 	printf("auth:       %s\n", auth_names[auth]);
 	printf("user:       %s\n", get_str(cfg[KSMTP_A_CFG_USERNAME]));
-	printf("password:   %s\n", nla_get_u8(cfg[KSMTP_A_CFG_PASSWORD_SET]) ?
-	       "(set)" : "(none)");
-	printf("helo-only:  %s\n", nla_get_u8(cfg[KSMTP_A_CFG_HELO_ONLY]) ? "on" : "off");
+	pwfile = get_str(cfg[KSMTP_A_CFG_PASSWORD_FILE]);
+	printf("password:   %s%s%s\n", flag(cfg[KSMTP_A_CFG_PASSWORD_SET]) ? "(set)" : "(none)",
+	       *pwfile ? " from " : "", pwfile);
+	printf("helo-only:  %s\n", flag(cfg[KSMTP_A_CFG_HELO_ONLY]) ? "on" : "off");
 	printf("tls:        %s", tls_names[tls]);
 	if (tls)
 		printf(", server name %s, trusting %s", get_str(cfg[KSMTP_A_CFG_TLS_NAME]),
 		       *get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE]) ?
 		       get_str(cfg[KSMTP_A_CFG_TLS_CA_FILE]) : "the system trust store");
-	printf("\nauth-cleartext: %s\n", cleartext ? "on (AUTH allowed without TLS)" : "off");
+	printf("\nauth-cleartext: %s\n", flag(cfg[KSMTP_A_CFG_AUTH_CLEARTEXT]) ?
+	       "on (AUTH allowed without TLS)" : "off");
 	printf("timeouts:  ");
-	for (i = 0; i < 5; i++)
-		printf(" %s %u ms%s", timeouts[i].name, nla_get_u32(cfg[timeouts[i].attr]),
-		       i < 4 ? "," : "\n");
+	for (i = 0; i < ARRAY_SIZE(timeouts); i++)
+		printf(" %s %u ms%s", timeouts[i].name, u32_or0(cfg[timeouts[i].attr]),
+		       i + 1 < ARRAY_SIZE(timeouts) ? "," : "\n");
 	printf("queue:      at most %u mails, %u octets; %u attempts over %u s, first retry "
 	       "after %u ms; coalesce %u ms\n",
-	       nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_MAX]), nla_get_u32(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
-	       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_MAX]), nla_get_u32(cfg[KSMTP_A_CFG_RETRY_AGE]),
-	       nla_get_u32(cfg[KSMTP_A_CFG_RETRY_BASE_MS]),
-	       nla_get_u32(cfg[KSMTP_A_CFG_COALESCE_MS]));
+	       u32_or0(cfg[KSMTP_A_CFG_QUEUE_MAX]), u32_or0(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
+	       u32_or0(cfg[KSMTP_A_CFG_RETRY_MAX]), u32_or0(cfg[KSMTP_A_CFG_RETRY_AGE]),
+	       u32_or0(cfg[KSMTP_A_CFG_RETRY_BASE_MS]), u32_or0(cfg[KSMTP_A_CFG_COALESCE_MS]));
+	rq_free(&rq);
 	return 0;
 }
 
@@ -770,35 +1565,40 @@ static const char send_help[] =
 	"(ksmtpctl monitor).\n";
 
 /* @tb: the attributes of a KSMTP_A_RESULT nest. */
-static void print_result(FILE *f, struct nlattr **tb, bool json)
+static struct json_object *result_json(struct nlattr **tb)
 {
-	uint32_t err = tb[KSMTP_A_RES_ERRNO] ? nla_get_u32(tb[KSMTP_A_RES_ERRNO]) : 0;
-	uint32_t phase = tb[KSMTP_A_RES_PHASE] ? nla_get_u32(tb[KSMTP_A_RES_PHASE]) : 0;
-	uint32_t code = tb[KSMTP_A_RES_CODE] ? nla_get_u32(tb[KSMTP_A_RES_CODE]) : 0;
-	bool transient = tb[KSMTP_A_RES_TRANSIENT] && nla_get_u8(tb[KSMTP_A_RES_TRANSIENT]);
-	bool unknown = tb[KSMTP_A_RES_UNKNOWN] && nla_get_u8(tb[KSMTP_A_RES_UNKNOWN]);
+	uint32_t err = u32_or0(tb[KSMTP_A_RES_ERRNO]), phase = u32_or0(tb[KSMTP_A_RES_PHASE]);
+	struct json_object *o = jobj();
 
 	if (phase > KSMTP_PHASE_MAX)
 		phase = 0;
-	if (json) {
-		fprintf(f, "{\"ok\": %s, \"errno\": %u, \"error\": ", err ? "false" : "true", err);
-		json_fstr(f, err ? strerror(err) : "");
-		fprintf(f, ", \"phase\": \"%s\", \"code\": %u, \"text\": ", phase_names[phase], code);
-		json_fstr(f, get_str(tb[KSMTP_A_RES_TEXT]));
-		fprintf(f, ", \"reason\": ");
-		json_fstr(f, get_str(tb[KSMTP_A_RES_REASON]));
-		fprintf(f, ", \"transient\": %s, \"unknown\": %s, \"tls\": ",
-		       transient ? "true" : "false", unknown ? "true" : "false");
-		json_fstr(f, get_str(tb[KSMTP_A_RES_TLS]));
-		fputc('}', f);
-		return;
-	}
+	jset(o, "ok", jbool(!err));
+	jset(o, "errno", ju64(err));
+	jset(o, "error", jstr(err ? strerror(err) : ""));
+	jset(o, "phase", jstr(phase_names[phase]));
+	jset(o, "code", ju64(u32_or0(tb[KSMTP_A_RES_CODE])));
+	jset(o, "text", jstr(get_str(tb[KSMTP_A_RES_TEXT])));
+	jset(o, "reason", jstr(get_str(tb[KSMTP_A_RES_REASON])));
+	jset(o, "transient", jbool(flag(tb[KSMTP_A_RES_TRANSIENT])));
+	jset(o, "unknown", jbool(flag(tb[KSMTP_A_RES_UNKNOWN])));
+	jset(o, "tls", jstr(get_str(tb[KSMTP_A_RES_TLS])));
+	return o;
+}
+
+static void print_result(FILE *f, struct nlattr **tb)
+{
+	uint32_t err = u32_or0(tb[KSMTP_A_RES_ERRNO]), phase = u32_or0(tb[KSMTP_A_RES_PHASE]);
+	uint32_t code = u32_or0(tb[KSMTP_A_RES_CODE]);
+	bool unknown = flag(tb[KSMTP_A_RES_UNKNOWN]);
+
+	if (phase > KSMTP_PHASE_MAX)
+		phase = 0;
 	fprintf(f, "%s in %s: %s", err ? "failed" : "ok", phase_names[phase],
-	       get_str(tb[KSMTP_A_RES_REASON]));
+		get_str(tb[KSMTP_A_RES_REASON]));
 	if (code)
 		fprintf(f, ": server said %u %s", code, get_str(tb[KSMTP_A_RES_TEXT]));
-	fprintf(f, " (%s, %s)", strerror(err),
-	       unknown ? "may have been delivered" : transient ? "transient" : "permanent");
+	fprintf(f, " (%s, %s)", strerror(err), unknown ? "may have been delivered" :
+		flag(tb[KSMTP_A_RES_TRANSIENT]) ? "transient" : "permanent");
 	if (tb[KSMTP_A_RES_TLS])
 		fprintf(f, " over %s", get_str(tb[KSMTP_A_RES_TLS]));
 }
@@ -845,12 +1645,12 @@ static bool send_pending(struct request *rq)
 
 static int cmd_send(int argc, char **argv)
 {
-	const char *to = NULL, *subject = "ksmtp test message", *body_path = "-";
-	struct request rq = {};
-	bool json = false, queue = false;
-	int i, prio = KSMTP_PRIO_NORMAL;
+	const char *to = NULL, *subject = "ksmtp test message", *body_path = NULL;
 	struct nlattr *mail, **res;
 	size_t len, off, part, meta;
+	struct request rq;
+	int i, prio = KSMTP_PRIO_NORMAL;
+	bool queue = false;
 	char *body;
 	uint32_t err;
 
@@ -858,7 +1658,7 @@ static int cmd_send(int argc, char **argv)
 		const char *k = argv[i];
 
 		if (!strcmp(k, "-j") || !strcmp(k, "--json")) {
-			json = true;
+			opt_json = true;
 			continue;
 		}
 		if (!strcmp(k, "queue")) {
@@ -881,8 +1681,10 @@ static int cmd_send(int argc, char **argv)
 			usage_die("send: unknown key '%s'", k);
 		}
 	}
-	body = slurp(body_path, KSMTP_BODY_MAX, &len);
-	start(&rq, KSMTP_CMD_SEND, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096);
+	if (batch_running && (!body_path || !strcmp(body_path, "-")))
+		usage_die("send: in a batch, the body comes from a file (body-file PATH)");
+	body = slurp(body_path ? body_path : "-", KSMTP_BODY_MAX, &len);
+	rq_init(&rq, KSMTP_CMD_SEND, 0, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096);
 	/* A netlink attribute holds at most 64 KiB, a nest too: the body goes
 	 * in parts, each in a KSMTP_A_MAIL nest of its own but the last, which
 	 * goes in the last nest with the rest of the mail (the whole of a body
@@ -901,68 +1703,81 @@ static int cmd_send(int argc, char **argv)
 		end_nest(rq.msg, mail);
 	}
 	mail = start_nest(rq.msg, KSMTP_A_MAIL);
-	if (to)
-		nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to);
-	nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject);
-	nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio);
-	if (queue)
-		nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1);
-	if ((off < len || !len) && nla_put(rq.msg, KSMTP_A_MAIL_BODY, len - off, body + off))
+	if ((to && nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to)) ||
+	    nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject) ||
+	    nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio) ||
+	    (queue && nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1)) ||
+	    ((off < len || !len) && nla_put(rq.msg, KSMTP_A_MAIL_BODY, len - off, body + off)))
 		die("out of memory");
 	end_nest(rq.msg, mail);
 	free(body);
 	if (queue) {
+		unsigned long long id;
+
 		transact(&rq);
 		if (!rq.reply)
 			die("no reply from the kernel");
-	} else {
-		/* The kernel answers with the mail's id at once; the outcome
-		 * follows when the session is over, as a message of its own
-		 * (after the ack, so not in sequence: matched by id).
-		 */
-		int grp;
+		id = rq.a.mail[KSMTP_A_MAIL_ID] ? nla_get_u64(rq.a.mail[KSMTP_A_MAIL_ID]) : 0;
+		if (opt_json) {
+			struct json_object *o = jobj();
 
-		/* Hear it if the module goes before the outcome comes. */
-		grp = genl_ctrl_resolve_grp(rq.sk, "nlctrl", "notify");
-		if (grp >= 0)
-			nl_socket_add_membership(rq.sk, grp);
-		rq.each = on_send_msg;
-		transact_until(&rq, send_pending);
-		if (!send_result)
-			die("the kernel module went away before the outcome of mail %llu: it may or may not have been sent",
-			    (unsigned long long)send_id);
-		parse_msg(&rq.a, send_result);
-	}
-	if (queue) {
-		unsigned long long id = rq.a.mail[KSMTP_A_MAIL_ID] ?
-					nla_get_u64(rq.a.mail[KSMTP_A_MAIL_ID]) : 0;
-
-		if (json)
-			printf("{\"queued\": true, \"id\": %llu}\n", id);
-		else
+			jset(o, "queued", jbool(true));
+			jset(o, "id", ju64(id));
+			jprint(stdout, o);
+		} else {
 			printf("queued as %llu\n", id);
+		}
+		rq_free(&rq);
 		return 0;
 	}
+	/* The kernel answers with the mail's id at once; the outcome follows
+	 * when the session is over, as a message of its own (after the ack, so
+	 * not in sequence: matched by id). Hear it too if the module goes
+	 * before the outcome comes.
+	 */
+	nl_open();
+	i = genl_ctrl_resolve_grp(nl_sk, "nlctrl", "notify");
+	if (i >= 0)
+		nl_socket_add_membership(nl_sk, i);
+	send_result = NULL;
+	send_id_known = false;
+	family_gone = false;
+	rq.each = on_send_msg;
+	transact_until(&rq, send_pending);
+	if (i >= 0)
+		nl_socket_drop_membership(nl_sk, i);
+	if (!send_result)
+		die("the kernel module went away before the outcome of mail %llu: it may or may not have been sent",
+		    (unsigned long long)send_id);
+	parse_msg(&rq.a, send_result);
 	res = rq.a.res;
 	err = res[KSMTP_A_RES_ERRNO] ? nla_get_u32(res[KSMTP_A_RES_ERRNO]) : EPROTO;
-	if (json) {
-		print_result(stdout, res, true);
-		putchar('\n');
+	if (opt_json) {
+		jprint(stdout, result_json(res));
 	} else if (err) {
-		fprintf(stderr, "%s: send ", prog);
-		print_result(stderr, res, false);
+		fflush(stdout);
+		fprintf(stderr, "%s: ", prog);
+		if (batch_where)
+			fprintf(stderr, "%s: ", batch_where);
+		fprintf(stderr, "send ");
+		print_result(stderr, res);
 		fputc('\n', stderr);
 	} else {
 		if (res[KSMTP_A_RES_TLS])
 			printf("sent over %s\n", get_str(res[KSMTP_A_RES_TLS]));
 		else
 			printf("sent\n");
-		if (res[KSMTP_A_RES_CODE] && nla_get_u32(res[KSMTP_A_RES_CODE]))
+		if (u32_or0(res[KSMTP_A_RES_CODE])) {
+			fflush(stdout);
 			fprintf(stderr, "%s: %s: server said %u %s\n", prog,
 				get_str(res[KSMTP_A_RES_REASON]),
 				nla_get_u32(res[KSMTP_A_RES_CODE]),
 				get_str(res[KSMTP_A_RES_TEXT]));
+		}
 	}
+	nlmsg_free(send_result);
+	send_result = NULL;
+	rq_free(&rq);
 	return err ? 1 : 0;
 }
 
@@ -980,43 +1795,40 @@ static uint64_t get_u64(struct nlattr *a)
 
 static int cmd_stats(int argc, char **argv)
 {
-	bool json = want_json(argc, argv, stats_help);
-	struct nlattr *phases[KSMTP_PHASE_MAX + 1] = {};
-	struct request rq = {};
+	static const struct {
+		const char *json;
+		int attr;
+	} qs[] = {
+		{ "queued", KSMTP_A_STATS_QUEUED }, { "retried", KSMTP_A_STATS_RETRIED },
+		{ "expired", KSMTP_A_STATS_EXPIRED }, { "dropped", KSMTP_A_STATS_DROPPED },
+		{ "coalesced", KSMTP_A_STATS_COALESCED }, { "refused", KSMTP_A_STATS_REFUSED },
+		{ "length", KSMTP_A_STATS_QUEUE_LEN }, { "bytes", KSMTP_A_STATS_QUEUE_BYTES },
+	};
+	struct nlattr *phases[KSMTP_PHASE_MAX + 1] = { 0 };
+	struct request rq;
 	struct nlattr **st;
-	int i;
+	size_t i;
 
-	start(&rq, KSMTP_CMD_STATS_GET, 0);
-	transact(&rq);
+	want_json(argc, argv);
+	simple(&rq, KSMTP_CMD_STATS_GET);
 	st = rq.a.stats;
 	if (st[KSMTP_A_STATS_FAILED_PHASE])
 		nla_parse_nested(phases, KSMTP_PHASE_MAX, st[KSMTP_A_STATS_FAILED_PHASE], NULL);
-	if (json) {
-		printf("{\"sent\": %llu, \"failed_transient\": %llu, \"failed_permanent\": %llu",
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_SENT]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_FAILED_TRANSIENT]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_FAILED_PERMANENT]));
-		printf(", \"failed_by_phase\": {");
+	if (opt_json) {
+		struct json_object *o = jobj(), *p = jobj(), *q = jobj();
+
+		jset(o, "sent", ju64(get_u64(st[KSMTP_A_STATS_SENT])));
+		jset(o, "failed_transient", ju64(get_u64(st[KSMTP_A_STATS_FAILED_TRANSIENT])));
+		jset(o, "failed_permanent", ju64(get_u64(st[KSMTP_A_STATS_FAILED_PERMANENT])));
 		for (i = 1; i <= KSMTP_PHASE_MAX; i++)
-			printf("%s\"%s\": %llu", i > 1 ? ", " : "", phase_names[i],
-			       (unsigned long long)get_u64(phases[i]));
-		printf("}, \"queue\": {\"queued\": %llu, \"retried\": %llu, \"expired\": %llu, "
-		       "\"dropped\": %llu, \"coalesced\": %llu, \"refused\": %llu, "
-		       "\"length\": %llu, \"bytes\": %llu",
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUED]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_RETRIED]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_EXPIRED]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_DROPPED]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_COALESCED]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_REFUSED]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_LEN]),
-		       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_BYTES]));
-		printf("}, \"last_error\": ");
-		if (rq.a.res[KSMTP_A_RES_ERRNO])
-			print_result(stdout, rq.a.res, true);
-		else
-			printf("null");
-		printf("}\n");
+			jset(p, phase_names[i], ju64(get_u64(phases[i])));
+		jset(o, "failed_by_phase", p);
+		for (i = 0; i < ARRAY_SIZE(qs); i++)
+			jset(q, qs[i].json, ju64(get_u64(st[qs[i].attr])));
+		jset(o, "queue", q);
+		jset(o, "last_error", rq.a.res[KSMTP_A_RES_ERRNO] ? result_json(rq.a.res) : NULL);
+		jprint(stdout, o);
+		rq_free(&rq);
 		return 0;
 	}
 	printf("sent:              %llu\n", (unsigned long long)get_u64(st[KSMTP_A_STATS_SENT]));
@@ -1040,9 +1852,10 @@ static int cmd_stats(int argc, char **argv)
 	       (unsigned long long)get_u64(st[KSMTP_A_STATS_QUEUE_BYTES]));
 	if (rq.a.res[KSMTP_A_RES_ERRNO]) {
 		printf("last error:        ");
-		print_result(stdout, rq.a.res, false);
+		print_result(stdout, rq.a.res);
 		putchar('\n');
 	}
+	rq_free(&rq);
 	return 0;
 }
 
@@ -1061,30 +1874,32 @@ static const char *str_or(struct nlattr *a, const char *dflt)
 	return a ? nla_get_string(a) : dflt;
 }
 
-static uint32_t u32_or0(struct nlattr *a)
+/* A queue entry's figures, for queue -j and monitor -j. */
+static void qe_json(struct json_object *o, struct nlattr **qe)
 {
-	return a ? nla_get_u32(a) : 0;
+	jset(o, "rcpt", jstr(str_or(qe[KSMTP_A_QE_RCPT], "")));
+	jset(o, "recipients", jrcpts(str_or(qe[KSMTP_A_QE_RCPT], "")));
+	jset(o, "subject", jstr(str_or(qe[KSMTP_A_QE_SUBJECT], "")));
+	jset(o, "attempts", ju64(u32_or0(qe[KSMTP_A_QE_ATTEMPTS])));
+	jset(o, "repeats", ju64(u32_or0(qe[KSMTP_A_QE_REPEATS])));
 }
 
 static void print_qmail(struct request *rq, struct attrs *a)
 {
 	struct nlattr **qe = a->qe, **res = a->res;
-	unsigned long long id = qe[KSMTP_A_QE_ID] ? nla_get_u64(qe[KSMTP_A_QE_ID]) : 0;
+	unsigned long long id = get_u64(qe[KSMTP_A_QE_ID]);
+	uint32_t prio = u32_or0(qe[KSMTP_A_QE_PRIORITY]);
 
-	if (rq->json) {
-		printf("%s{\"id\": %llu, \"rcpt\": ", rq->seen ? ", " : "", id);
-		json_str(str_or(qe[KSMTP_A_QE_RCPT], ""));
-		printf(", \"subject\": ");
-		json_str(str_or(qe[KSMTP_A_QE_SUBJECT], ""));
-		printf(", \"attempts\": %u, \"repeats\": %u, \"age_ms\": %u, \"next_ms\": %u, "
-		       "\"last_error\": ", u32_or0(qe[KSMTP_A_QE_ATTEMPTS]),
-		       u32_or0(qe[KSMTP_A_QE_REPEATS]), u32_or0(qe[KSMTP_A_QE_AGE_MS]),
-		       u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
-		if (res[KSMTP_A_RES_ERRNO])
-			print_result(stdout, res, true);
-		else
-			printf("null");
-		printf("}");
+	if (opt_json) {
+		struct json_object *o = jobj();
+
+		jset(o, "id", ju64(id));
+		qe_json(o, qe);
+		jset(o, "priority", jstr(prio_names[prio <= KSMTP_PRIO_MAX ? prio : 0]));
+		jset(o, "age_ms", ju64(u32_or0(qe[KSMTP_A_QE_AGE_MS])));
+		jset(o, "next_ms", ju64(u32_or0(qe[KSMTP_A_QE_NEXT_MS])));
+		jset(o, "last_error", res[KSMTP_A_RES_ERRNO] ? result_json(res) : NULL);
+		jpush(rq->list, o);
 		return;
 	}
 	printf("%-6llu to %s, \"%s\", %u attempts, %u repeats, age %u ms, next in %u ms",
@@ -1094,39 +1909,37 @@ static void print_qmail(struct request *rq, struct attrs *a)
 	       u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
 	if (res[KSMTP_A_RES_ERRNO]) {
 		printf("; last: ");
-		print_result(stdout, res, false);
+		print_result(stdout, res);
 	}
 	putchar('\n');
 }
 
 static int cmd_queue(int argc, char **argv)
 {
-	struct request rq = {};
+	struct request rq;
 
 	if (argc == 2 && !strcmp(argv[1], "flush")) {
-		start(&rq, KSMTP_CMD_QUEUE_FLUSH, 0);
-		transact(&rq);
+		simple(&rq, KSMTP_CMD_QUEUE_FLUSH);
+		rq_free(&rq);
 		return 0;
 	}
 	if (argc == 2 && !strcmp(argv[1], "retry-now")) {
-		start(&rq, KSMTP_CMD_QUEUE_RETRY, 0);
-		transact(&rq);
+		simple(&rq, KSMTP_CMD_QUEUE_RETRY);
+		rq_free(&rq);
 		return 0;
 	}
-	rq.json = want_json(argc, argv, queue_help);
+	want_json(argc, argv);
+	rq_init(&rq, KSMTP_CMD_QUEUE_GET, NLM_F_DUMP, 0);
 	rq.each = print_qmail;
-	open_family(&rq);
-	rq.msg = nlmsg_alloc();
-	if (!rq.msg || !genlmsg_put(rq.msg, NL_AUTO_PORT, NL_AUTO_SEQ, rq.family, 0,
-				    NLM_F_DUMP, KSMTP_CMD_QUEUE_GET, KSMTP_GENL_VERSION))
-		die("out of memory");
-	if (rq.json)
-		printf("[");
+	rq.list = jarr();
 	transact(&rq);
-	if (rq.json)
-		printf("]\n");
+	if (opt_json)
+		jprint(stdout, rq.list);
 	else if (!rq.seen)
 		printf("the queue is empty\n");
+	if (!opt_json)
+		json_object_put(rq.list);
+	rq_free(&rq);
 	return 0;
 }
 
@@ -1144,33 +1957,30 @@ static int on_event(struct nl_msg *msg, void *arg)
 	struct request *rq = arg;
 	struct nlattr **qe = rq->a.qe, **res = rq->a.res;
 	static const char * const types[] = { "queued", "retry", "end" };
-	uint32_t type, end;
 	unsigned long long id;
+	uint32_t type, end;
 	const char *what;
 
-	if (gh->cmd != KSMTP_CMD_EVENT)
+	if (nlmsg_hdr(msg)->nlmsg_type != nl_family || gh->cmd != KSMTP_CMD_EVENT)
 		return NL_OK;
 	parse_msg(&rq->a, msg);
 	type = u32_or0(rq->a.ev[KSMTP_A_EV_TYPE]);
 	end = u32_or0(rq->a.ev[KSMTP_A_EV_END]);
-	id = qe[KSMTP_A_QE_ID] ? nla_get_u64(qe[KSMTP_A_QE_ID]) : 0;
+	id = get_u64(qe[KSMTP_A_QE_ID]);
 	if (type > KSMTP_EV_END || end > KSMTP_END_MAX)
 		return NL_OK;
 	what = type == KSMTP_EV_END ? end_names[end] : types[type];
-	if (rq->json) {
-		printf("{\"event\": \"%s\", \"id\": %llu, \"rcpt\": ", what, id);
-		json_str(str_or(qe[KSMTP_A_QE_RCPT], ""));
-		printf(", \"subject\": ");
-		json_str(str_or(qe[KSMTP_A_QE_SUBJECT], ""));
-		printf(", \"attempts\": %u, \"repeats\": %u", u32_or0(qe[KSMTP_A_QE_ATTEMPTS]),
-		       u32_or0(qe[KSMTP_A_QE_REPEATS]));
+	if (opt_json) {
+		struct json_object *o = jobj();
+
+		jset(o, "event", jstr(what));
+		jset(o, "id", ju64(id));
+		qe_json(o, qe);
 		if (type == KSMTP_EV_RETRY)
-			printf(", \"next_ms\": %u", u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
-		if (res[KSMTP_A_RES_ERRNO]) {
-			printf(", \"result\": ");
-			print_result(stdout, res, true);
-		}
-		printf("}\n");
+			jset(o, "next_ms", ju64(u32_or0(qe[KSMTP_A_QE_NEXT_MS])));
+		if (res[KSMTP_A_RES_ERRNO])
+			jset(o, "result", result_json(res));
+		jprint(stdout, o);
 	} else {
 		printf("%-9s id %llu to %s \"%s\" attempts %u", what, id,
 		       str_or(qe[KSMTP_A_QE_RCPT], "(default)"),
@@ -1181,7 +1991,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 			printf(" next in %u ms", u32_or0(qe[KSMTP_A_QE_NEXT_MS]));
 		if (res[KSMTP_A_RES_ERRNO] && (type != KSMTP_EV_END || end != KSMTP_END_SENT)) {
 			printf(": ");
-			print_result(stdout, res, false);
+			print_result(stdout, res);
 		}
 		putchar('\n');
 	}
@@ -1191,27 +2001,27 @@ static int on_event(struct nl_msg *msg, void *arg)
 
 static int cmd_monitor(int argc, char **argv)
 {
-	struct request rq = {};
+	struct request rq = { 0 };
 	int grp, err;
 
-	rq.json = want_json(argc, argv, monitor_help);
-	open_family(&rq);
-	grp = genl_ctrl_resolve_grp(rq.sk, KSMTP_GENL_NAME, KSMTP_MCGRP_EVENTS);
+	want_json(argc, argv);
+	nl_open();
+	grp = genl_ctrl_resolve_grp(nl_sk, KSMTP_GENL_NAME, KSMTP_MCGRP_EVENTS);
 	if (grp < 0)
 		die("no multicast group '%s': %s", KSMTP_MCGRP_EVENTS, nl_geterror(grp));
-	err = nl_socket_add_membership(rq.sk, grp);
+	err = nl_socket_add_membership(nl_sk, grp);
 	if (err)
 		die("cannot join the events group: %s", nl_geterror(err));
-	nl_socket_disable_seq_check(rq.sk);
-	nl_socket_modify_cb(rq.sk, NL_CB_VALID, NL_CB_CUSTOM, on_event, &rq);
+	nl_socket_disable_seq_check(nl_sk);
+	nl_socket_modify_cb(nl_sk, NL_CB_VALID, NL_CB_CUSTOM, on_event, &rq);
 	/* Room for bursts (a flush, an unload): 8 MiB where allowed. */
-	if (setsockopt(nl_socket_get_fd(rq.sk), SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 8 << 20 },
+	if (setsockopt(nl_socket_get_fd(nl_sk), SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 8 << 20 },
 		       sizeof(int)))
-		setsockopt(nl_socket_get_fd(rq.sk), SOL_SOCKET, SO_RCVBUF, &(int){ 8 << 20 },
+		setsockopt(nl_socket_get_fd(nl_sk), SOL_SOCKET, SO_RCVBUF, &(int){ 8 << 20 },
 			   sizeof(int));
 	fprintf(stderr, "%s: monitoring the ksmtp queue's events (Ctrl-C ends)\n", prog);
 	for (;;) {
-		err = nl_recvmsgs_default(rq.sk);
+		err = nl_recvmsgs_default(nl_sk);
 		if (err == -NLE_NOMEM) {
 			/* ENOBUFS: the kernel had to drop events for us. */
 			fprintf(stderr, "%s: events were lost (receive buffer overrun)\n", prog);
@@ -1224,7 +2034,13 @@ static int cmd_monitor(int argc, char **argv)
 
 /* ---- main ---- */
 
-static const struct {
+static int cmd_help(int argc, char **argv);
+
+static const char help_help[] =
+	"usage: ksmtpctl help [COMMAND]\n"
+	"Print what ksmtpctl, or one of its commands, does.\n";
+
+static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 	const char *help;
@@ -1232,46 +2048,188 @@ static const struct {
 } commands[] = {
 	{ "set", cmd_set, set_help, "change the configuration" },
 	{ "config", cmd_set, set_help, "the same as set" },
+	{ "setconf", cmd_setconf, setconf_help, "apply a whole configuration from a file" },
+	{ "showconf", cmd_showconf, showconf_help, "print the configuration as a file" },
 	{ "show", cmd_show, show_help, "print the configuration" },
 	{ "send", cmd_send, send_help, "send a mail and print the outcome" },
 	{ "stats", cmd_stats, stats_help, "print the statistics" },
 	{ "queue", cmd_queue, queue_help, "list, flush or retry the queue" },
 	{ "monitor", cmd_monitor, monitor_help, "print the queue's events live" },
+	{ "help", cmd_help, help_help, "print this help, or a command's" },
 };
 
 static void help(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: %s COMMAND [ARGS]  (%s COMMAND --help for more)\n"
-		"Configure and use ksmtp, the in-kernel SMTP client.\n", prog, prog);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "usage: %s [OPTIONS] COMMAND [ARGS]  (%s help COMMAND for more)\n"
+		"       %s [OPTIONS] -batch FILE|-\n"
+		"Configure and use ksmtp, the in-kernel SMTP client.\n"
+		"Options:\n"
+		"  -j, --json          print JSON (show, send, stats, queue, monitor)\n"
+		"  -b, -batch FILE     run the commands of FILE ('-': stdin), one a line,\n"
+		"                      over one netlink socket; the first failure ends it\n"
+		"  -V, --version       print the version\n"
+		"  -h, --help          print this help\n"
+		"Commands:\n", prog, prog, prog);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "Exit status: 0 done, 1 refused or failed, 2 usage error.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc > 2)
+		usage_die("help: one command at most");
+	if (argc < 2) {
+		help(stdout);
+		return 0;
+	}
+	c = find_command(argv[1]);
+	if (!c)
+		usage_die("help: unknown command '%s'", argv[1]);
+	fputs(c->help, stdout);
+	return 0;
+}
+
+static int run_command(int argc, char **argv)
+{
+	const struct command *c = find_command(argv[0]);
+	int j;
+
+	if (!c)
+		usage_die("unknown command '%s'", argv[0]);
+	for (j = 1; j < argc; j++) {
+		if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
+			fputs(c->help, stdout);
+			return 0;
+		}
+	}
+	return c->fn(argc, argv);
+}
+
+/* Split a -batch line into words: blanks separate them, "..." and '...'
+ * quote, a backslash escapes the next character (not within '...'), and a
+ * word starting with '#' begins a comment. Returns the number of words.
+ */
+static int split_line(char *line, char **argv, int max, const char *where)
+{
+	char *r = line, *w = line;
+	int argc = 0;
+
+	for (;;) {
+		char quote = 0;
+
+		while (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')
+			r++;
+		if (!*r || *r == '#')
+			return argc;
+		if (argc == max)
+			die("%s: more than %d words", where, max);
+		argv[argc++] = w;
+		for (; *r; r++) {
+			if (quote && *r == quote) {
+				quote = 0;
+			} else if (!quote && (*r == '"' || *r == '\'')) {
+				quote = *r;
+			} else if (quote != '\'' && *r == '\\' && r[1]) {
+				*w++ = *++r;
+			} else if (!quote && strchr(" \t\r\n", *r)) {
+				r++;
+				break;
+			} else {
+				*w++ = *r;
+			}
+		}
+		if (quote)
+			die("%s: unmatched %c", where, quote);
+		*w++ = '\0';
+	}
+}
+
+/* ip -batch: each line a command, all over one netlink socket, until the
+ * first that fails (its status is ksmtpctl's).
+ */
+static int run_batch(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	bool json = opt_json;
+	char where[PATH_MAX + 32];
+	char *line = NULL, *argv[256];
+	unsigned int n = 0;
+	size_t cap = 0;
+	int argc, rc;
+
+	if (!f)
+		die("%s: %s", path, strerror(errno));
+	batch_running = true;
+	while (getline(&line, &cap, f) >= 0) {
+		snprintf(where, sizeof(where), "%s:%u", path, ++n);
+		argc = split_line(line, argv, ARRAY_SIZE(argv) - 1, where);
+		if (!argc)
+			continue;
+		argv[argc] = NULL;
+		batch_where = where;
+		opt_json = json;
+		rc = run_command(argc, argv);
+		fflush(stdout);
+		if (rc)
+			return rc;
+		batch_where = NULL;
+	}
+	if (ferror(f))
+		die("%s: %s", path, strerror(errno));
+	free(line);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	size_t i;
-	int j;
+	const char *batch = NULL;
+	int i;
 
-	if (argc < 2) {
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *o = argv[i];
+
+		if (!strcmp(o, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(o, "-j") || !strcmp(o, "-json") || !strcmp(o, "--json")) {
+			opt_json = true;
+		} else if (!strcmp(o, "-V") || !strcmp(o, "-version") || !strcmp(o, "--version")) {
+			printf("%s %s\n", prog, KSMTP_VERSION);
+			return 0;
+		} else if (!strcmp(o, "-h") || !strcmp(o, "-help") || !strcmp(o, "--help")) {
+			help(stdout);
+			return 0;
+		} else if (!strcmp(o, "-b") || !strcmp(o, "-batch") || !strcmp(o, "--batch")) {
+			if (++i == argc)
+				usage_die("%s: which file?", o);
+			batch = argv[i];
+		} else {
+			usage_die("unknown option '%s'", o);
+		}
+	}
+	if (batch) {
+		if (i < argc)
+			usage_die("-batch runs the commands of its file: no command after it");
+		return run_batch(batch);
+	}
+	if (i == argc) {
 		help(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		help(stdout);
-		return 0;
-	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(argv[1], commands[i].name))
-			continue;
-		for (j = 2; j < argc; j++) {
-			if (!strcmp(argv[j], "--help") || !strcmp(argv[j], "-h")) {
-				fputs(commands[i].help, stdout);
-				return 0;
-			}
-		}
-		return commands[i].fn(argc - 1, argv + 1);
-	}
-	usage_die("unknown command '%s'", argv[1]);
+	return run_command(argc - i, argv + i);
 }

@@ -1492,7 +1492,7 @@ def test_ynl_cli_config_get_and_send():
     reply = json.loads(ynl("--do", "config-get").stdout)
     assert isinstance(reply, dict) and set(reply) == {"config"}, reply
     cfg = reply["config"]
-    want = {"server-addr": "127.0.0.1", "port": PORT_AUTH4, "from": FROM, "rcpt": RCPT,
+    want = {"server-name": "127.0.0.1", "port": PORT_AUTH4, "from": FROM, "rcpt": RCPT,
             "domain": "gw1.example.org", "username": USER, "auth": "plain",
             "password-set": 1, "configured": 1, "tls": "none", "auth-cleartext": 1,
             "helo-only": 0, "timeout-greeting": 10000, "timeout-command": 10000,
