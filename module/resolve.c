@@ -175,31 +175,49 @@ int ksmtp_resolve_parse(const char *answer, size_t len, struct ksmtp_addrs *addr
 	}
 }
 
-/* What dns_query()'s error means (see keyutils' key.dns_resolver). */
-static const char *resolve_error(int err)
+/* What dns_query()'s error means, as one of a few errnos, in words. A
+ * key the upcall rejected carries the upcall's number: keyutils 1.6's
+ * key.dns_resolver passes the resolver's h_errno as it is (NO_DATA, 4,
+ * for any failed address lookup, reads as EINTR), later ones an errno.
+ * No request-key program: -ENOENT, then -ENOKEY while that is cached. A
+ * signal while waiting for the upcall comes as -ERESTARTSYS.
+ */
+static int resolve_error(int err, const char **why)
 {
 	switch (err) {
 	case -ENODATA:
-		return "no address (no such host, or no DNS server answered)";
+	case -EINTR:
+	case -EPERM:
+		*why = "no address (no such host, or no DNS server answered)";
+		return -ENODATA;
+	case -EAGAIN:
+		*why = "temporary DNS failure";
+		return -EAGAIN;
+	case -ECONNREFUSED:
+	case -ESRCH:
+		*why = "DNS server failure";
+		return -ECONNREFUSED;
 	case -ENOKEY:
-		return "no answer from the DNS upcall (keyutils' request-key)";
+	case -ENOENT:
+		*why = "no DNS upcall (keyutils' request-key and key.dns_resolver)";
+		return -ENOKEY;
 	case -EKEYREJECTED:
 	case -EKEYREVOKED:
 	case -EKEYEXPIRED:
-		return "the DNS upcall refused the query";
-	case -EAGAIN:
-		return "temporary DNS failure";
-	case -ECONNREFUSED:
-		return "DNS server failure";
+		*why = "the DNS upcall refused the query";
+		return -EKEYREJECTED;
 	case -EINVAL:
-		return "the kernel's resolver does not take this name";
+		*why = "the kernel's resolver does not take this name";
+		return -EINVAL;
 	case -ENOMEM:
-		return "out of memory";
+		*why = "out of memory";
+		return -ENOMEM;
 	case -ERESTARTSYS:
-	case -EINTR:
-		return "interrupted by a signal";
+		*why = "interrupted by a signal";
+		return -EINTR;
 	default:
-		return "DNS resolver error";
+		*why = "DNS resolver error";
+		return -EHOSTUNREACH;
 	}
 }
 
@@ -217,8 +235,10 @@ static const char *resolve_error(int err)
  * Context: process context; sleeps, as long as the upcall takes. Never
  * from a netlink handler.
  * Return: 0; -EOPNOTSUPP without CONFIG_DNS_RESOLVER; -EBADMSG for an
- * answer that is not a list of addresses; -EINTR; else dns_query()'s
- * error (-ENODATA: no address, -ENOKEY: no upcall, ...).
+ * answer that is not a list of addresses; -ENODATA no address, -EAGAIN a
+ * temporary failure, -ECONNREFUSED a DNS server failure, -ENOKEY no
+ * upcall, -EKEYREJECTED refused by it, -EINVAL a name it does not take,
+ * -ENOMEM, -EINTR a signal, -EHOSTUNREACH any other error.
  */
 int ksmtp_resolve(struct net *net, const char *name, struct ksmtp_addrs *addrs,
 		  const char **why)
@@ -236,10 +256,8 @@ int ksmtp_resolve(struct net *net, const char *name, struct ksmtp_addrs *addrs,
 		return -EOPNOTSUPP;
 	}
 	len = dns_query(net, NULL, name, strlen(name), "list", &answer, NULL, false);
-	if (len < 0) {
-		*why = resolve_error(len);
-		return len == -ERESTARTSYS ? -EINTR : len;
-	}
+	if (len < 0)
+		return resolve_error(len, why);
 	err = ksmtp_resolve_parse(answer, len, addrs, why);
 	kfree(answer);
 	return err;

@@ -13,6 +13,7 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
 	postfix libsasl2-modules sasl2-bin
+	keyutils dnsmasq-base
 )
 missing=()
 for p in "${pkgs[@]}"; do

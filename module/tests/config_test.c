@@ -300,6 +300,7 @@ static void unresolvable_name_is_transient(struct kunit *test)
 	client = name_client(test, "no-such-host.invalid", 25);
 	err = ksmtp_mail_send(client, &mail, res);
 	ksmtp_client_destroy(client);
+	kunit_info(test, "errno %d: %s\n", err, res->kr_reason);
 	KUNIT_EXPECT_LT(test, err, 0);
 	KUNIT_EXPECT_EQ(test, res->kr_err, err);
 	KUNIT_EXPECT_EQ(test, res->kr_phase, KSMTP_PHASE_CONNECT);
