@@ -75,6 +75,14 @@ bool ksmtp_addr_literal(const char *name, union ksmtp_addr *a)
 	return addr_parse(name, len, a);
 }
 
+/* An octet of a host name: an ASCII letter or digit, '-' or '_' (the
+ * kernel's ctype takes Latin-1's letters for letters too).
+ */
+static bool host_char(char c)
+{
+	return isascii(c) && (isalnum(c) || c == '-' || c == '_');
+}
+
 /**
  * ksmtp_check_server_name() - may @name be the server's name?
  * @name: an address literal or a host name, not empty
@@ -100,7 +108,7 @@ const char *ksmtp_check_server_name(const char *name)
 		return "server name is not a valid address literal";
 	for (p = name; ; p++) {
 		if (*p && *p != '.') {
-			if (!isalnum(*p) && *p != '-' && *p != '_')
+			if (!host_char(*p))
 				return "server name holds a character not allowed in a host name";
 			continue;
 		}

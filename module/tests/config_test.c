@@ -20,6 +20,7 @@
 
 #include "server.h"
 #include "../client.h"
+#include "../encode.h"
 #include "../netlink.h"
 #include "../netns.h"
 #include "../queue.h"
@@ -95,6 +96,9 @@ static void server_names(struct kunit *test)
 		{ "10", "neither" },
 		{ "mx", "3 octets" },
 		{ "m.", "3 octets" },
+		/* Latin-1 letters to the kernel's isalpha(), not to DNS */
+		{ "r\xe9lais.example", "not allowed" },
+		{ "r\xc3\xa9lais.example", "not allowed" },
 	};
 	char label[80];
 	const char *why;
@@ -114,6 +118,10 @@ static void server_names(struct kunit *test)
 	memset(label, 'a', sizeof(label));
 	strcpy(label + 64, ".example");
 	KUNIT_EXPECT_NOT_NULL(test, ksmtp_check_server_name(label));
+	/* nor in the EHLO argument */
+	KUNIT_EXPECT_NOT_NULL(test, ksmtp_check_domain("gw\xe9.example"));
+	KUNIT_EXPECT_NOT_NULL(test, ksmtp_check_domain("[192.0.2.\xe9]"));
+	KUNIT_EXPECT_NULL(test, ksmtp_check_domain("gw-1_a.example"));
 }
 
 /* ---- the resolver's answer ---- */
