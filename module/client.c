@@ -14,6 +14,7 @@
 #include <net/net_namespace.h>
 
 #include "client.h"
+#include "resolve.h"
 
 static void client_release(struct kref *ref)
 {
@@ -95,6 +96,10 @@ const struct ksmtp_config_string ksmtp_config_strings[KSMTP_CONFIG_NSTRINGS] = {
 		   ksmtp_check_tls_name, true),
 	CFG_STRING(kc_tls_ca_file, KSMTP_A_CFG_TLS_CA_FILE, KSMTP_PATH_MAX,
 		   ksmtp_check_ca_file, true),
+	CFG_STRING(kc_server_name, KSMTP_A_CFG_SERVER_NAME, KSMTP_HOST_MAX,
+		   ksmtp_check_server_name, true),
+	CFG_STRING(kc_password_file, KSMTP_A_CFG_PASSWORD_FILE, KSMTP_PASSWORD_FILE_MAX,
+		   NULL, true),
 };
 
 static const char **cfg_string(const struct ksmtp_config *cfg, unsigned int i)
@@ -117,16 +122,32 @@ static const char *check_string(const char *s, unsigned int i)
 }
 
 /**
+ * ksmtp_config_server_is_host() - is the server given as a host name?
+ * @cfg: the configuration
+ *
+ * Context: any.
+ * Return: true when kc_server_name is set and not an address literal.
+ */
+bool ksmtp_config_server_is_host(const struct ksmtp_config *cfg)
+{
+	union ksmtp_addr a;
+
+	return cfg->kc_server_name && cfg->kc_server_name[0] &&
+	       !ksmtp_addr_literal(cfg->kc_server_name, &a);
+}
+
+/**
  * ksmtp_config_check() - is a configuration sound?
  * @cfg: the configuration
- * @complete: it is to make a client of: the server and the from address
- *	are required
+ * @complete: it is to make a client of: the server (an address, or a
+ *	name) and the from address are required
  * @attr: set to the KSMTP_A_CFG_* attribute at fault, 0 if none is
  *
  * The one check of a configuration, whether it comes from netlink or a
  * driver: every string (its length, no CR or LF, its syntax), the from
  * address not empty, a mechanism other than KSMTP_AUTH_NONE with a user
- * name, and with TLS the server name to verify (a DNS name) and EHLO.
+ * name, and with TLS the server name to verify (a DNS name: tls-name, or
+ * else the server's host name) and EHLO.
  *
  * Context: any.
  * Return: NULL, or what is wrong, in words.
@@ -145,9 +166,10 @@ const char *ksmtp_config_check(const struct ksmtp_config *cfg, bool complete,
 		}
 	}
 	*attr = KSMTP_A_CFG_SERVER_ADDR;
-	if (complete && cfg->kc_server.ss_family != AF_INET &&
+	if (complete && (!cfg->kc_server_name || !cfg->kc_server_name[0]) &&
+	    cfg->kc_server.ss_family != AF_INET &&
 	    cfg->kc_server.ss_family != AF_INET6)
-		return "server address must be IPv4 or IPv6";
+		return "the server must be an IPv4 or IPv6 address, or a name";
 	*attr = KSMTP_A_CFG_FROM;
 	if ((complete || cfg->kc_from) && (!cfg->kc_from || !cfg->kc_from[0]))
 		return "from address cannot be empty";
@@ -161,8 +183,9 @@ const char *ksmtp_config_check(const struct ksmtp_config *cfg, bool complete,
 	if (cfg->kc_tls > KSMTP_TLS_MAX)
 		return "unknown TLS mode";
 	if (cfg->kc_tls != KSMTP_TLS_NONE) {
-		if (!cfg->kc_tls_name || !cfg->kc_tls_name[0])
-			return "TLS needs the server name to verify (tls-name)";
+		if ((!cfg->kc_tls_name || !cfg->kc_tls_name[0]) &&
+		    !ksmtp_config_server_is_host(cfg))
+			return "TLS needs the server name to verify (tls-name), or a host name";
 		if (cfg->kc_helo_only)
 			return "TLS needs EHLO: helo-only cannot be on";
 	}
@@ -219,18 +242,42 @@ void ksmtp_config_free_strings(struct ksmtp_config *cfg)
 	}
 }
 
+/* With TLS and no name to verify, the server's host name (its final dot
+ * off). ksmtp_config_check() made sure there is one.
+ */
+static int default_tls_name(struct ksmtp_config *cfg)
+{
+	const char *name = cfg->kc_server_name;
+	size_t len;
+	char *s;
+
+	if (cfg->kc_tls == KSMTP_TLS_NONE || cfg->kc_tls_name[0] ||
+	    !ksmtp_config_server_is_host(cfg))
+		return 0;
+	len = strlen(name);
+	if (name[len - 1] == '.')
+		len--;
+	s = kstrndup(name, len, GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	kfree(cfg->kc_tls_name);
+	cfg->kc_tls_name = s;
+	return 0;
+}
+
 /**
  * ksmtp_client_create() - create a client
  * @cfg: the configuration; every string is copied
  *
- * The client is checked here, before any mail: the server address must be
- * AF_INET or AF_INET6, the from address local@domain without CR, LF,
+ * The client is checked here, before any mail: the server is an address
+ * (AF_INET or AF_INET6), or a name (a host name or an address literal),
+ * the from address local@domain without CR, LF,
  * spaces or angle brackets, the domain a host name or an address literal,
  * the user name and password at most 255 octets without CR or LF, the
  * default recipients a list as in struct ksmtp_mail, and a mechanism other
  * than KSMTP_AUTH_NONE needs a user name. With TLS, the server name to
- * verify is required (a DNS name), HELO-only is refused, and a CA file, if
- * any, is an absolute path.
+ * verify is required (a DNS name; by default the server's host name),
+ * HELO-only is refused, and a CA file, if any, is an absolute path.
  *
  * Context: process context; may sleep (GFP_KERNEL).
  * Return: the client, holding one reference for the caller (drop it with
@@ -251,6 +298,11 @@ struct ksmtp_client *ksmtp_client_create(const struct ksmtp_config *cfg)
 	kref_init(&c->ref);
 	c->cfg = *cfg;
 	if (ksmtp_config_dup_strings(&c->cfg, cfg, true)) {
+		kfree(c);
+		return ERR_PTR(-ENOMEM);
+	}
+	if (default_tls_name(&c->cfg)) {
+		ksmtp_config_free_strings(&c->cfg);
 		kfree(c);
 		return ERR_PTR(-ENOMEM);
 	}

@@ -38,7 +38,10 @@ struct ksmtp_config_string {
 	bool readable;
 };
 
-#define KSMTP_CONFIG_NSTRINGS	7
+/* The longest password file name kept (PATH_MAX, its NUL excepted) */
+#define KSMTP_PASSWORD_FILE_MAX	4095
+
+#define KSMTP_CONFIG_NSTRINGS	9
 extern const struct ksmtp_config_string ksmtp_config_strings[KSMTP_CONFIG_NSTRINGS];
 
 /* The string @cs of @cfg */
@@ -52,6 +55,7 @@ const char *ksmtp_check_from(const char *s);
 const char *ksmtp_check_rcpts(const char *s);
 const char *ksmtp_check_tls_name(const char *s);
 const char *ksmtp_check_ca_file(const char *s);
+bool ksmtp_config_server_is_host(const struct ksmtp_config *cfg);
 const char *ksmtp_config_check(const struct ksmtp_config *cfg, bool complete,
 			       int *attr);
 int ksmtp_config_dup_strings(struct ksmtp_config *dst,

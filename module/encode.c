@@ -193,12 +193,12 @@ const char *ksmtp_check_domain(const char *domain)
 		if (len < 3 || domain[len - 1] != ']')
 			return "is not a valid address literal";
 		for (p = domain + 1; p < domain + len - 1; p++)
-			if (!isalnum(*p) && !strchr(".:", *p))
+			if (!(isascii(*p) && isalnum(*p)) && !strchr(".:", *p))
 				return "is not a valid address literal";
 		return NULL;
 	}
 	for (p = domain; *p; p++)
-		if (!isalnum(*p) && !strchr(".-_", *p))
+		if (!(isascii(*p) && isalnum(*p)) && !strchr(".-_", *p))
 			return "holds a character not allowed in a host name";
 	return NULL;
 }

@@ -7,6 +7,8 @@
  *   reply.c, caps.c    the server's replies, the EHLO capabilities
  *   encode.c           the message (headers, body), the checks of mail input
  *   auth.c             the AUTH mechanisms, one table
+ *   resolve.c          the server's addresses: a literal, or a host name
+ *                      through the kernel's DNS resolver upcall
  *   client.c           a configuration and the client made of it
  *   stats.h            what the attempts came to
  *   events.c           how events leave the lower rooms (a notifier chain)
@@ -24,7 +26,7 @@
  * Layers, bottom first: a file may include and call only files of its own
  * layer or below; no two files may depend on each other.
  *
- *	layer 1: reply caps encode auth events client stats
+ *	layer 1: reply caps encode auth events resolve client stats
  *	layer 2: tls tls_handshake
  *	layer 3: session
  *	layer 4: queue
@@ -90,3 +92,5 @@ module_exit(ksmtp_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("In-kernel SMTP client");
 MODULE_AUTHOR("ksmtp developers");
+/* The top-level VERSION file (module/Kbuild) */
+MODULE_VERSION(KSMTP_VERSION);

@@ -80,6 +80,7 @@ static struct nla_policy cfg_set_policy[KSMTP_A_CFG_MAX + 1] __ro_after_init = {
 	[KSMTP_A_CFG_RETRY_AGE] = NLA_POLICY_FULL_RANGE(NLA_U32, &retry_age_range),
 	[KSMTP_A_CFG_RETRY_BASE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_COALESCE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &coalesce_range),
+	[KSMTP_A_CFG_REPLACE] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* KSMTP_A_MAIL in SEND: the mail (not its ID, which the reply carries) */
@@ -190,7 +191,18 @@ struct cfg_request {
 	struct nlattr *tb[KSMTP_A_CFG_MAX + 1];
 };
 
-/* KSMTP_A_CONFIG onto the namespace's configuration (a copy). */
+/* A string this request set to "" is unset (not reported). */
+static void unset_if_empty(const char **s)
+{
+	if (*s && !(*s)[0]) {
+		kfree(*s);
+		*s = NULL;
+	}
+}
+
+/* KSMTP_A_CONFIG onto the namespace's configuration (a copy; with
+ * KSMTP_A_CFG_REPLACE, the defaults).
+ */
 static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 {
 	static const struct {
@@ -217,6 +229,11 @@ static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 	unsigned int i;
 	int err = 0;
 
+	if (a && tb[KSMTP_A_CFG_SERVER_NAME]) {
+		NL_SET_ERR_MSG_ATTR(rq->info->extack, tb[KSMTP_A_CFG_SERVER_NAME],
+				    "server-addr and server-name cannot both be given");
+		return -EINVAL;
+	}
 	if (a) {
 		struct sockaddr_storage *ss = &cfg->c.kc_server;
 
@@ -233,6 +250,9 @@ static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 			return -EINVAL;
 		}
 		cfg->server_set = true;
+		/* The server is either an address or a name. */
+		kfree(cfg->c.kc_server_name);
+		cfg->c.kc_server_name = NULL;
 	}
 	if (tb[KSMTP_A_CFG_PORT])
 		cfg->c.kc_port = nla_get_u16(tb[KSMTP_A_CFG_PORT]);
@@ -255,7 +275,20 @@ static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 
 		err = take_str(rq->info, tb[cs->attr], ksmtp_config_str(&cfg->c, cs));
 	}
-	return err;
+	if (err)
+		return err;
+	if (tb[KSMTP_A_CFG_SERVER_NAME]) {
+		memset(&cfg->c.kc_server, 0, sizeof(cfg->c.kc_server));
+		cfg->server_set = false;
+		unset_if_empty(&cfg->c.kc_server_name);
+	}
+	/* The file names where the password came from: not a new one's. */
+	if (tb[KSMTP_A_CFG_PASSWORD] && !tb[KSMTP_A_CFG_PASSWORD_FILE]) {
+		kfree(cfg->c.kc_password_file);
+		cfg->c.kc_password_file = NULL;
+	}
+	unset_if_empty(&cfg->c.kc_password_file);
+	return 0;
 }
 
 /* The attribute to name for a refused configuration: the one at fault
@@ -265,7 +298,8 @@ static const struct nlattr *cfg_fault(struct nlattr **tb, int attr)
 {
 	static const int auth[] = { KSMTP_A_CFG_AUTH, KSMTP_A_CFG_USERNAME, 0 };
 	static const int tls[] = {
-		KSMTP_A_CFG_TLS, KSMTP_A_CFG_TLS_NAME, KSMTP_A_CFG_HELO_ONLY, 0
+		KSMTP_A_CFG_TLS, KSMTP_A_CFG_TLS_NAME, KSMTP_A_CFG_HELO_ONLY,
+		KSMTP_A_CFG_SERVER_NAME, KSMTP_A_CFG_SERVER_ADDR, 0
 	};
 	const int *p = attr == KSMTP_A_CFG_AUTH ? auth :
 		       attr == KSMTP_A_CFG_TLS ? tls : NULL;
@@ -304,6 +338,7 @@ static int config_set(struct genl_info *info)
 	struct cfg_request *rq;
 	const char *why;
 	int attr, err;
+	bool replace;
 
 	rq = kzalloc(sizeof(*rq), GFP_KERNEL);
 	if (!rq)
@@ -312,7 +347,8 @@ static int config_set(struct genl_info *info)
 	err = parse_nests(info, KSMTP_A_CONFIG, rq->tb, KSMTP_A_CFG_MAX, cfg_set_policy);
 	if (err)
 		goto out;
-	err = ksmtp_net_configure(kn, cfg_apply, rq, &why, &attr);
+	replace = rq->tb[KSMTP_A_CFG_REPLACE] && nla_get_u8(rq->tb[KSMTP_A_CFG_REPLACE]);
+	err = ksmtp_net_configure(kn, replace, cfg_apply, rq, &why, &attr);
 	if (why)
 		bad_attr(info, cfg_fault(rq->tb, attr), why);
 out:
@@ -327,6 +363,14 @@ static int ksmtp_nl_config_set_doit(struct sk_buff *skb, struct genl_info *info)
 	wipe_password(info);
 	return err;
 }
+
+#if IS_ENABLED(CONFIG_KSMTP_KUNIT_TEST)
+/* For the tests: CONFIG_SET's handler, on a message a test built. */
+int ksmtp_nl_test_config_set(struct sk_buff *skb, struct genl_info *info)
+{
+	return ksmtp_nl_config_set_doit(skb, info);
+}
+#endif
 
 static int put_str(struct sk_buff *skb, int type, const char *s)
 {
@@ -346,7 +390,7 @@ static int cfg_put(void *arg, struct ksmtp_net_cfg *cfg)
 	nest = nla_nest_start(msg, KSMTP_A_CONFIG);
 	if (!nest)
 		return -EMSGSIZE;
-	err = nla_put_u8(msg, KSMTP_A_CFG_CONFIGURED, cfg->server_set && cfg->c.kc_from);
+	err = nla_put_u8(msg, KSMTP_A_CFG_CONFIGURED, ksmtp_net_cfg_configured(cfg));
 	if (!err && cfg->server_set) {
 		const struct sockaddr_storage *ss = &cfg->c.kc_server;
 

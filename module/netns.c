@@ -79,20 +79,24 @@ struct ksmtp_client *ksmtp_net_set_client(struct ksmtp_net *kn,
 /**
  * ksmtp_net_configure() - change a namespace's configuration
  * @kn: the namespace
+ * @replace: @change starts from the defaults (nothing set, the queue's
+ *	default limits) rather than from the current configuration
  * @change: changes a copy of the configuration
  * @arg: for @change
  * @why: set to what is wrong, in words, when the result is refused
  * @attr: set to the KSMTP_A_CFG_* attribute at fault (0: none)
  *
- * The copy is checked whole (ksmtp_config_check()); once the server and
+ * The copy is checked whole (ksmtp_config_check()); when the server and
  * the from address are set, a client is made of it and becomes the
- * default one. Either all of the change takes effect or none.
+ * default one; when not (a configuration replaced, a server cleared),
+ * there is no default client any more. Either all of the change takes
+ * effect or none.
  *
  * Context: process context; sleeps (a mutex, GFP_KERNEL).
  * Return: 0, @change's error, -EINVAL (with @why), -ENOMEM.
  */
-int ksmtp_net_configure(struct ksmtp_net *kn, ksmtp_net_cfg_fn change, void *arg,
-			const char **why, int *attr)
+int ksmtp_net_configure(struct ksmtp_net *kn, bool replace, ksmtp_net_cfg_fn change,
+			void *arg, const char **why, int *attr)
 {
 	struct ksmtp_client *client = NULL;
 	struct ksmtp_net_cfg cfg;
@@ -101,11 +105,16 @@ int ksmtp_net_configure(struct ksmtp_net *kn, ksmtp_net_cfg_fn change, void *arg
 	*why = NULL;
 	*attr = 0;
 	mutex_lock(&kn->lock);
-	cfg = kn->cfg;
-	err = ksmtp_config_dup_strings(&cfg.c, &kn->cfg.c, false);
-	if (err)
-		goto unlock;
-	ksmtp_queue_get_limits(&kn->queue, &cfg.limits);
+	if (replace) {
+		cfg = (struct ksmtp_net_cfg){ .c.kc_net = kn->cfg.c.kc_net };
+		ksmtp_queue_default_limits(&cfg.limits);
+	} else {
+		cfg = kn->cfg;
+		err = ksmtp_config_dup_strings(&cfg.c, &kn->cfg.c, false);
+		if (err)
+			goto unlock;
+		ksmtp_queue_get_limits(&kn->queue, &cfg.limits);
+	}
 	err = change(arg, &cfg);
 	if (err)
 		goto refuse;
@@ -114,7 +123,7 @@ int ksmtp_net_configure(struct ksmtp_net *kn, ksmtp_net_cfg_fn change, void *arg
 		err = -EINVAL;
 		goto refuse;
 	}
-	if (cfg.server_set && cfg.c.kc_from) {
+	if (ksmtp_net_cfg_configured(&cfg)) {
 		client = ksmtp_client_create(&cfg.c);
 		if (IS_ERR(client)) {
 			err = PTR_ERR(client);
@@ -125,8 +134,7 @@ int ksmtp_net_configure(struct ksmtp_net *kn, ksmtp_net_cfg_fn change, void *arg
 	ksmtp_config_free_strings(&kn->cfg.c);
 	kn->cfg = cfg;
 	ksmtp_queue_set_limits(&kn->queue, &cfg.limits);
-	if (client)
-		ksmtp_client_put(ksmtp_net_set_client(kn, client));
+	ksmtp_client_put(ksmtp_net_set_client(kn, client));
 	mutex_unlock(&kn->lock);
 	return 0;
 

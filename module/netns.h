@@ -23,8 +23,9 @@
 
 /**
  * struct ksmtp_net_cfg - a namespace's configuration
- * @c: the client's part; its strings are owned (NULL: never set)
- * @server_set: a server address was set
+ * @c: the client's part; its strings are owned (NULL: never set). At most
+ *	one of the server's address and name is set.
+ * @server_set: a server address (@c.kc_server) is set
  * @limits: the queue's
  */
 struct ksmtp_net_cfg {
@@ -32,6 +33,20 @@ struct ksmtp_net_cfg {
 	bool server_set;
 	struct ksmtp_queue_limits limits;
 };
+
+/**
+ * ksmtp_net_cfg_configured() - may a client be made of @cfg?
+ * @cfg: a namespace's configuration
+ *
+ * Context: any.
+ * Return: true when a server (its address or its name) and the from
+ * address are set.
+ */
+static inline bool ksmtp_net_cfg_configured(const struct ksmtp_net_cfg *cfg)
+{
+	return (cfg->server_set || (cfg->c.kc_server_name && cfg->c.kc_server_name[0])) &&
+	       cfg->c.kc_from && cfg->c.kc_from[0];
+}
 
 /**
  * struct ksmtp_net - per network namespace state
@@ -94,8 +109,8 @@ struct ksmtp_client *ksmtp_net_set_client(struct ksmtp_net *kn,
  */
 typedef int (*ksmtp_net_cfg_fn)(void *arg, struct ksmtp_net_cfg *cfg);
 
-int ksmtp_net_configure(struct ksmtp_net *kn, ksmtp_net_cfg_fn change, void *arg,
-			const char **why, int *attr);
+int ksmtp_net_configure(struct ksmtp_net *kn, bool replace, ksmtp_net_cfg_fn change,
+			void *arg, const char **why, int *attr);
 int ksmtp_net_config_read(struct ksmtp_net *kn, ksmtp_net_cfg_fn read, void *arg);
 
 /* A mail being sent at once (netns.c) */

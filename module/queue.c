@@ -776,12 +776,7 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net,
 	q->net = net;
 	q->stats = stats;
 	q->next_id = 1;
-	q->limits.max_count = 256;
-	q->limits.max_bytes = 16 << 20;
-	q->limits.retry_max = 10;
-	q->limits.retry_age_s = 86400;
-	q->limits.retry_base_ms = 30000;
-	q->limits.coalesce_ms = 2000;
+	ksmtp_queue_default_limits(&q->limits);
 }
 
 /**

@@ -36,6 +36,24 @@ struct ksmtp_queue_limits {
 };
 
 /**
+ * ksmtp_queue_default_limits() - a new queue's limits (the uAPI's defaults)
+ * @l: set to them
+ *
+ * Context: any.
+ */
+static inline void ksmtp_queue_default_limits(struct ksmtp_queue_limits *l)
+{
+	*l = (struct ksmtp_queue_limits){
+		.max_count = 256,
+		.max_bytes = 16 << 20,
+		.retry_max = 10,
+		.retry_age_s = 86400,
+		.retry_base_ms = 30000,
+		.coalesce_ms = 2000,
+	};
+}
+
+/**
  * struct ksmtp_queue_stats - a queue's counters
  * @queued: mails accepted
  * @retried: retries scheduled

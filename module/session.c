@@ -32,6 +32,7 @@
 #include "caps.h"
 #include "auth.h"
 #include "encode.h"
+#include "resolve.h"
 #include "tls.h"
 
 #define KSMTP_RX_BUF	2048
@@ -66,6 +67,7 @@ struct ksmtp_conn {
 	bool tls_on;
 	const char *recv_why;
 	struct ksmtp_tls_req tls;
+	struct ksmtp_addrs addrs;
 	struct ksmtp_caps caps;
 	struct ksmtp_rparser parser;
 	bool (*keep)(const char *text);
@@ -441,17 +443,20 @@ static __printf(4, 5) int ks_expect(struct ksmtp_conn *s, unsigned int want,
 	return err;
 }
 
-static int ks_connect(struct ksmtp_conn *s)
+/* One address: a new socket, connected within the connect timeout. */
+static int ks_connect_to(struct ksmtp_conn *s, const union ksmtp_addr *a)
 {
 	const struct ksmtp_config *cfg = s->cfg;
-	struct sockaddr_storage addr = cfg->kc_server;
+	struct sockaddr_storage addr = {};
 	struct socket *sock;
 	int len, err;
 
-	if (addr.ss_family == AF_INET) {
+	if (a->sa.sa_family == AF_INET) {
+		memcpy(&addr, &a->v4, sizeof(a->v4));
 		((struct sockaddr_in *)&addr)->sin_port = htons(cfg->kc_port);
 		len = sizeof(struct sockaddr_in);
 	} else {
+		memcpy(&addr, &a->v6, sizeof(a->v6));
 		((struct sockaddr_in6 *)&addr)->sin6_port = htons(cfg->kc_port);
 		len = sizeof(struct sockaddr_in6);
 	}
@@ -483,23 +488,104 @@ static int ks_connect(struct ksmtp_conn *s)
 	err = kernel_connect(s->sock, (struct sockaddr *)&addr, len, 0);
 	if (err == -EINPROGRESS || err == -EALREADY)
 		err = -ETIMEDOUT;
+	return err == -ERESTARTSYS ? -EINTR : err;
+}
+
+/* The socket of an address that did not answer, before the next one. */
+static void ks_drop_socket(struct ksmtp_conn *s)
+{
+	struct socket *sock = s->sock;
+
+	if (!sock)
+		return;
+	/* ksmtp_conn_abort() takes the socket under the set's lock: out
+	 * of its sight first.
+	 */
+	if (s->reg)
+		mutex_lock(&s->reg->lock);
+	WRITE_ONCE(s->sock, NULL);
+	if (s->reg)
+		mutex_unlock(&s->reg->lock);
+	if (sock->file)
+		fput(sock->file);
+	else
+		sock_release(sock);
+}
+
+/* The server's addresses: its address, or those of its name (resolved
+ * here, in the session's worker, never in a netlink handler).
+ */
+static int ks_addresses(struct ksmtp_conn *s)
+{
+	const struct ksmtp_config *cfg = s->cfg;
+	char why[KSMTP_REASON_MAX];
+	const char *what = NULL;
+	int err;
+
+	if (!cfg->kc_server_name[0]) {
+		if (cfg->kc_server.ss_family == AF_INET)
+			memcpy(&s->addrs.addr[0].v4, &cfg->kc_server, sizeof(struct sockaddr_in));
+		else
+			memcpy(&s->addrs.addr[0].v6, &cfg->kc_server, sizeof(struct sockaddr_in6));
+		s->addrs.n = 1;
+		return 0;
+	}
+	err = ksmtp_resolve(s->net, cfg->kc_server_name, &s->addrs, &what);
+	if (!err)
+		return 0;
+	snprintf(why, sizeof(why), "cannot resolve %s: %s", cfg->kc_server_name, what);
+	fail(s, err, why);
+	/* The name may resolve later; a kernel without a resolver never
+	 * will. (Unless the session was cut meanwhile: that is reported.)
+	 */
+	if (s->res->kr_err == err)
+		s->res->kr_transient = err != -EOPNOTSUPP;
+	return err;
+}
+
+/* Each address in turn until one connects, each within the connect
+ * timeout.
+ */
+static int ks_connect(struct ksmtp_conn *s)
+{
+	const struct ksmtp_config *cfg = s->cfg;
+	struct sockaddr_storage local;
+	char why[KSMTP_REASON_MAX];
+	unsigned int i;
+	int err;
+
+	err = ks_addresses(s);
 	if (err)
-		return err == -ERESTARTSYS ? -EINTR : err;
+		return err;
+	for (i = 0; i < s->addrs.n; i++) {
+		if (i)
+			ks_drop_socket(s);
+		err = ks_connect_to(s, &s->addrs.addr[i]);
+		if (!err || READ_ONCE(s->aborted) || err == -EINTR || err == -ENOMEM)
+			break;
+	}
+	if (err && s->addrs.n > 1) {
+		snprintf(why, sizeof(why), "%s (%u addresses of %s tried)",
+			 err_reason(err), i < s->addrs.n ? i + 1 : i, cfg->kc_server_name);
+		return fail(s, err, why);
+	}
+	if (err)
+		return fail(s, err, NULL);
 	s->usable = true;
 
 	if (cfg->kc_domain[0]) {
 		strscpy(s->domain, cfg->kc_domain, sizeof(s->domain));
 		return 0;
 	}
-	err = kernel_getsockname(s->sock, (struct sockaddr *)&addr);
+	err = kernel_getsockname(s->sock, (struct sockaddr *)&local);
 	if (err < 0)
-		return err;
-	if (addr.ss_family == AF_INET)
+		return fail(s, err, NULL);
+	if (local.ss_family == AF_INET)
 		snprintf(s->domain, sizeof(s->domain), "[%pI4]",
-			 &((struct sockaddr_in *)&addr)->sin_addr);
+			 &((struct sockaddr_in *)&local)->sin_addr);
 	else
 		snprintf(s->domain, sizeof(s->domain), "[IPv6:%pI6c]",
-			 &((struct sockaddr_in6 *)&addr)->sin6_addr);
+			 &((struct sockaddr_in6 *)&local)->sin6_addr);
 	return 0;
 }
 
@@ -863,7 +949,7 @@ static int ks_open(struct ksmtp_conn *s)
 	s->phase = KSMTP_PHASE_CONNECT;
 	err = ks_connect(s);
 	if (err)
-		return fail(s, err, NULL);
+		return err;
 
 	if (s->cfg->kc_tls == KSMTP_TLS_IMPLICIT) {
 		err = ks_handshake(s);

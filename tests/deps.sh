@@ -14,6 +14,7 @@ pkgs=(
 	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
 	postfix libsasl2-modules sasl2-bin
 	ca-certificates
+	keyutils dnsmasq-base
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -19,10 +19,12 @@
  * is refused (module in use) while it is loaded: unload the callers first.
  * When ksmtp goes away, every session in progress is cut at once and every
  * queued mail ends as dropped, its callback and event included; nothing
- * waits for a server's timeout. A session in progress holds its network
- * namespace (as a user's socket would): a namespace deleted meanwhile goes
- * once that session ends (within its timeouts), and its queued mails end
- * as dropped then.
+ * waits for a server's timeout (but a server's host name being resolved,
+ * whose upcall cannot be cut, is waited for: the resolver's own timeouts
+ * bound it). A session in progress holds its network namespace (as a
+ * user's socket would): a namespace deleted meanwhile goes once that
+ * session ends (within its timeouts), and its queued mails end as dropped
+ * then.
  */
 #ifndef _LINUX_KSMTP_H
 #define _LINUX_KSMTP_H
@@ -68,7 +70,8 @@ struct ksmtp_timeouts {
 
 /**
  * struct ksmtp_config - what a client is created from
- * @kc_server: server address, AF_INET or AF_INET6; its port is ignored
+ * @kc_server: server address, AF_INET or AF_INET6; its port is ignored.
+ *	Not used when @kc_server_name is set.
  * @kc_port: TCP port; 0 means 25
  * @kc_username: user name for AUTH, or NULL
  * @kc_password: password for AUTH, or NULL
@@ -84,8 +87,9 @@ struct ksmtp_timeouts {
  * @kc_tls: TLS mode, see enum ksmtp_tls_mode. The handshake is done by the
  *	TLS helper (ksmtp-tlsd) running in @kc_net; without one, a session
  *	fails at once with "no TLS helper running" (transient).
- * @kc_tls_name: with TLS, the server name its certificate must carry
- *	(required then; a DNS name)
+ * @kc_tls_name: with TLS, the server name its certificate must carry (a
+ *	DNS name); NULL or "": @kc_server_name when that is a host name,
+ *	else required
  * @kc_tls_ca_file: absolute path of a PEM CA bundle for the helper to
  *	trust; NULL or "" means the system trust store
  * @kc_rcpt: default recipient(s), as in struct ksmtp_mail, for the mails
@@ -93,6 +97,17 @@ struct ksmtp_timeouts {
  * @kc_auth_cleartext: allow AUTH without TLS. When false (the default) a
  *	session that would authenticate over cleartext fails instead, before
  *	any credential is sent.
+ * @kc_server_name: the server as a host name (at most 253 octets), or an
+ *	address literal ("192.0.2.1", "2001:db8::1", "[2001:db8::1]"); NULL
+ *	or "" to use @kc_server. A host name is resolved at each session,
+ *	in the session's worker, through the kernel's DNS resolver (the
+ *	dns_resolver upcall to keyutils' key.dns_resolver; answers cached
+ *	for the key's time to live), and its addresses, IPv6 and IPv4, are
+ *	tried in the resolver's order until one connects, each within the
+ *	connect timeout. A name that cannot be resolved fails the mail in
+ *	the connect phase, transiently. With TLS, the default @kc_tls_name.
+ * @kc_password_file: where the password came from, kept for the owner of
+ *	the configuration to report; the client never opens it (NULL or "")
  *
  * ksmtp_client_create() copies every string: the caller may free its own.
  */
@@ -112,6 +127,8 @@ struct ksmtp_config {
 	const char *kc_tls_ca_file;
 	bool kc_auth_cleartext;
 	const char *kc_rcpt;
+	const char *kc_server_name;
+	const char *kc_password_file;
 };
 
 /**

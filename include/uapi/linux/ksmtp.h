@@ -21,11 +21,13 @@
  *
  * KSMTP_CMD_CONFIG_SET: needs CAP_NET_ADMIN. KSMTP_A_CONFIG, updating the
  *   namespace's default client. Only the attributes present change; the
- *   others keep their value (a zero-length string clears a string). The
- *   new configuration replaces the old one atomically: mails already being
- *   sent finish with the old one. In KSMTP_A_CONFIG (enum ksmtp_a_cfg):
+ *   others keep their value (a zero-length string clears a string), unless
+ *   REPLACE says the request is the whole configuration. The new
+ *   configuration replaces the old one atomically, or a refused request
+ *   changes nothing: mails already being sent finish with the old one.
+ *   In KSMTP_A_CONFIG (enum ksmtp_a_cfg):
  *   SERVER_ADDR:   binary, 4 octets (IPv4) or 16 octets (IPv6), network
- *                  byte order.
+ *                  byte order. Setting it clears SERVER_NAME.
  *   PORT:          u16, 1..65535 (default 25, 465 with implicit TLS).
  *   USERNAME:      NUL-terminated string, at most 255 octets.
  *   PASSWORD:      NUL-terminated string, at most 255 octets. Write only:
@@ -41,7 +43,8 @@
  *   HELO_ONLY:     u8, 0 or 1: greet with HELO, not EHLO.
  *   TLS:           u32, enum ksmtp_tls_mode (default none).
  *   TLS_NAME:      NUL-terminated string: the server name the certificate
- *                  must carry. Required with TLS.
+ *                  must carry. With TLS, required unless SERVER_NAME is a
+ *                  host name, which is then the default.
  *   TLS_CA_FILE:   NUL-terminated string: absolute path of a PEM CA bundle,
  *                  read by the TLS helper. Empty: the system trust store.
  *   RCPT:          NUL-terminated string: default recipient(s), up to 16
@@ -62,20 +65,46 @@
  *                  a host name, resolved at each session (the kernel's DNS
  *                  resolver upcall), each of its addresses tried in turn
  *                  until one connects; or an address literal. Setting it
- *                  clears SERVER_ADDR and setting SERVER_ADDR clears it.
- *   PASSWORD_FILE: NUL-terminated string: the file the password was read
- *                  from, kept and reported so that a configuration can be
- *                  printed back (ksmtpctl showconf); the module never
- *                  opens it.
+ *                  clears SERVER_ADDR and setting SERVER_ADDR clears it
+ *                  (both in one request are refused); empty: no server.
+ *                  A host name is labels of letters, digits, '-' and '_',
+ *                  3 octets at least; an address literal is an IPv4 or
+ *                  IPv6 address, or either in brackets ("[2001:db8::1]"),
+ *                  and needs no resolver. The name is resolved by the
+ *                  session's worker, never by the request: dns_query()
+ *                  with the option "list", which keyutils'
+ *                  key.dns_resolver (request-key) answers by getaddrinfo()
+ *                  in the initial namespaces' userspace, whatever network
+ *                  namespace asks; the answer is cached per network
+ *                  namespace for the key's time to live (default_ttl of
+ *                  /etc/keyutils/key.dns_resolver.conf, 5 s unless set; a
+ *                  failed lookup up to a minute). At most 8 addresses are
+ *                  tried, in the resolver's order (getaddrinfo's: IPv6
+ *                  first where it is usable), each within TIMEOUT_CONNECT:
+ *                  a refused or unreachable address costs nothing, one that
+ *                  drops packets the whole timeout, so a name of N such
+ *                  addresses may take N times TIMEOUT_CONNECT. A name that
+ *                  does not resolve fails the mail in the connect phase
+ *                  ("cannot resolve NAME: ..."), transiently. A kernel
+ *                  without CONFIG_DNS_RESOLVER refuses host names here.
+ *   PASSWORD_FILE: NUL-terminated string, at most 4095 octets: the file the
+ *                  password was read from, kept and reported so that a
+ *                  configuration can be printed back (ksmtpctl showconf);
+ *                  the module never opens it. A request that sets PASSWORD
+ *                  without it clears it (it named the old password's
+ *                  file).
  *   REPLACE:       u8, 1: the request is a whole configuration: every
  *                  attribute it does not carry goes back to its default
  *                  (the password and the server included), in the same
- *                  atomic step. Never reported.
+ *                  atomic step; without a server, the namespace is no
+ *                  longer configured. 0: as if absent. Never reported.
  *
  * KSMTP_CMD_CONFIG_GET: allowed to all; no attributes. Answers KSMTP_A_CONFIG
- *   with the attributes above except PASSWORD; PASSWORD_SET (u8) tells
- *   whether a password is set, CONFIGURED (u8) whether the server and the
- *   from address are.
+ *   with the attributes above except PASSWORD and REPLACE, and of the
+ *   server the one set (SERVER_ADDR or SERVER_NAME); a string without a
+ *   value may be absent; PASSWORD_SET (u8) tells whether a password is set, CONFIGURED
+ *   (u8) whether the server (its address or its name) and the from address
+ *   are.
  *
  * KSMTP_CMD_SEND: needs CAP_NET_ADMIN. KSMTP_A_MAIL (enum ksmtp_a_mail)
  *   with RCPT (string; default: the configured RCPT), SUBJECT (string),
