@@ -127,6 +127,7 @@ print("    ratios: queue/smtp-source -d %.2f (target 1.2)   queue/smtp-source %.
       "ksmtpctl/msmtp %.2f" % (sd / q, s / q, ms / c))
 print("  %d bodies of 1 MiB:" % m)
 print("    ksmtpctl send                     %8.2f MiB/s" % r(m, bc))
+print("    ksmtpctl -batch, one process      %8.2f MiB/s" % r(m, bb))
 print("    smtp-source                       %8.2f MiB/s" % r(m, bs))
 print("    ksmtpctl send, quoted-printable   %8.2f MiB/s" % r(m, bq))
 print("    kernel queue (ksmtp_mail_queue)   %8.2f MiB/s" % r(m, bk))
