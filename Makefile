@@ -33,6 +33,11 @@ KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c mo
 # $(INSTALL_MOD_PATH)/lib/modules/<release>/$(INSTALL_MOD_DIR)).
 INSTALL_MOD_DIR ?= extra
 INSTALL_MOD_PATH ?= $(DESTDIR)
+# The release the module is built for, as modules_install names its
+# directory (Debian's headers say 6.1.192 in kernel.release, but 6.1.0-N-amd64
+# here and in KERNELRELEASE).
+KREL = $(or $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null),$(shell cat $(KDIR)/include/config/kernel.release))
 # What a DKMS tree needs to build the module, and nothing else.
 DKMS_SRC = Kbuild VERSION dkms.conf module include
 
@@ -59,7 +64,7 @@ MODSIGN = $(if $(filter pkcs11:%,$(KSIGKEY))$(wildcard $(KSIGKEY) $(KDIR)/$(KSIG
 install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/module INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
 		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) $(MODSIGN) modules_install
-	if [ -z "$(INSTALL_MOD_PATH)" ]; then depmod -a "$$(cat $(KDIR)/include/config/kernel.release)"; fi
+	if [ -z "$(INSTALL_MOD_PATH)" ]; then depmod -a "$(KREL)"; fi
 
 install-tools:
 	$(MAKE) -C userspace install
@@ -67,8 +72,8 @@ install-tools:
 install: install-module install-tools
 
 uninstall:
-	rm -f "$(INSTALL_MOD_PATH)/lib/modules/$$(cat $(KDIR)/include/config/kernel.release)/$(INSTALL_MOD_DIR)/ksmtp.ko"
-	if [ -z "$(INSTALL_MOD_PATH)" ]; then depmod -a "$$(cat $(KDIR)/include/config/kernel.release)"; fi
+	rm -f "$(INSTALL_MOD_PATH)/lib/modules/$(KREL)/$(INSTALL_MOD_DIR)/ksmtp.ko"
+	if [ -z "$(INSTALL_MOD_PATH)" ]; then depmod -a "$(KREL)"; fi
 	$(MAKE) -C userspace uninstall
 
 # DKMS: the source tree dkms.conf describes, then dkms add/build/install.

@@ -5,9 +5,9 @@
 # Debian's cross compilers (gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf)
 # against Debian's linux-source-6.1: each architecture's defconfig
 # (arm64: defconfig, arm: multi_v7_defconfig, ARMv7 as armhf) plus what
-# the module needs and embedded defconfigs leave off (the fragment below:
-# CONFIG_TLS for kernel TLS, CONFIG_DNS_RESOLVER for server names), then
-# modules_prepare. The source is unpacked once, untouched (its own copy,
+# the module needs and embedded defconfigs may leave off (the fragment
+# below: CONFIG_TLS for kernel TLS, off in both; CONFIG_DNS_RESOLVER for
+# server names), each checked to be on afterwards, then modules_prepare. The source is unpacked once, untouched (its own copy,
 # not tests/srctree.sh's, whose include/ links to a checkout), and each
 # architecture is configured out of tree (O=), all in the cache
 # (KSMTP_CACHE, ~/.cache/ksmtp) keyed by the source's version, the
@@ -91,8 +91,9 @@ for spec in "arm64 arm64 aarch64-linux-gnu- defconfig AArch64 aarch64" \
 				(cd "$b" && "$src/scripts/kconfig/merge_config.sh" -m .config ksmtp.config) &&
 				kmake olddefconfig
 		} > "$log" 2>&1 || exit 1
-		while IFS= read -r line; do
-			grep -qxF "$line" "$b/.config" || { echo "not in .config: $line" >> "$log"; exit 1; }
+		# On (=y where the defconfig builds it in or something selects it).
+		while IFS== read -r sym _; do
+			grep -Eqx "$sym=(y|m)" "$b/.config" || { echo "not on in .config: $sym" >> "$log"; exit 1; }
 		done <<<"$fragment"
 		kmake -j"$(nproc)" modules_prepare >> "$log" 2>&1 || exit 1
 		touch "$b/.prepared"
@@ -118,7 +119,7 @@ for spec in "arm64 arm64 aarch64-linux-gnu- defconfig AArch64 aarch64" \
 	result "cross_${name}_ksmtp_ko" $? "$out
 $hdr
 vermagic: $vm"
-	[ ! -f "$ko" ] || echo "cross: $name: $(grep -m1 'Machine:' <<<"$hdr" | tr -s ' '), vermagic $vm"
+	[ ! -f "$ko" ] || echo "cross: $name: $(grep -m1 'Machine:' <<<"$hdr" | tr -s ' ' | sed 's/^ //'), vermagic $vm"
 done
 echo "cross: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

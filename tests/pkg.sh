@@ -41,7 +41,10 @@ build() {	# build OUTDIR: the packages, built in a copy of the checkout
 		--exclude=Module.symvers --exclude=modules.order --exclude=__pycache__ \
 		--exclude=./userspace/ksmtpctl --exclude=./userspace/ksmtp-tlsd . |
 		tar -xf - -C "$tmp/ksmtp-$ver"
-	(cd "$tmp/ksmtp-$ver" && dpkg-buildpackage -us -uc -b) > "$out/build.log" 2>&1
+	# (Not make's flags of a caller such as make deb: -s would hide the
+	# compile lines that the hardening check reads.)
+	(cd "$tmp/ksmtp-$ver" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b) > "$out/build.log" 2>&1
 	rc=$?
 	rm -f "$out"/ksmtp*.deb "$out"/ksmtp_*.changes "$out"/ksmtp_*.buildinfo
 	mv "$tmp"/*.deb "$tmp"/*.changes "$tmp"/*.buildinfo "$out"/ 2>/dev/null
@@ -132,13 +135,21 @@ grep -q '^CTL=/usr/sbin/ksmtpctl$' "$tl/etc/init.d/ksmtp" || miss="$miss (the in
 [ -z "$miss" ]
 result pkg_tools_contents_and_paths $? "missing or wrong:$miss"
 
-# The distribution's flags reached the compiler and the linker.
+# The distribution's flags (dpkg-buildflags, hardening=+all) reached the
+# compiler and the linker: in the compile lines, and in the binaries.
 bad=""
 for b in ksmtpctl ksmtp-tlsd; do
+	line=$(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$out/build.log" |
+		grep -E "^\s*(cc|gcc)\b.* -o $b " | tail -n1)
+	for flag in -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Wformat -Werror=format-security \
+		-Wl,-z,relro -Wl,-z,now; do
+		grep -qE -- "[[:space:]]$flag([[:space:]]|\$)" <<<"$line" || bad="$bad $b:$flag"
+	done
+	grep -qE -- '[[:space:]]-Werror([[:space:]]|$)' <<<"$line" && bad="$bad $b:-Werror-in-a-package-build"
 	readelf -d "$tl/usr/sbin/$b" | grep -q 'BIND_NOW' || bad="$bad $b:no-BIND_NOW"
 	readelf -lW "$tl/usr/sbin/$b" | grep -q 'GNU_RELRO' || bad="$bad $b:no-RELRO"
 	readelf -h "$tl/usr/sbin/$b" | grep -q 'Type:.*DYN' || bad="$bad $b:not-PIE"
-	readelf --dyn-syms -W "$tl/usr/sbin/$b" | grep -q '__[a-z_]*_chk' || bad="$bad $b:no-fortify"
+	readelf --dyn-syms -W "$tl/usr/sbin/$b" | grep -q '__stack_chk_fail' || bad="$bad $b:no-stack-protector"
 done
 [ -z "$bad" ]
 result pkg_tools_built_with_hardening_flags $? "$bad"
