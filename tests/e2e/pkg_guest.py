@@ -17,6 +17,7 @@ and "pkg-guest: N passed, N failed"; the counts go to
 $KSMTP_RESULTS/pkg-guest-summary.
 """
 import glob
+import json
 import os
 import re
 import shlex
@@ -132,12 +133,18 @@ def test_pkg_install_with_dkms():
     if prebuilt:
         os.makedirs("/usr/share/ksmtp-dkms", exist_ok=True)
         run(["cp", tarball, "/usr/share/ksmtp-dkms/"])
+    # dpkg's and the maintainer scripts' lines, each with the seconds
+    # since the start (where the time goes under TCG).
     start = time.time()
-    p = run(["dpkg", "-i"] + debs, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
-            timeout=2000)
+    p = subprocess.Popen(["dpkg", "-i"] + debs, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    out = []
+    for line in p.stdout:
+        out.append(line.rstrip())
+        print("  %4.0f %s" % (time.time() - start, line.rstrip()), flush=True)
+    assert p.wait(timeout=2000) == 0, "dpkg -i: exit %d" % p.returncode
     print("pkg-guest: dpkg -i, with DKMS %s ksmtp.ko, took %.0f s" % (
         "loading the prebuilt" if prebuilt else "building", time.time() - start), flush=True)
-    print("\n".join("  " + line for line in p.stdout.splitlines()[-12:]), flush=True)
     status = run(["dkms", "status", "ksmtp"]).stdout
     assert re.search(r"ksmtp/%s, %s, \S+: installed" % (re.escape(version), re.escape(KABI)),
                      status), status
@@ -188,11 +195,25 @@ def test_pkg_dependency_load_is_configured_before_the_driver():
     # modprobe ksmtp_sample loads ksmtp first, through the install rule:
     # the configuration is in before the sample's init queues its report.
     unload_all()
+    # kmod's plan: the rule (which applies the files) runs, and returns,
+    # before the sample is inserted.
+    plan = run(["modprobe", "-n", "-v", "ksmtp_sample"]).stdout.splitlines()
+    rule = [i for i, c in enumerate(plan)
+            if c.startswith("install /sbin/modprobe --ignore-install ksmtp ")
+            and "/usr/sbin/ksmtpctl setconf -a" in c]
+    sample = [i for i, c in enumerate(plan)
+              if c.startswith("insmod ") and c.rstrip().endswith("/ksmtp_sample.ko")]
+    assert len(rule) == 1 and len(sample) == 1 and rule[0] < sample[0], plan
     load_sample()
     assert loaded("ksmtp")
     expect_configured("ksmtp loaded as the sample's dependency")
     expect_sync_report("ksmtp pulled in by the sample")
     expect_storm_report("ksmtp pulled in by the sample")
+    # Delivered at its first attempt (the module's counters are new):
+    # the configuration was there when the queue first tried, 0.5 s after
+    # the report (coalesce-ms), not picked up by a retry 30 s later.
+    stats = json.loads(run([CTL, "stats", "-j"]).stdout)["queue"]
+    assert stats["retried"] == 0 and stats["queued"] == 1, stats
     unload_all()
 
 
