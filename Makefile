@@ -84,7 +84,8 @@ dkms:
 		--exclude='*.mod.c' --exclude='.*.d' --exclude=modules.order \
 		--exclude=Module.symvers $(DKMS_SRC) | tar -xf - -C "$(DESTDIR)/usr/src/ksmtp-$(VERSION)"
 	if [ -z "$(DESTDIR)" ]; then \
-		dkms install ksmtp/$(VERSION) $(if $(KVER),-k $(KVER)) --force; fi
+		dkms remove ksmtp/$(VERSION) --all > /dev/null 2>&1 || true; \
+		dkms install ksmtp/$(VERSION) $(if $(KVER),-k $(KVER)); fi
 
 deb:
 	tests/pkg.sh --build build/deb

@@ -113,6 +113,13 @@ extra=$(cd "$dk/$src" && find . \( -path ./samples -o -path ./tests -o -path ./u
 [ -z "$miss" ] && [ -z "$extra" ]
 result pkg_dkms_holds_the_module_source_only $? "missing:$miss; not wanted: $extra"
 
+# make dkms's tree is the package's.
+make -s dkms DESTDIR="$work/make-dkms" > "$work/make-dkms.log" 2>&1
+diff=$(diff <(cd "$work/make-dkms/$src" 2>/dev/null && find . | sort) <(cd "$dk/$src" && find . | sort))
+[ -z "$diff" ] && [ -d "$work/make-dkms/$src" ]
+result pkg_make_dkms_tree_is_the_packages $? "$(cat "$work/make-dkms.log")
+$diff"
+
 miss=""
 for f in usr/sbin/ksmtpctl usr/sbin/ksmtp-tlsd usr/share/man/man8/ksmtpctl.8.gz \
 	usr/share/man/man8/ksmtp-tlsd.8.gz lib/systemd/system/ksmtp.service \
