@@ -134,7 +134,8 @@ for f in -D_FORTIFY_SOURCE=2 -fstack-protector-strong -Wl,-z,now -Werror -std=gn
 	grep -q -- "$f" <<<"$out" || bad="$bad no:$f"
 done
 for b in ksmtpctl ksmtp-tlsd; do
-	readelf -d "$u/userspace/$b" 2>/dev/null | grep -q BIND_NOW || bad="$bad $b:no-BIND_NOW"
+	elf=$(readelf -d "$u/userspace/$b" 2>&1)
+	grep -q BIND_NOW <<<"$elf" || bad="$bad $b:no-BIND_NOW"
 done
 [ "$rc" -eq 0 ] && [ -z "$bad" ]
 result userspace_makefile_honours_callers_flags $? "$bad

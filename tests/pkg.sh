@@ -153,10 +153,13 @@ for b in ksmtpctl ksmtp-tlsd; do
 		grep -qE -- "[[:space:]]$flag([[:space:]]|\$)" <<<"$line" || bad="$bad $b:$flag"
 	done
 	grep -qE -- '[[:space:]]-Werror([[:space:]]|$)' <<<"$line" && bad="$bad $b:-Werror-in-a-package-build"
-	readelf -d "$tl/usr/sbin/$b" | grep -q 'BIND_NOW' || bad="$bad $b:no-BIND_NOW"
-	readelf -lW "$tl/usr/sbin/$b" | grep -q 'GNU_RELRO' || bad="$bad $b:no-RELRO"
-	readelf -h "$tl/usr/sbin/$b" | grep -q 'Type:.*DYN' || bad="$bad $b:not-PIE"
-	readelf --dyn-syms -W "$tl/usr/sbin/$b" | grep -q '__stack_chk_fail' || bad="$bad $b:no-stack-protector"
+	# (readelf's output taken whole: grep -q ending a pipe early would fail
+	# it with SIGPIPE under pipefail)
+	elf=$(readelf -d -lW -h --dyn-syms "$tl/usr/sbin/$b" 2>&1)
+	grep -q 'BIND_NOW' <<<"$elf" || bad="$bad $b:no-BIND_NOW"
+	grep -q 'GNU_RELRO' <<<"$elf" || bad="$bad $b:no-RELRO"
+	grep -q 'Type:.*DYN' <<<"$elf" || bad="$bad $b:not-PIE"
+	grep -q '__stack_chk_fail' <<<"$elf" || bad="$bad $b:no-stack-protector"
 done
 [ -z "$bad" ]
 result pkg_tools_built_with_hardening_flags $? "$bad"
@@ -194,9 +197,9 @@ dlog=$(dkms install "ksmtp/$ver" -k "$kabi" --kernelsourcedir "/usr/src/linux-he
 rc=$?
 ko=$dt/installed/$kabi/updates/dkms/ksmtp.ko
 [ "$rc" -eq 0 ] && [ -f "$ko" ] &&
-	modinfo -F vermagic "$ko" | grep -q "^$kabi " &&
-	dkms status --dkmstree "$dt/tree" --sourcetree "$dk/usr/src" --installtree "$dt/installed" |
-	grep -q "^ksmtp/$ver, $kabi, .*: installed"
+	[[ "$(modinfo -F vermagic "$ko")" == "$kabi "* ]] &&
+	grep -q "^ksmtp/$ver, $kabi, .*: installed" <<<"$(dkms status --dkmstree "$dt/tree" \
+		--sourcetree "$dk/usr/src" --installtree "$dt/installed")"
 result pkg_dkms_build_install_against_debian_headers $? "$dlog"
 
 # --- the packages installed in a guest
