@@ -145,6 +145,9 @@ def test_pkg_install_with_dkms():
     assert p.wait(timeout=2000) == 0, "dpkg -i: exit %d" % p.returncode
     print("pkg-guest: dpkg -i, with DKMS %s ksmtp.ko, took %.0f s" % (
         "loading the prebuilt" if prebuilt else "building", time.time() - start), flush=True)
+    loaded_tarball = any(line.startswith("Loading tarball for ksmtp-") for line in out)
+    assert loaded_tarball == prebuilt, "DKMS %s the tarball" % (
+        "ignored" if prebuilt else "found")
     status = run(["dkms", "status", "ksmtp"]).stdout
     assert re.search(r"ksmtp/%s, %s, \S+: installed" % (re.escape(version), re.escape(KABI)),
                      status), status
