@@ -13,7 +13,7 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
 	postfix libsasl2-modules sasl2-bin
-	dpkg-dev debhelper dh-dkms dkms fakeroot lintian systemd binutils libjson-c-dev
+	dpkg-dev debhelper dh-dkms dkms fakeroot lintian systemd man-db procps binutils libjson-c-dev
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 )
 missing=()
