@@ -13,8 +13,10 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	python3-aiosmtpd swaks libio-socket-inet6-perl msmtp
 	postfix libsasl2-modules sasl2-bin
-	ca-certificates
+	ca-certificates openssl
 	keyutils dnsmasq-base
+	dpkg-dev debhelper dh-dkms dkms fakeroot lintian systemd man-db procps binutils
+	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 )
 missing=()
 for p in "${pkgs[@]}"; do

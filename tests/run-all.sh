@@ -3,12 +3,16 @@
 #
 # make test: install what is missing, build, checkpatch --strict, the KUnit
 # suites (UML, KASAN, lockdep), a build against 6.12 (net/handshake side of
-# the TLS switch), the queue suite again on x86_64 with
+# the TLS switch), make install/uninstall and the Makefiles' flags
+# (tests/install.sh, with systemd-analyze verify), the contrib/ Yocto and
+# Buildroot checks (tests/contrib.sh), cross builds for arm64 and armhf
+# (tests/cross.sh), the Debian packages built, linted, DKMS-built and
+# installed in a guest (tests/pkg.sh), the queue suite again on x86_64 with
 # DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest, on Debian's
 # kernel and again on a debug kernel built from its linux-source-6.1
 # (KASAN, lockdep, kmemleak: any report fails). The last line is
-# "N passed, N failed": the KUnit cases plus the end-to-end cases; a
-# failed build or checkpatch counts as one more failure each.
+# "N passed, N failed": the cases and checks of every step; a failed build
+# or checkpatch, or a step that printed no count, is one more failure.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -45,6 +49,14 @@ if ! step checkpatch make -s check; then
 fi
 step compat tests/compat.sh
 count compat "$logs/compat.log"
+step install tests/install.sh
+count install "$logs/install.log"
+step contrib tests/contrib.sh
+count contrib "$logs/contrib.log"
+step cross tests/cross.sh
+count cross "$logs/cross.log"
+step pkg tests/pkg.sh
+count pkg "$logs/pkg.log"
 step kunit tests/kunit/run.sh
 count kunit "$logs/kunit.log"
 step kunit-atomic tests/kunit/run.sh --atomic

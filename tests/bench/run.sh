@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make bench: build for the guest's kernel and run tests/bench/guest.sh in a
-# guest; prints its figures. KSMTP_BENCH_N sets the number of small mails
-# (500), KSMTP_BENCH_BIG the number of 1 MiB bodies (20).
+# make bench: build for the guest's kernel (make test-modules: the bench
+# module too) and run tests/bench/guest.sh in a guest; prints its figures.
+# KSMTP_BENCH_N sets the number of small mails (500), KSMTP_BENCH_BIG the
+# number of 1 MiB bodies (20).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 "$repo/tests/vm/build.sh" || exit 2

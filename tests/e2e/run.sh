@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Build ksmtp.ko, the sample driver and ksmtpctl for the guest's kernel,
-# boot a guest and run the end-to-end tests in it. Last line:
+# Build ksmtp.ko, the sample driver (make test-modules) and ksmtpctl for
+# the guest's kernel, boot a guest and run the end-to-end tests in it. Last line:
 # "e2e: N passed, N failed".
 #
 # --debug: the same tests on the debug kernel (tests/vm/debug-kernel.sh:
@@ -29,7 +29,7 @@ if [ "${1:-}" = --debug ]; then
 		--exclude='*.ko' --exclude='.*.cmd' --exclude='*.mod' --exclude='*.mod.c' \
 		--exclude='.*.d' --exclude=Module.symvers --exclude=modules.order \
 		--exclude=__pycache__ .) | tar -xf - -C "$copy"
-	if ! make -s -C "$copy" module KDIR="$kdir/build" > "$copy/build.log" 2>&1 ||
+	if ! make -s -C "$copy" test-modules KDIR="$kdir/build" > "$copy/build.log" 2>&1 ||
 		! make -s -C "$copy/userspace" clean all >> "$copy/build.log" 2>&1; then
 		cat "$copy/build.log"
 		echo "$label: cannot build for the debug kernel"
