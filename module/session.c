@@ -1364,7 +1364,9 @@ int ksmtp_session_run(struct ksmtp_client *client,
  * @mail: the mail; nothing of it is kept after the return
  * @result: filled in every case; may be NULL
  *
- * Opens one TCP connection to the client's server, runs the whole SMTP
+ * Opens one TCP connection to the client's server (its address, or the
+ * first address of its name that connects: the name is resolved here,
+ * see kc_server_name), runs the whole SMTP
  * session (greeting, EHLO or HELO, STARTTLS and the handshake if so
  * configured, AUTH, MAIL, RCPT, DATA, message, QUIT) and closes it.
  * Whatever the outcome, the client is ready for the next mail. Several
@@ -1387,7 +1389,12 @@ int ksmtp_session_run(struct ksmtp_client *client,
  * required, not offered), -EKEYREJECTED (certificate refused),
  * -ECONNABORTED (handshake failed, helper gone), -ETIMEDOUT, -EPROTO (the
  * helper left no kernel TLS); -EPERM when AUTH would cross in cleartext
- * and kc_auth_cleartext is false. @result says which phase failed, with
+ * and kc_auth_cleartext is false. A name that cannot be resolved (phase
+ * connect, transient, kr_reason "cannot resolve NAME: ..."): -ENODATA (no
+ * address), -EAGAIN, -ECONNREFUSED (DNS server failure), -ENOKEY (no
+ * upcall), -EKEYREJECTED, -EBADMSG (an answer that is not a list of
+ * addresses), -EHOSTUNREACH (other); -EOPNOTSUPP (permanent) on a kernel
+ * without CONFIG_DNS_RESOLVER. @result says which phase failed, with
  * the server's code and text, and the TLS session used.
  */
 int ksmtp_mail_send(struct ksmtp_client *client, const struct ksmtp_mail *mail,
