@@ -9,16 +9,20 @@
  * it answers every address, IPv6 and IPv4, in getaddrinfo()'s order, as
  * text separated by commas; without it, one IPv4 address only.
  *
- * The answer is cached as the key, in the asking network namespace, until
- * the key expires: key.dns_resolver sets default_ttl of
- * /etc/keyutils/key.dns_resolver.conf (5 s unless set) on addresses it got
- * from getaddrinfo(), and a failed lookup is kept up to a minute. Keys are
- * looked up by name alone: an answer cached for another user of the
- * resolver (CIFS asks without "list": one IPv4 address) is the one found.
+ * Each session asks anew: the key made for ksmtp is invalidated as soon
+ * as it is read, so a relay whose address changed is found at the next
+ * session, and no list of ksmtp's stays in the cache where NFS or CIFS,
+ * which look keys up by name alone and want one address, would find it.
+ * An answer cached for them (one IPv4 address, for their TTL) may be what
+ * ksmtp finds.
  *
- * dns_query() sleeps until the upcall is done, bounded only by the
- * resolver's own timeouts (resolv.conf: 5 s per try and server by
- * default): only a session's worker calls it, never a netlink handler.
+ * dns_query() sleeps, uninterruptibly, until the upcall is done: as long
+ * as request-key and the resolver take (resolv.conf: 5 s per try and
+ * server by default; a stuck helper has no bound). Only a session's
+ * worker, or a driver's ksmtp_mail_send(), calls it, never a netlink
+ * handler, and with no lock of ksmtp's held. It runs holding a reference
+ * on the module, so that rmmod meanwhile fails ("in use") rather than
+ * waiting for the upcall while holding up namespace creation.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -32,6 +36,20 @@
 
 #include "resolve.h"
 
+/* A part of dotted decimal @s with a leading zero ("010"): in4_pton()
+ * reads it as decimal, the C library's inet_aton() and getaddrinfo() as
+ * octal, so the admin and the kernel would mean two addresses: refused.
+ */
+static bool v4_leading_zero(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i++)
+		if (s[i] == '0' && (i == 0 || s[i - 1] == '.') && isdigit(s[i + 1]))
+			return true;
+	return false;
+}
+
 /* @s (not NUL-terminated) is exactly one IPv4 or IPv6 address. */
 static bool addr_parse(const char *s, size_t len, union ksmtp_addr *a)
 {
@@ -44,6 +62,8 @@ static bool addr_parse(const char *s, size_t len, union ksmtp_addr *a)
 	 * only an end at @len means the whole of @s is the address.
 	 */
 	if (in4_pton(s, len, (u8 *)&a->v4.sin_addr.s_addr, -1, &end) && end == s + len) {
+		if (v4_leading_zero(s, len))
+			goto bad;
 		a->v4.sin_family = AF_INET;
 		return true;
 	}
@@ -51,6 +71,7 @@ static bool addr_parse(const char *s, size_t len, union ksmtp_addr *a)
 		a->v6.sin6_family = AF_INET6;
 		return true;
 	}
+bad:
 	memset(a, 0, sizeof(*a));
 	return false;
 }
@@ -88,8 +109,9 @@ static bool host_char(char c)
  * @name: an address literal or a host name, not empty
  *
  * A host name is labels of letters, digits, '-' and '_' separated by dots
- * (one final dot allowed), each of 1 to 63 octets, the last not all
- * digits (that would be a malformed IPv4 address), 3 octets at least in
+ * (one final dot allowed), each of 1 to 63 octets, the last starting
+ * with a letter (a top-level domain does; "0x7f000001" or "127.1", which
+ * the C library's resolver takes for addresses, do not), 3 octets at least in
  * all (the kernel's resolver takes no shorter name). A kernel without
  * CONFIG_DNS_RESOLVER takes address literals only.
  *
@@ -98,9 +120,9 @@ static bool host_char(char c)
  */
 const char *ksmtp_check_server_name(const char *name)
 {
-	const char *p, *q, *start = name;
+	const char *p, *start = name;
 	union ksmtp_addr a;
-	bool numeric = false;
+	bool letter = false;
 
 	if (ksmtp_addr_literal(name, &a))
 		return NULL;
@@ -119,14 +141,12 @@ const char *ksmtp_check_server_name(const char *name)
 		}
 		if (p - start > 63)
 			return "server name has a label longer than 63 octets";
-		numeric = true;
-		for (q = start; q < p && numeric; q++)
-			numeric = isdigit(*q);
+		letter = isalpha(*start);
 		if (!*p)
 			break;
 		start = p + 1;
 	}
-	if (numeric)
+	if (!letter)
 		return "server name is neither an address nor a host name";
 	if (p - name < 3)
 		return "server name must be 3 octets at least (the kernel's resolver wants 3)";
@@ -142,9 +162,11 @@ const char *ksmtp_check_server_name(const char *name)
  * @addrs: set to the first KSMTP_ADDRS_MAX distinct addresses, in order
  * @why: set to what is wrong, in words, on failure
  *
- * Every part must be exactly one IPv4 or IPv6 address: an empty answer,
- * one over KSMTP_ANSWER_MAX octets, an empty part, a NUL, a space, a
- * port, a scope or any other octet refuse the whole answer.
+ * Every part up to the KSMTP_ADDRS_MAX-th distinct address must be exactly
+ * one IPv4 or IPv6 address: an empty answer, an empty part, a NUL, a
+ * space, a port, a scope or any other octet there refuse the whole
+ * answer. What follows is not read (keyutils answers up to 128
+ * addresses: over 4 KiB of IPv6 ones).
  *
  * Context: any.
  * Return: 0, or -EBADMSG (and @addrs->n is 0).
@@ -161,10 +183,6 @@ int ksmtp_resolve_parse(const char *answer, size_t len, struct ksmtp_addrs *addr
 		*why = "the resolver's answer is empty";
 		return -EBADMSG;
 	}
-	if (len > KSMTP_ANSWER_MAX) {
-		*why = "the resolver's answer is too long";
-		return -EBADMSG;
-	}
 	for (;;) {
 		comma = memchr(p, ',', end - p) ?: end;
 		if (!addr_parse(p, comma - p, &a)) {
@@ -175,9 +193,9 @@ int ksmtp_resolve_parse(const char *answer, size_t len, struct ksmtp_addrs *addr
 		for (i = 0; i < addrs->n; i++)
 			if (!memcmp(&addrs->addr[i], &a, sizeof(a)))
 				break;
-		if (i == addrs->n && addrs->n < KSMTP_ADDRS_MAX)
+		if (i == addrs->n)
 			addrs->addr[addrs->n++] = a;
-		if (comma == end)
+		if (comma == end || addrs->n == KSMTP_ADDRS_MAX)
 			return 0;
 		p = comma + 1;
 	}
@@ -240,13 +258,14 @@ static int resolve_error(int err, const char **why)
  * in the kernel's cache) through dns_query(); its answer is checked
  * (ksmtp_resolve_parse()).
  *
- * Context: process context; sleeps, as long as the upcall takes. Never
- * from a netlink handler.
+ * Context: process context, no lock held; sleeps uninterruptibly, as long
+ * as the upcall takes. Never from a netlink handler.
  * Return: 0; -EOPNOTSUPP without CONFIG_DNS_RESOLVER; -EBADMSG for an
  * answer that is not a list of addresses; -ENODATA no address, -EAGAIN a
  * temporary failure, -ECONNREFUSED a DNS server failure, -ENOKEY no
  * upcall, -EKEYREJECTED refused by it, -EINVAL a name it does not take,
- * -ENOMEM, -EINTR a signal, -EHOSTUNREACH any other error.
+ * -ENOMEM, -EINTR a signal, -ESHUTDOWN the module is being unloaded,
+ * -EHOSTUNREACH any other error.
  */
 int ksmtp_resolve(struct net *net, const char *name, struct ksmtp_addrs *addrs,
 		  const char **why)
@@ -263,7 +282,12 @@ int ksmtp_resolve(struct net *net, const char *name, struct ksmtp_addrs *addrs,
 		*why = "this kernel has no DNS resolver (CONFIG_DNS_RESOLVER)";
 		return -EOPNOTSUPP;
 	}
-	len = dns_query(net, NULL, name, strlen(name), "list", &answer, NULL, false);
+	if (!try_module_get(THIS_MODULE)) {
+		*why = "the module is being unloaded";
+		return -ESHUTDOWN;
+	}
+	len = dns_query(net, NULL, name, strlen(name), "list", &answer, NULL, true);
+	module_put(THIS_MODULE);
 	if (len < 0)
 		return resolve_error(len, why);
 	err = ksmtp_resolve_parse(answer, len, addrs, why);

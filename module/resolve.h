@@ -14,8 +14,6 @@ struct net;
 
 /* Addresses of a name tried per session at most; the others are ignored */
 #define KSMTP_ADDRS_MAX		8
-/* The longest answer of the resolver taken (anything longer is refused) */
-#define KSMTP_ANSWER_MAX	4096
 /* The longest address in text: an IPv6 address with a dotted IPv4 tail */
 #define KSMTP_ADDR_TEXT_MAX	45
 /* The longest host name (RFC 1035 2.3.4, without the final dot) */

@@ -533,7 +533,8 @@ static int ks_addresses(struct ksmtp_conn *s)
 	err = ksmtp_resolve(s->net, cfg->kc_server_name, &s->addrs, &what);
 	if (!err)
 		return 0;
-	snprintf(why, sizeof(why), "cannot resolve %s: %s", cfg->kc_server_name, what);
+	/* The name cut to 64 octets, so that the cause shows too */
+	snprintf(why, sizeof(why), "cannot resolve %.64s: %s", cfg->kc_server_name, what);
 	fail(s, err, why);
 	/* The name may resolve later; a kernel without a resolver never
 	 * will. (Unless the session was cut meanwhile: that is reported.)
@@ -1374,10 +1375,13 @@ int ksmtp_session_run(struct ksmtp_client *client,
  * connection. The recipient and the subject are checked
  * before connecting (no CR, LF, spaces, control characters; RFC lengths).
  *
- * Context: process context; sleeps, up to the sum of the client's
- * timeouts. Never call it from atomic context (interrupt handlers, timers,
- * softirqs, under a spinlock or rcu_read_lock()). Takes no lock of the
- * caller's. A pending signal ends it with -EINTR.
+ * Context: process context; sleeps: resolving a name as long as the DNS
+ * upcall takes (uninterruptibly), then the connect timeout for each
+ * address tried (up to KSMTP_ADDRS_MAX of them), then up to the sum of
+ * the client's other timeouts. Never call it from atomic context
+ * (interrupt handlers, timers, softirqs, under a spinlock or
+ * rcu_read_lock()). Takes no lock of the caller's. A signal pending
+ * after the name is resolved ends it with -EINTR.
  * Return: 0 when the server accepted the mail (250 to the final dot), else
  * a negative errno: -EINVAL bad input (nothing sent), -ECONNREFUSED,
  * -ETIMEDOUT, -ECONNRESET, -EBADMSG (malformed reply), -EACCES (535, 530),
@@ -1392,8 +1396,9 @@ int ksmtp_session_run(struct ksmtp_client *client,
  * and kc_auth_cleartext is false. A name that cannot be resolved (phase
  * connect, transient, kr_reason "cannot resolve NAME: ..."): -ENODATA (no
  * address), -EAGAIN, -ECONNREFUSED (DNS server failure), -ENOKEY (no
- * upcall), -EKEYREJECTED, -EBADMSG (an answer that is not a list of
- * addresses), -EHOSTUNREACH (other); -EOPNOTSUPP (permanent) on a kernel
+ * upcall), -EKEYREJECTED (the upcall refused the query; phase connect,
+ * not TLS), -EBADMSG (an answer that is not a list of addresses),
+ * -ESHUTDOWN (module unload), -EHOSTUNREACH (other); -EOPNOTSUPP (permanent) on a kernel
  * without CONFIG_DNS_RESOLVER. @result says which phase failed, with
  * the server's code and text, and the TLS session used.
  */

@@ -94,6 +94,15 @@ static void server_names(struct kunit *test)
 		{ "192.0.2.256", "neither" },
 		{ "1.2.3", "neither" },
 		{ "10", "neither" },
+		/* what the C library's resolver takes for IPv4 addresses */
+		{ "0x7f000001", "neither" },
+		{ "0x7f.0x1", "neither" },
+		{ "127.0.0.0x1", "neither" },
+		{ "127.1", "neither" },
+		{ "mx.example.1com", "neither" },
+		/* octal to the C library, decimal to in4_pton() */
+		{ "010.0.0.1", "neither" },
+		{ "192.168.001.010", "neither" },
 		{ "mx", "3 octets" },
 		{ "m.", "3 octets" },
 		/* Latin-1 letters to the kernel's isalpha(), not to DNS */
@@ -176,8 +185,8 @@ static void answer_lists(struct kunit *test)
 	expect_addr(test, &addrs->addr[0], "::1");
 	expect_addr(test, &addrs->addr[1], "127.0.0.1");
 
-	/* 20 addresses: the first KSMTP_ADDRS_MAX are kept, all are checked */
-	many = kunit_kzalloc(test, KSMTP_ANSWER_MAX + 2, GFP_KERNEL);
+	/* 20 addresses: the first KSMTP_ADDRS_MAX are kept, the rest not read */
+	many = kunit_kzalloc(test, 8192, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, many);
 	for (i = 0, off = 0; i < 20; i++)
 		off += sprintf(many + off, "%s192.0.2.%u", i ? "," : "", i + 1);
@@ -185,22 +194,33 @@ static void answer_lists(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, addrs->n, (unsigned int)KSMTP_ADDRS_MAX);
 	expect_addr(test, &addrs->addr[KSMTP_ADDRS_MAX - 1], "192.0.2.8");
 	strcpy(many + off, ",x");
-	KUNIT_EXPECT_EQ(test, parse(addrs, many, off + 2, &why), -EBADMSG);
-	KUNIT_EXPECT_EQ(test, addrs->n, 0U);
+	KUNIT_EXPECT_EQ(test, parse(addrs, many, off + 2, &why), 0);
+	KUNIT_EXPECT_EQ(test, addrs->n, (unsigned int)KSMTP_ADDRS_MAX);
 
-	/* exactly KSMTP_ANSWER_MAX octets is taken, one more is not */
-	for (off = 0; off + 8 < KSMTP_ANSWER_MAX; off += 8)
-		memcpy(many + off, "1.2.3.4,", 8);
-	memcpy(many + off, "1.2.3.45", 8);
-	off += 8;
-	KUNIT_ASSERT_EQ(test, off, (size_t)KSMTP_ANSWER_MAX);
+	/* keyutils' longest answer, 128 IPv6 addresses (over 4 KiB) */
+	for (i = 0, off = 0; i < 128; i++)
+		off += sprintf(many + off, "%s2001:db8:1234:5678:9abc:def0:1234:%x",
+			       i ? "," : "", i + 1);
+	KUNIT_ASSERT_GT(test, off, (size_t)4096);
 	KUNIT_EXPECT_EQ(test, parse(addrs, many, off, &why), 0);
-	KUNIT_ASSERT_EQ(test, addrs->n, 2U);
-	expect_addr(test, &addrs->addr[1], "1.2.3.45");
-	many[off] = '6';
-	KUNIT_EXPECT_EQ(test, parse(addrs, many, off + 1, &why), -EBADMSG);
-	KUNIT_EXPECT_STREQ(test, why, "the resolver's answer is too long");
-	KUNIT_EXPECT_EQ(test, addrs->n, 0U);
+	KUNIT_ASSERT_EQ(test, addrs->n, (unsigned int)KSMTP_ADDRS_MAX);
+	expect_addr(test, &addrs->addr[0], "2001:db8:1234:5678:9abc:def0:1234:1");
+	expect_addr(test, &addrs->addr[7], "2001:db8:1234:5678:9abc:def0:1234:8");
+
+	/* duplicates do not count: the 8 distinct ones are found */
+	for (i = 0, off = 0; i < 200; i++)
+		off += sprintf(many + off, "%s192.0.2.%u", i ? "," : "", i % 2 ? 1 : i / 2 + 1);
+	KUNIT_EXPECT_EQ(test, parse(addrs, many, off, &why), 0);
+	KUNIT_ASSERT_EQ(test, addrs->n, (unsigned int)KSMTP_ADDRS_MAX);
+	expect_addr(test, &addrs->addr[7], "192.0.2.8");
+
+	/* an IPv4 part with a leading zero is not taken */
+	s = "010.0.0.1";
+	KUNIT_EXPECT_EQ(test, parse(addrs, s, strlen(s), &why), -EBADMSG);
+	s = "10.0.0.1";
+	KUNIT_EXPECT_EQ(test, parse(addrs, s, strlen(s), &why), 0);
+	s = "10.0.0.0";
+	KUNIT_EXPECT_EQ(test, parse(addrs, s, strlen(s), &why), 0);
 }
 
 static void answer_garbage(struct kunit *test)
