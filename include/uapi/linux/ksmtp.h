@@ -75,11 +75,14 @@
  *                  with the option "list", which keyutils'
  *                  key.dns_resolver (request-key) answers by getaddrinfo()
  *                  in the initial namespaces' userspace, whatever network
- *                  namespace asks; the answer is cached per network
- *                  namespace for the key's time to live (default_ttl of
- *                  /etc/keyutils/key.dns_resolver.conf, 5 s unless set; a
- *                  failed lookup up to a minute). At most 8 addresses are
- *                  tried, in the resolver's order (getaddrinfo's: IPv6
+ *                  namespace asks; each session asks anew (the key is
+ *                  invalidated once read, whatever its time to live), so
+ *                  a relay whose address changed is found at the next
+ *                  session. A host name's last label starts with a
+ *                  letter; IPv4 literals have no leading zeros (both
+ *                  would mean other addresses to the C library). At
+ *                  most 8 addresses are tried, in the resolver's order
+ *                  (getaddrinfo's: IPv6
  *                  first where it is usable), each within TIMEOUT_CONNECT:
  *                  a refused or unreachable address costs nothing, one that
  *                  drops packets the whole timeout, so a name of N such
