@@ -104,14 +104,43 @@ static bool host_char(char c)
 	return isascii(c) && (isalnum(c) || c == '-' || c == '_');
 }
 
+/* What inet_aton() takes: 1 to 4 parts separated by dots, each decimal,
+ * octal or hexadecimal ("0x..."); a final dot aside.
+ */
+static bool inet_aton_form(const char *name)
+{
+	unsigned int parts = 0;
+	const char *p = name;
+
+	while (*p) {
+		if (++parts > 4)
+			return false;
+		if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+			for (p += 2; isxdigit(*p); p++)
+				;
+		} else {
+			if (!isdigit(*p))
+				return false;
+			while (isdigit(*p))
+				p++;
+		}
+		if (*p == '.')
+			p++;
+		else if (*p)
+			return false;
+	}
+	return parts > 0;
+}
+
 /**
  * ksmtp_check_server_name() - may @name be the server's name?
  * @name: an address literal or a host name, not empty
  *
  * A host name is labels of letters, digits, '-' and '_' separated by dots
- * (one final dot allowed), each of 1 to 63 octets, the last starting
- * with a letter (a top-level domain does; "0x7f000001" or "127.1", which
- * the C library's resolver takes for addresses, do not), 3 octets at least in
+ * (one final dot allowed), each of 1 to 63 octets, the last not all
+ * digits and the whole not what the C library's inet_aton() takes for an
+ * IPv4 address ("127.1", "0x7f000001", "0x7f.0x1": getaddrinfo() would
+ * connect there, and the name would become the TLS name), 3 octets at least in
  * all (the kernel's resolver takes no shorter name). A kernel without
  * CONFIG_DNS_RESOLVER takes address literals only.
  *
@@ -120,9 +149,9 @@ static bool host_char(char c)
  */
 const char *ksmtp_check_server_name(const char *name)
 {
-	const char *p, *start = name;
+	const char *p, *q, *start = name;
 	union ksmtp_addr a;
-	bool letter = false;
+	bool numeric = false;
 
 	if (ksmtp_addr_literal(name, &a))
 		return NULL;
@@ -141,12 +170,14 @@ const char *ksmtp_check_server_name(const char *name)
 		}
 		if (p - start > 63)
 			return "server name has a label longer than 63 octets";
-		letter = isalpha(*start);
+		numeric = true;
+		for (q = start; q < p && numeric; q++)
+			numeric = isdigit(*q);
 		if (!*p)
 			break;
 		start = p + 1;
 	}
-	if (!letter)
+	if (numeric || inet_aton_form(name))
 		return "server name is neither an address nor a host name";
 	if (p - name < 3)
 		return "server name must be 3 octets at least (the kernel's resolver wants 3)";
