@@ -191,7 +191,7 @@ def test_dns_address_literals_need_no_resolver():
     configure()
     try:
         with DnsServer() as dns:
-            asked = len(dns.queries())
+            literals = ("127.0.0.1", "[::1]", "::1")
             for name, port, rec in (("127.0.0.1", PORT_AUTH4, REC4),
                                     ("[::1]", PORT_AUTH6, REC6), ("::1", PORT_AUTH6, REC6)):
                 config_set({"server-name": name, "port": port})
@@ -201,7 +201,10 @@ def test_dns_address_literals_need_no_resolver():
                 send(body)
                 (m,) = rec.take()
                 expect_message(m["content"], crlf(body))
-            assert len(dns.queries()) == asked, "a literal went to the DNS server"
+            # (only the literals count: the guest's other lookups, and the
+            # upcall's for earlier cases' names, may reach the server too)
+            asked = [q for lit in literals for q in dns.queries(lit)]
+            assert not asked, "a literal went to the DNS server: %r" % asked
         # an address (ksmtpctl's, or server-addr: ynl takes binary as hex)
         # clears the name, and back
         config_set({"server-addr": "7f000001", "port": PORT_AUTH4})
@@ -330,8 +333,9 @@ def test_dns_name_in_a_network_namespace():
             # the namespace asked anew (the kernel caches answers per
             # namespace), and the query came to the host's server
             assert len(dns.queries(DNS_NAME)) > n, dns.queries(DNS_NAME)
-            # the host's own configuration is untouched
-            assert config_get().get("server-addr") == "127.0.0.1"
+            # the host's own configuration is untouched (ksmtpctl sends
+            # the server as a name, here a literal)
+            assert config_get().get("server-name") == "127.0.0.1", config_get()
             all_servers_empty()
     finally:
         if srv:
