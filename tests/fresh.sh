@@ -36,6 +36,9 @@
 # unmounted on exit, and the processes left in the chroot ended, also on
 # failure or interruption. Exits with make test's status.
 set -euo pipefail
+# One compound command: bash reads it whole before running any of it, so
+# editing this file during a run (which lasts an hour) cannot derail that run.
+{
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 dir=/var/tmp/ksmtp-fresh
@@ -283,5 +286,8 @@ secs=$(($(date +%s) - start))
 printf 'fresh: make test took %dh %02dm %02ds (%d s), exit %d\n' \
 	$((secs / 3600)) $((secs % 3600 / 60)) $((secs % 60)) "$secs" "$rc"
 echo "fresh: last line: $(tail -n 1 "$logdir/make-test.log")"
+# (make's own "Error" line follows run-all.sh's on failure)
+echo "fresh: result: $(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logdir/make-test.log" | tail -n 1)"
 echo "fresh: chroot kept at $dir (again, with warm caches: tests/fresh.sh --reuse $dir)"
 exit "$rc"
+}
