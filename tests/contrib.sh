@@ -21,18 +21,8 @@
 # Last line: "contrib: N passed, N failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-passed=0 failed=0
 
-result() {	# result NAME STATUS [DETAILS]
-	if [ "$2" -eq 0 ]; then
-		echo "ok - $1"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $1"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | tail -n 30 | sed 's/^/    /'
-		failed=$((failed + 1))
-	fi
-}
+. "$repo/tests/result.sh"
 
 tmp=$(mktemp -d /tmp/ksmtp-contrib.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

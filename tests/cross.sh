@@ -18,7 +18,6 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${KSMTP_CACHE:-$HOME/.cache/ksmtp}
 tarball=/usr/src/linux-source-6.1.tar.xz
-passed=0 failed=0
 
 fragment='CONFIG_MODULES=y
 CONFIG_NET=y
@@ -26,16 +25,7 @@ CONFIG_INET=y
 CONFIG_TLS=m
 CONFIG_DNS_RESOLVER=m'
 
-result() {	# result NAME STATUS [DETAILS]
-	if [ "$2" -eq 0 ]; then
-		echo "ok - $1"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $1"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | tail -n 30 | sed 's/^/    /'
-		failed=$((failed + 1))
-	fi
-}
+. "$repo/tests/result.sh"
 
 if [ ! -f "$tarball" ]; then
 	echo "cross: $tarball missing (tests/deps.sh installs linux-source-6.1)"

@@ -20,20 +20,10 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
-passed=0 failed=0
 kabi=$(tests/vm/kabi.sh)
 kdir=/usr/src/linux-headers-$kabi
 
-result() {	# result NAME STATUS [DETAILS]
-	if [ "$2" -eq 0 ]; then
-		echo "ok - $1"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $1"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | tail -n 30 | sed 's/^/    /'
-		failed=$((failed + 1))
-	fi
-}
+. "$repo/tests/result.sh"
 
 tmp=$(mktemp -d /tmp/ksmtp-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

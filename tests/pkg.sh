@@ -19,18 +19,9 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 ver=$(cat VERSION)
-passed=0 failed=0
 
-result() {	# result NAME STATUS [DETAILS]: print and count one check
-	if [ "$2" -eq 0 ]; then
-		echo "ok - $1"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $1"
-		[ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/    /' | tail -n 40
-		failed=$((failed + 1))
-	fi
-}
+result_tail=40
+. "$repo/tests/result.sh"
 
 build() {	# build OUTDIR: the packages, built in a copy of the checkout
 	local out=$1 tmp rc
