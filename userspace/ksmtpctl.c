@@ -1493,6 +1493,11 @@ static void show_json(struct nlattr **cfg, const char *server, uint32_t auth, ui
 	jset(q, "retry_base_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_RETRY_BASE_MS])));
 	jset(q, "coalesce_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_COALESCE_MS])));
 	jset(o, "queue", q);
+	/* the send group: a number, or null for none */
+	if (cfg[KSMTP_A_CFG_SEND_GID] && nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]) != UINT32_MAX)
+		jset(o, "send_group", ju64(nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID])));
+	else
+		jset(o, "send_group", NULL);
 	jprint(stdout, o);
 }
 
@@ -1549,6 +1554,9 @@ static int cmd_show(int argc, char **argv)
 	       u32_or0(cfg[KSMTP_A_CFG_QUEUE_MAX]), u32_or0(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
 	       u32_or0(cfg[KSMTP_A_CFG_RETRY_MAX]), u32_or0(cfg[KSMTP_A_CFG_RETRY_AGE]),
 	       u32_or0(cfg[KSMTP_A_CFG_RETRY_BASE_MS]), u32_or0(cfg[KSMTP_A_CFG_COALESCE_MS]));
+	if (cfg[KSMTP_A_CFG_SEND_GID] && nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]) != UINT32_MAX)
+		printf("send-group: %u (may send without CAP_NET_ADMIN)\n",
+		       nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]));
 	rq_free(&rq);
 	return 0;
 }
