@@ -400,8 +400,9 @@ static const char *ksmtp_mail_check_raw(const struct ksmtp_mail *m,
  * priority; a caller's header section, envelope sender and sender's name
  * as ksmtp_check_headers(), ksmtp_check_address() and
  * ksmtp_check_from_name() (the last two only with a header section; with
- * one, no subject and the normal priority). The same rules for ksmtp_mail_send(), ksmtp_mail_queue(),
- * ksmtp_notify() and the netlink SEND command.
+ * one, no subject and the normal priority). The same rules for
+ * ksmtp_mail_send(), ksmtp_mail_queue(), ksmtp_notify() and the netlink
+ * SEND command.
  *
  * Context: any; does not sleep or allocate.
  * Return: NULL when it may, else a static string saying what is wrong
