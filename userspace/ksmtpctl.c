@@ -2209,8 +2209,10 @@ static const char pstore_help[] =
 	"to ramoops, EFI or another backend) to the configured recipients, one\n"
 	"mail per record, and remove each record once the server accepted its\n"
 	"mail (which erases it from the backend): the next boot does not send it\n"
-	"again. A record whose mail failed stays for the next run. The boot unit\n"
-	"runs it. Exit status 0 all sent (or none there), 1 one failed.\n";
+	"again. Without DIR, also each boot's dmesg.txt that systemd-pstore\n"
+	"archived in /var/lib/systemd/pstore, marked (.ksmtp-sent) once mailed.\n"
+	"A record whose mail failed stays for the next run. The boot unit runs\n"
+	"it. Exit status 0 all sent (or none there), 1 one failed.\n";
 
 /* The line that says what happened: the panic message, else the first
  * BUG/Oops/warning line, else the record's first line; without the
@@ -2260,53 +2262,100 @@ static int pstore_filter(const struct dirent *d)
 	return !strncmp(d->d_name, "dmesg-", 6);
 }
 
-static int cmd_pstore(int argc, char **argv)
+static int subdir_filter(const struct dirent *d)
 {
-	const char *dir = argc > 1 ? argv[1] : "/sys/fs/pstore";
-	struct send_args sa = { .prio = KSMTP_PRIO_HIGH, .quiet = true };
-	char path[PATH_MAX], subject[512], what[200], host[256] = "?";
-	struct dirent **ents;
-	struct utsname u;
-	int n, i, rc = 0;
+	return d->d_name[0] != '.';
+}
 
-	if (argc > 2)
-		usage_die("pstore: one directory at most");
-	n = scandir(dir, &ents, pstore_filter, alphasort);
-	if (n < 0) {
-		if (errno == ENOENT)
-			return 0;	/* no pstore mounted: nothing kept */
-		die("pstore: %s: %s", dir, strerror(errno));
-	}
+/* Mail one record; then @marker is created (systemd's archive, which is
+ * the admin's to keep) or, without one, the record removed (pstore's file
+ * system: that erases it from the backend). 0 when done.
+ */
+static int pstore_one(const char *path, const char *name, const char *marker)
+{
+	struct send_args sa = { .prio = KSMTP_PRIO_HIGH, .quiet = true };
+	char subject[512], what[200], host[256] = "?";
+	struct utsname u;
+	const char *kind;
+	size_t len;
+	char *log;
+	int fd;
+
 	gethostname(host, sizeof(host) - 1);
 	if (uname(&u))
 		strcpy(u.release, "?");
-	for (i = 0; i < n; i++) {
-		const char *kind;
-		size_t len;
-		char *log;
+	log = slurp(path, KSMTP_BODY_MAX, &len);
+	/* "Panic#1 Part1" or "Oops#2 Part1" first (ramoops, efi) */
+	kind = !strncmp(log, "Panic", 5) ? "panic" : !strncmp(log, "Oops", 4) ? "oops" : "crash";
+	pstore_summary(log, len, what, sizeof(what));
+	snprintf(subject, sizeof(subject), "%s: kernel %s (%s, %s): %s", host, kind, u.release,
+		 name, what);
+	sa.subject = subject;
+	if (do_send(&sa, log, len))
+		return 1;
+	if (marker) {
+		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "%s: pstore: %s sent, but %s not made: %s\n", prog, path,
+				marker, strerror(errno));
+			return 1;
+		}
+		close(fd);
+		printf("%s: sent and marked\n", path);
+	} else if (unlink(path)) {
+		fprintf(stderr, "%s: pstore: %s sent, but not removed: %s\n", prog, path,
+			strerror(errno));
+		return 1;
+	} else {
+		printf("%s: sent and removed\n", path);
+	}
+	return 0;
+}
 
-		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-		log = slurp(path, KSMTP_BODY_MAX, &len);
-		/* "Panic#1 Part1" or "Oops#2 Part1" first (ramoops, efi) */
-		kind = !strncmp(log, "Panic", 5) ? "panic" : !strncmp(log, "Oops", 4) ? "oops" :
-		       "crash";
-		pstore_summary(log, len, what, sizeof(what));
-		snprintf(subject, sizeof(subject), "%s: kernel %s (%s, %s): %s", host, kind,
-			 u.release, ents[i]->d_name, what);
-		sa.subject = subject;
-		if (do_send(&sa, log, len)) {
-			rc = 1;
-		} else if (unlink(path)) {
-			fprintf(stderr, "%s: pstore: %s sent, but not removed: %s\n", prog, path,
-				strerror(errno));
-			rc = 1;
+/* pstore's dmesg-* records in @dir; or, @archive, systemd-pstore's
+ * directories (one per boot, each with dmesg.txt) under it.
+ */
+static int pstore_dir(const char *dir, bool archive)
+{
+	char path[PATH_MAX], marker[PATH_MAX];
+	struct dirent **ents;
+	int n, i, rc = 0;
+
+	n = scandir(dir, &ents, archive ? subdir_filter : pstore_filter, alphasort);
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;	/* nothing kept there */
+		fprintf(stderr, "%s: pstore: %s: %s\n", prog, dir, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (archive) {
+			snprintf(path, sizeof(path), "%s/%s/dmesg.txt", dir, ents[i]->d_name);
+			snprintf(marker, sizeof(marker), "%s/%s/.ksmtp-sent", dir,
+				 ents[i]->d_name);
+			if (!access(path, R_OK) && access(marker, F_OK))
+				rc |= pstore_one(path, ents[i]->d_name, marker);
 		} else {
-			printf("%s: sent and removed\n", path);
+			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+			rc |= pstore_one(path, ents[i]->d_name, NULL);
 		}
 		free(ents[i]);
 	}
 	free(ents);
 	return rc;
+}
+
+static int cmd_pstore(int argc, char **argv)
+{
+	int rc;
+
+	if (argc > 2)
+		usage_die("pstore: one directory at most");
+	if (argc == 2)
+		return pstore_dir(argv[1], false);
+	rc = pstore_dir("/sys/fs/pstore", false);
+	/* systemd-pstore may have moved them there first (Storage=external) */
+	return rc | pstore_dir("/var/lib/systemd/pstore", true);
 }
 
 /* ---- stats ---- */
