@@ -236,3 +236,63 @@ def test_pstore_command_mails_and_removes():
         assert "dmesg-ramoops-1" in os.listdir(d), os.listdir(d)
     finally:
         shutil.rmtree(d)
+
+
+def test_sendmail_mdadm_monitor_test():
+    """mdadm's own mail: a RAID1 of two loop devices, then
+    mdadm --monitor --oneshot --test --mail ADDR, which runs
+    "/usr/sbin/sendmail -t" (the guest's, pointed at ksmtpctl for the case)
+    and writes its From, To and Subject and the body with /proc/mdstat.
+    The stock kernel has md as modules; the debug kernel has no md and no
+    loop: there the case fails saying so (md is missing), it does not pass."""
+    configure(port=PORT_OPEN, auth="none", user="")
+    host = socket.gethostname()
+    subprocess.run(["modprobe", "loop"], capture_output=True)
+    r = subprocess.run(["modprobe", "raid1"], capture_output=True, text=True)
+    assert r.returncode == 0, "no md raid1 in this kernel: %s" % r.stderr
+    d = tempfile.mkdtemp()
+    loops, saved = [], "/usr/sbin/sendmail.ksmtp-test-saved"
+    md = "/dev/md127"
+    try:
+        for i in range(2):
+            img = os.path.join(d, "disk%d.img" % i)
+            with open(img, "wb") as f:
+                f.truncate(16 << 20)
+            loops.append(subprocess.run(["losetup", "-f", "--show", img], check=True,
+                                        capture_output=True, text=True).stdout.strip())
+        subprocess.run(["mdadm", "--create", md, "--level=1", "--raid-devices=2", "--run",
+                        "--assume-clean", "--metadata=1.2", "--homehost=any"] + loops,
+                       check=True, capture_output=True, timeout=120)
+        # the guest's /usr/sbin/sendmail (Postfix's, on the tmpfs overlay)
+        # becomes ksmtpctl for the case
+        os.rename("/usr/sbin/sendmail", saved)
+        os.symlink(CTL, "/usr/sbin/sendmail")
+        with open("/proc/mdstat", "rb") as f:
+            mdstat = f.read()
+        p = subprocess.run(["mdadm", "--monitor", "--oneshot", "--test",
+                            "--mail=raid-admin@example.net", md],
+                           capture_output=True, timeout=120)
+        assert p.returncode == 0, p
+        (m,) = RECOPEN.take(timeout=30)
+        assert m["from"] == FROM and m["rcpt"] == ["raid-admin@example.net"], m
+        given = ("From: mdadm monitoring <root@%s>\r\nTo: raid-admin@example.net\r\n"
+                 "Subject: TestMessage event on %s:%s\r\n" % (host, md, host)).encode()
+        body = ("This is an automatically generated mail message from mdadm\n"
+                "running on %s\n\n" % host).encode()
+        c = m["content"]
+        pat = re.escape(given) + ADDED_DATE + ADDED_MSGID % rb"example\.org" + rb"\r\n"
+        mm = re.match(pat, c)
+        assert mm, "headers differ: %r" % c[:600]
+        got = c[mm.end():]
+        assert got.startswith(body.replace(b"\n", b"\r\n")), got[:400]
+        assert b"A TestMessage event had been detected on md device /dev/md127.\r\n" in got, got
+        # mdstat as it was (no resync: --assume-clean), the last thing sent
+        assert got.endswith(mdstat.replace(b"\n", b"\r\n")), (got[-400:], mdstat)
+    finally:
+        if os.path.islink("/usr/sbin/sendmail") and os.path.exists(saved):
+            os.unlink("/usr/sbin/sendmail")
+            os.rename(saved, "/usr/sbin/sendmail")
+        subprocess.run(["mdadm", "--stop", md], capture_output=True, timeout=60)
+        for lo in loops:
+            subprocess.run(["losetup", "-d", lo], capture_output=True)
+        shutil.rmtree(d)
