@@ -318,6 +318,9 @@ const char *ksmtp_check_headers(const char *hdrs, unsigned int *flags)
 			return "holds an empty line";
 		if (len > KSMTP_TEXT_LINE_MAX)
 			return "has a line longer than 998 octets";
+		/* It goes out unstuffed: a server would drop the dot. */
+		if (*line == '.')
+			return "has a line starting with '.'";
 		if (is_wsp(*line)) {
 			if (first)
 				return "starts with a continuation line";

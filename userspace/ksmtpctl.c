@@ -1394,7 +1394,8 @@ static int cmd_showconf(int argc, char **argv)
 				printf("port = %u\n", nla_get_u16(a));
 			break;
 		case KEY_U32:
-			if (a)
+			/* the send group only when there is one */
+			if (a && !(k->attr == KSMTP_A_CFG_SEND_GID && nla_get_u32(a) == UINT32_MAX))
 				printf("%s = %u\n", k->name, nla_get_u32(a));
 			break;
 		case KEY_BOOL:

@@ -1891,6 +1891,8 @@ static const char *fz_raw_ok(const u8 *h, size_t len, unsigned int *flags)
 			return "empty line";
 		if (end - pos > KSMTP_TEXT_LINE_MAX)
 			return "long line";
+		if (h[pos] == '.')
+			return "dot first";
 		if (fz_is_wsp(h[pos])) {
 			if (!seen_field)
 				return "continuation first";
@@ -1935,7 +1937,7 @@ static void fz_raw_gen(struct fz_raw *c, struct fz_rng *r)
 	static const char * const names[] = {
 		"Subject", "To", "Cc", "Date", "From", "Message-ID", "MIME-Version",
 		"Content-Type", "Content-Transfer-Encoding", "Sender", "Return-Path",
-		"X-Cron-Env", "date", "FROM", "X", "Sub ject", "", "Bcc",
+		"X-Cron-Env", "date", "FROM", "X", "Sub ject", "", "Bcc", ".X",
 	};
 	static const char * const breaks[] = { "\r\n", "\n", "\r", "\n\n", "\r\n\r\n", "" };
 	unsigned int lines = fz_below(r, 8), i;

@@ -117,6 +117,7 @@ def test_sendmail_header_checks():
         (b"Subject: a\rb\n\nbody\n", "bare CR"),
         (b"Subject: a\x01b\n\nbody\n", "control"),
         (b"Subject: a\n \n\nbody\n", "white space only"),
+        (b".Subject: a\n\nbody\n", "starting with '.'"),
     ]
     for msg, why in bad:
         p = sendmail("x@example.net", stdin=msg, check=False)

@@ -138,7 +138,8 @@
  *                  printable ASCII without ':' followed by ':', or a
  *                  continuation line starting with a space or tab (not
  *                  first); no bare CR, no NUL or other control octet but
- *                  tab, no empty line, at most 998 octets each. 8-bit
+ *                  tab, no empty line, none starting with '.' (the
+ *                  block is not dot-stuffed), at most 998 octets each. 8-bit
  *                  octets are allowed (RFC 6532) and make the mail need
  *                  SMTPUTF8 at the server (failed, permanently, without).
  *                  The lines go out as given (each ended by CR LF); the
