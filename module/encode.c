@@ -233,9 +233,162 @@ const char *ksmtp_mail_field_name(enum ksmtp_mail_field f)
 		[KSMTP_MAIL_SUBJECT] = "subject",
 		[KSMTP_MAIL_BODY] = "body",
 		[KSMTP_MAIL_PRIORITY] = "priority",
+		[KSMTP_MAIL_HEADERS] = "header section",
+		[KSMTP_MAIL_ENVELOPE_FROM] = "envelope sender",
+		[KSMTP_MAIL_FROM_NAME] = "sender's name",
 	};
 
 	return f < ARRAY_SIZE(names) ? names[f] : "mail";
+}
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool field_is(const char *line, size_t n, const char *name)
+{
+	return strlen(name) == n && !strncasecmp(line, name, n);
+}
+
+/* The headers the kernel may add, or that a sender group member may not
+ * give, by field name.
+ */
+static unsigned int field_flag(const char *line, size_t n)
+{
+	if (field_is(line, n, "Date"))
+		return KSMTP_HDR_DATE;
+	if (field_is(line, n, "From"))
+		return KSMTP_HDR_FROM;
+	if (field_is(line, n, "Message-ID"))
+		return KSMTP_HDR_MESSAGE_ID;
+	if (field_is(line, n, "MIME-Version") || field_is(line, n, "Content-Type") ||
+	    field_is(line, n, "Content-Transfer-Encoding"))
+		return KSMTP_HDR_MIME;
+	if (field_is(line, n, "Sender") || field_is(line, n, "Return-Path"))
+		return KSMTP_HDR_SENDER;
+	return 0;
+}
+
+/**
+ * ksmtp_check_headers() - may this header section go out as it is?
+ * @hdrs: the caller's header section, NUL-terminated, without the empty
+ *	line that ends it; lines end in CR LF or LF, the last may end in
+ *	neither
+ * @flags: set to the KSMTP_HDR_* it holds
+ *
+ * Every line is a field ("Name: value": a name of printable ASCII but ':',
+ * then ':') or the continuation of the one before (starting with a space
+ * or tab, and not only of them); no bare CR, no NUL or control octet but
+ * tab, no empty line, no line over 998 octets (RFC 5322 2.1.1, 2.2, 3.2.2).
+ * 8-bit octets are allowed (RFC 6532): they set KSMTP_HDR_8BIT. An empty
+ * section is allowed (every header is then the kernel's).
+ *
+ * Context: any; does not sleep or allocate.
+ * Return: NULL when it may, else a static string saying what is wrong.
+ */
+const char *ksmtp_check_headers(const char *hdrs, unsigned int *flags)
+{
+	const char *p = hdrs;
+	bool first = true;
+
+	*flags = 0;
+	if (strnlen(hdrs, KSMTP_HEADERS_MAX + 1) > KSMTP_HEADERS_MAX)
+		return "is longer than 32768 octets";
+	while (*p) {
+		const char *line = p;
+		size_t len, name = 0;
+		bool blank = true;
+
+		for (; *p && *p != '\r' && *p != '\n'; p++) {
+			u8 c = *p;
+
+			if (c & 0x80)
+				*flags |= KSMTP_HDR_8BIT;
+			else if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return "holds a control octet";
+			if (!is_wsp(c))
+				blank = false;
+		}
+		len = p - line;
+		if (*p == '\r' && p[1] != '\n')
+			return "holds a bare CR";
+		p += *p == '\r' ? 2 : *p == '\n' ? 1 : 0;
+		if (!len)
+			return "holds an empty line";
+		if (len > KSMTP_TEXT_LINE_MAX)
+			return "has a line longer than 998 octets";
+		/* It goes out unstuffed: a server would drop the dot. */
+		if (*line == '.')
+			return "has a line starting with '.'";
+		if (is_wsp(*line)) {
+			if (first)
+				return "starts with a continuation line";
+			if (blank)
+				return "has a continuation line of white space only";
+			continue;
+		}
+		first = false;
+		for (; name < len && line[name] != ':'; name++)
+			if ((u8)line[name] <= ' ' || (u8)line[name] >= 0x7f)
+				return "has a field name that is not printable ASCII";
+		if (!name || name == len)
+			return "has a line that is neither a field nor a continuation";
+		*flags |= field_flag(line, name);
+	}
+	return NULL;
+}
+
+/**
+ * ksmtp_check_from_name() - may this be the display name of From?
+ * @name: the name (sendmail -F), UTF-8 or ASCII
+ *
+ * Context: any.
+ * Return: NULL when it may, else a static string saying what is wrong.
+ */
+const char *ksmtp_check_from_name(const char *name)
+{
+	const u8 *p;
+
+	if (strnlen(name, KSMTP_STR_MAX + 1) > KSMTP_STR_MAX)
+		return "is longer than 255 octets";
+	for (p = (const u8 *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return "holds a control octet";
+	return NULL;
+}
+
+/* The parts of a mail that only come with a caller's header section. */
+static const char *ksmtp_mail_check_raw(const struct ksmtp_mail *m,
+					enum ksmtp_mail_field *field)
+{
+	unsigned int flags;
+	const char *why;
+	bool utf8;
+
+	if (!m->km_headers) {
+		*field = m->km_env_from ? KSMTP_MAIL_ENVELOPE_FROM : KSMTP_MAIL_FROM_NAME;
+		return m->km_env_from || m->km_from_name ?
+		       "needs a header section" : NULL;
+	}
+	*field = KSMTP_MAIL_SUBJECT;
+	if (m->km_subject && m->km_subject[0])
+		return "cannot go with a header section (give Subject there)";
+	*field = KSMTP_MAIL_PRIORITY;
+	if (m->km_priority != KSMTP_PRIO_NORMAL)
+		return "cannot go with a header section";
+	*field = KSMTP_MAIL_HEADERS;
+	why = ksmtp_check_headers(m->km_headers, &flags);
+	if (why)
+		return why;
+	*field = KSMTP_MAIL_ENVELOPE_FROM;
+	if (m->km_env_from && m->km_env_from[0]) {
+		why = ksmtp_check_address(m->km_env_from, &utf8);
+		if (why)
+			return why;
+	}
+	*field = KSMTP_MAIL_FROM_NAME;
+	return m->km_from_name ? ksmtp_check_from_name(m->km_from_name) : NULL;
 }
 
 /**
@@ -247,8 +400,12 @@ const char *ksmtp_mail_field_name(enum ksmtp_mail_field f)
  *
  * Recipients as ksmtp_check_rcpt_list(), the subject as
  * ksmtp_check_subject(), a body pointer when there is a length, a known
- * priority. The same rules for ksmtp_mail_send(), ksmtp_mail_queue(),
- * ksmtp_notify() and the netlink SEND command.
+ * priority; a caller's header section, envelope sender and sender's name
+ * as ksmtp_check_headers(), ksmtp_check_address() and
+ * ksmtp_check_from_name() (the last two only with a header section; with
+ * one, no subject and the normal priority). The same rules for
+ * ksmtp_mail_send(), ksmtp_mail_queue(), ksmtp_notify() and the netlink
+ * SEND command.
  *
  * Context: any; does not sleep or allocate.
  * Return: NULL when it may, else a static string saying what is wrong
@@ -279,7 +436,7 @@ const char *ksmtp_mail_check(const struct ksmtp_mail *m, bool need_rcpt,
 	*field = KSMTP_MAIL_PRIORITY;
 	if ((unsigned int)m->km_priority > KSMTP_PRIO_MAX)
 		return "is out of range";
-	return NULL;
+	return ksmtp_mail_check_raw(m, field);
 }
 
 /* A header block being built: never written past @cap. */
@@ -329,11 +486,6 @@ static void hb_base64(struct hbuf *b, const char *s, size_t n)
 		return;
 	}
 	b->len += base64_encode(s, n, b->p + b->len);
-}
-
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
 }
 
 /* Longest run of white space and the word after it that folding keeps on
@@ -548,6 +700,123 @@ char *ksmtp_headers_build(const char *from, const char *rcpt,
 		  "Content-Transfer-Encoding: %s\r\nX-Priority: %s\r\n\r\n",
 		  (long long)now, id, domain, cte_name[cte],
 		  prio_header[prio]);
+	if (WARN_ON_ONCE(b.over)) {
+		kfree(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* "Date: ..." of @now, UTC (RFC 5322 3.3), with its CR LF. */
+static void put_date(struct hbuf *b, time64_t now)
+{
+	static const char * const day[] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char * const mon[] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm tm;
+
+	time64_to_tm(now, 0, &tm);
+	hb_printf(b, "Date: %s, %d %s %ld %02d:%02d:%02d +0000\r\n",
+		  day[tm.tm_wday], tm.tm_mday, mon[tm.tm_mon],
+		  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* A display name: a quoted string when it is printable ASCII (every '"'
+ * and '\' escaped), else RFC 2047 encoded words (which may not stand in
+ * a quoted string).
+ */
+static void put_display_name(struct hbuf *b, const char *name)
+{
+	const char *p;
+
+	for (p = name; *p; p++)
+		if ((u8)*p < 0x20 || (u8)*p >= 0x7f)
+			break;
+	if (*p) {
+		encode_subject(b, name);
+		return;
+	}
+	hb_put(b, "\"", 1);
+	for (p = name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			hb_put(b, "\\", 1);
+		hb_put(b, p, 1);
+	}
+	hb_put(b, "\"", 1);
+}
+
+/**
+ * ksmtp_headers_merge() - the header block of a mail with the caller's
+ *	header section
+ * @hdrs: the caller's header section, checked by ksmtp_check_headers()
+ * @from: the address of an added From (checked by ksmtp_check_address())
+ * @from_name: its display name (ksmtp_check_from_name()), or NULL
+ * @cte: the body's encoding; the MIME headers are added when the caller
+ *	gave none (no KSMTP_HDR_MIME) and it is not 7bit
+ * @now: the Date, seconds since the epoch (UTC)
+ * @id: unique number for the Message-ID
+ * @len: set to the block's length
+ *
+ * The caller's lines as they are, each ended by CR LF; then, each only
+ * when the caller gave none, Date, From, Message-ID and MIME-Version,
+ * Content-Type and Content-Transfer-Encoding; then the empty line. No
+ * line is over 998 octets. The buffer is sized for the worst case (every
+ * line ending a bare LF) and never written past.
+ *
+ * Context: may sleep (GFP_KERNEL).
+ * Return: the block (kfree() it), or NULL when out of memory.
+ */
+char *ksmtp_headers_merge(const char *hdrs, const char *from,
+			  const char *from_name, enum ksmtp_cte cte,
+			  time64_t now, u64 id, size_t *len)
+{
+	size_t hlen = strlen(hdrs), nlen = from_name ? strlen(from_name) : 0;
+	const char *domain = strrchr(from, '@'), *p = hdrs;
+	struct hbuf b = {};
+	unsigned int flags;
+
+	if (WARN_ON_ONCE(ksmtp_check_headers(hdrs, &flags)))
+		return NULL;
+	/* Each line's LF may become CR LF, and the last line gain one; the
+	 * display name quoted (2 octets an octet) or in encoded words; the
+	 * address in From and the Message-ID; the fixed lines.
+	 */
+	b.cap = 2 * hlen + 2 + 512 + 2 * strlen(from) +
+		max_t(size_t, 2 * nlen + 2, KSMTP_EW_OUT * (nlen / KSMTP_EW_MIN + 1));
+	b.p = kmalloc(b.cap, GFP_KERNEL);
+	if (!b.p)
+		return NULL;
+	domain = domain ? domain + 1 : from;
+	while (*p) {
+		size_t n = strcspn(p, "\r\n");
+
+		hb_put(&b, p, n);
+		hb_put(&b, "\r\n", 2);
+		p += n;
+		p += *p == '\r' ? 2 : *p == '\n' ? 1 : 0;
+	}
+	if (!(flags & KSMTP_HDR_DATE))
+		put_date(&b, now);
+	if (!(flags & KSMTP_HDR_FROM)) {
+		hb_str(&b, "From: ");
+		if (from_name && *from_name) {
+			put_display_name(&b, from_name);
+			hb_printf(&b, " <%s>\r\n", from);
+		} else {
+			hb_printf(&b, "%s\r\n", from);
+		}
+	}
+	if (!(flags & KSMTP_HDR_MESSAGE_ID))
+		hb_printf(&b, "Message-ID: <%lld.%016llx@%s>\r\n",
+			  (long long)now, id, domain);
+	if (!(flags & KSMTP_HDR_MIME) && cte != KSMTP_CTE_7BIT)
+		hb_printf(&b, "MIME-Version: 1.0\r\n"
+			  "Content-Type: text/plain; charset=utf-8\r\n"
+			  "Content-Transfer-Encoding: %s\r\n", cte_name[cte]);
+	hb_put(&b, "\r\n", 2);
 	if (WARN_ON_ONCE(b.over)) {
 		kfree(b.p);
 		return NULL;

@@ -39,13 +39,27 @@ enum ksmtp_cte ksmtp_body_scan(const char *body, size_t len, bool srv_8bitmime,
  * @KSMTP_MAIL_SUBJECT: the subject
  * @KSMTP_MAIL_BODY: the body
  * @KSMTP_MAIL_PRIORITY: the priority
+ * @KSMTP_MAIL_HEADERS: the caller's header section
+ * @KSMTP_MAIL_ENVELOPE_FROM: the envelope sender
+ * @KSMTP_MAIL_FROM_NAME: the display name of the From header
  */
 enum ksmtp_mail_field {
 	KSMTP_MAIL_RCPT,
 	KSMTP_MAIL_SUBJECT,
 	KSMTP_MAIL_BODY,
 	KSMTP_MAIL_PRIORITY,
+	KSMTP_MAIL_HEADERS,
+	KSMTP_MAIL_ENVELOPE_FROM,
+	KSMTP_MAIL_FROM_NAME,
 };
+
+/* What a caller's header section holds (ksmtp_check_headers()) */
+#define KSMTP_HDR_DATE		BIT(0)
+#define KSMTP_HDR_FROM		BIT(1)
+#define KSMTP_HDR_MESSAGE_ID	BIT(2)
+#define KSMTP_HDR_MIME		BIT(3)	/* MIME-Version, Content-Type or -Transfer-Encoding */
+#define KSMTP_HDR_SENDER	BIT(4)	/* Sender or Return-Path */
+#define KSMTP_HDR_8BIT		BIT(5)	/* 8-bit octets: needs SMTPUTF8 */
 
 const char *ksmtp_check_address(const char *addr, bool *utf8);
 size_t ksmtp_rcpt_next(const char **p, char *addr);
@@ -55,6 +69,12 @@ const char *ksmtp_mail_check(const struct ksmtp_mail *m, bool need_rcpt,
 const char *ksmtp_mail_field_name(enum ksmtp_mail_field f);
 const char *ksmtp_check_domain(const char *domain);
 const char *ksmtp_check_subject(const char *subject);
+
+const char *ksmtp_check_headers(const char *hdrs, unsigned int *flags);
+const char *ksmtp_check_from_name(const char *name);
+char *ksmtp_headers_merge(const char *hdrs, const char *from,
+			  const char *from_name, enum ksmtp_cte cte,
+			  time64_t now, u64 id, size_t *len);
 
 char *ksmtp_headers_build(const char *from, const char *rcpt,
 			  const char *subject, enum ksmtp_priority prio,

@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/file.h>
+#include <linux/cred.h>
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <net/genetlink.h>
@@ -81,6 +82,7 @@ static struct nla_policy cfg_set_policy[KSMTP_A_CFG_MAX + 1] __ro_after_init = {
 	[KSMTP_A_CFG_RETRY_BASE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &timeout_range),
 	[KSMTP_A_CFG_COALESCE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &coalesce_range),
 	[KSMTP_A_CFG_REPLACE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KSMTP_A_CFG_SEND_GID] = { .type = NLA_U32 },
 };
 
 /* KSMTP_A_MAIL in SEND: the mail (not its ID, which the reply carries) */
@@ -90,6 +92,9 @@ static const struct nla_policy mail_send_policy[KSMTP_A_MAIL_MAX + 1] = {
 	[KSMTP_A_MAIL_PRIORITY] = NLA_POLICY_MAX(NLA_U32, KSMTP_PRIO_MAX),
 	[KSMTP_A_MAIL_BODY] = { .type = NLA_BINARY },
 	[KSMTP_A_MAIL_QUEUE] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KSMTP_A_MAIL_HEADERS] = { .type = NLA_NUL_STRING, .len = KSMTP_HEADERS_MAX },
+	[KSMTP_A_MAIL_ENVELOPE_FROM] = { .type = NLA_NUL_STRING, .len = KSMTP_ADDR_MAX },
+	[KSMTP_A_MAIL_FROM_NAME] = { .type = NLA_NUL_STRING, .len = KSMTP_STR_MAX },
 };
 
 /* KSMTP_A_TLS in TLS_ACCEPT: which request, if any in particular */
@@ -266,6 +271,18 @@ static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 		cfg->c.kc_tls = nla_get_u32(tb[KSMTP_A_CFG_TLS]);
 	if (tb[KSMTP_A_CFG_QUEUE_BYTES])
 		cfg->limits.max_bytes = nla_get_u32(tb[KSMTP_A_CFG_QUEUE_BYTES]);
+	if (tb[KSMTP_A_CFG_SEND_GID]) {
+		u32 g = nla_get_u32(tb[KSMTP_A_CFG_SEND_GID]);
+
+		/* The setter's numbering (a handler runs in its context). */
+		cfg->send_gid = make_kgid(current_user_ns(), g);
+		cfg->send_gid_set = g != (u32)-1;
+		if (cfg->send_gid_set && !gid_valid(cfg->send_gid)) {
+			NL_SET_ERR_MSG_ATTR(rq->info->extack, tb[KSMTP_A_CFG_SEND_GID],
+					    "send-group is not a group of your user namespace");
+			return -EINVAL;
+		}
+	}
 	for (i = 0; i < ARRAY_SIZE(u32s); i++)
 		if (tb[u32s[i].type])
 			*(unsigned int *)((char *)cfg + u32s[i].off) =
@@ -431,7 +448,9 @@ static int cfg_put(void *arg, struct ksmtp_net_cfg *cfg)
 	      nla_put_u32(msg, KSMTP_A_CFG_RETRY_MAX, l->retry_max) ?:
 	      nla_put_u32(msg, KSMTP_A_CFG_RETRY_AGE, l->retry_age_s) ?:
 	      nla_put_u32(msg, KSMTP_A_CFG_RETRY_BASE_MS, l->retry_base_ms) ?:
-	      nla_put_u32(msg, KSMTP_A_CFG_COALESCE_MS, l->coalesce_ms);
+	      nla_put_u32(msg, KSMTP_A_CFG_COALESCE_MS, l->coalesce_ms) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_SEND_GID, !cfg->send_gid_set ? (u32)-1 :
+			  from_kgid_munged(current_user_ns(), cfg->send_gid));
 	if (err)
 		return err;
 	nla_nest_end(msg, nest);
@@ -659,6 +678,67 @@ static char *gather_body(struct genl_info *info, size_t *len)
 	return body;
 }
 
+/* The send group of the namespace, as ksmtp_net_config_read() reads it. */
+struct send_group {
+	kgid_t gid;
+	bool set;
+};
+
+static int read_send_group(void *arg, struct ksmtp_net_cfg *cfg)
+{
+	struct send_group *g = arg;
+
+	g->gid = cfg->send_gid;
+	g->set = cfg->send_gid_set;
+	return 0;
+}
+
+/* May the socket that sent @skb send mail without CAP_NET_ADMIN? When its
+ * opener's credentials (the file's, as netlink_capable() looks at them,
+ * not the current task's) hold the namespace's send group, effective or
+ * supplementary.
+ */
+static bool sender_in_group(struct sk_buff *skb, struct ksmtp_net *kn)
+{
+	const struct sock *sk = NETLINK_CB(skb).sk;
+	const struct group_info *gi;
+	struct send_group g = {};
+	const struct cred *cred;
+	int i;
+
+	ksmtp_net_config_read(kn, read_send_group, &g);
+	if (!g.set || !sk || !sk->sk_socket || !sk->sk_socket->file)
+		return false;
+	cred = sk->sk_socket->file->f_cred;
+	if (gid_eq(cred->egid, g.gid))
+		return true;
+	gi = cred->group_info;
+	for (i = 0; gi && i < gi->ngroups; i++)
+		if (gid_eq(gi->gid[i], g.gid))
+			return true;
+	return false;
+}
+
+/* What a send group member may not do: name another sender. */
+static int member_limits(struct genl_info *info, struct nlattr **tb,
+			 const struct ksmtp_mail *m)
+{
+	unsigned int flags;
+
+	if (tb[KSMTP_A_MAIL_ENVELOPE_FROM]) {
+		bad_attr(info, tb[KSMTP_A_MAIL_ENVELOPE_FROM],
+			 "only CAP_NET_ADMIN may set the envelope sender");
+		return -EPERM;
+	}
+	if (m->km_headers && !ksmtp_check_headers(m->km_headers, &flags) &&
+	    (flags & (KSMTP_HDR_FROM | KSMTP_HDR_SENDER))) {
+		bad_attr(info, tb[KSMTP_A_MAIL_HEADERS],
+			 "only CAP_NET_ADMIN may give From, Sender or Return-Path");
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	static const int field_attr[] = {
@@ -666,9 +746,14 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		[KSMTP_MAIL_SUBJECT] = KSMTP_A_MAIL_SUBJECT,
 		[KSMTP_MAIL_BODY] = KSMTP_A_MAIL_BODY,
 		[KSMTP_MAIL_PRIORITY] = KSMTP_A_MAIL_PRIORITY,
+		[KSMTP_MAIL_HEADERS] = KSMTP_A_MAIL_HEADERS,
+		[KSMTP_MAIL_ENVELOPE_FROM] = KSMTP_A_MAIL_ENVELOPE_FROM,
+		[KSMTP_MAIL_FROM_NAME] = KSMTP_A_MAIL_FROM_NAME,
 	};
 	struct nlattr *tb[KSMTP_A_MAIL_MAX + 1] = {};
 	const char *rcpt = NULL, *subject = NULL;
+	const char *headers = NULL, *env_from = NULL, *from_name = NULL;
+	bool admin = netlink_capable(skb, CAP_NET_ADMIN);
 	enum ksmtp_mail_field field;
 	struct ksmtp_mail mail = {};
 	const char *why;
@@ -676,13 +761,26 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	bool queue;
 	int err;
 
+	if (!admin && !sender_in_group(skb, ksmtp_net(genl_info_net(info)))) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "sending needs CAP_NET_ADMIN or the configured send group");
+		return -EPERM;
+	}
 	err = parse_nests(info, KSMTP_A_MAIL, tb, KSMTP_A_MAIL_MAX, mail_send_policy);
 	if (err)
 		return err;
 	/* A mail without a recipient takes the default one(s). */
 	queue = tb[KSMTP_A_MAIL_QUEUE] && nla_get_u8(tb[KSMTP_A_MAIL_QUEUE]);
+	if (queue && tb[KSMTP_A_MAIL_HEADERS]) {
+		bad_attr(info, tb[KSMTP_A_MAIL_QUEUE],
+			 "a mail with its own headers is sent at once, never queued");
+		return -EINVAL;
+	}
 	err = take_str(info, tb[KSMTP_A_MAIL_RCPT], &rcpt) ?:
-	      take_str(info, tb[KSMTP_A_MAIL_SUBJECT], &subject);
+	      take_str(info, tb[KSMTP_A_MAIL_SUBJECT], &subject) ?:
+	      take_str(info, tb[KSMTP_A_MAIL_HEADERS], &headers) ?:
+	      take_str(info, tb[KSMTP_A_MAIL_ENVELOPE_FROM], &env_from) ?:
+	      take_str(info, tb[KSMTP_A_MAIL_FROM_NAME], &from_name);
 	if (err)
 		goto out;
 	if (!subject) {
@@ -700,13 +798,20 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	mail.km_rcpt = rcpt;
 	mail.km_subject = subject;
 	mail.km_body = body;
+	mail.km_headers = headers;
+	mail.km_env_from = env_from;
+	mail.km_from_name = from_name;
 	if (tb[KSMTP_A_MAIL_PRIORITY])
 		mail.km_priority = nla_get_u32(tb[KSMTP_A_MAIL_PRIORITY]);
 	/* The same check as every other way in (ksmtp_mail_check()). */
 	why = ksmtp_mail_check(&mail, false, &field, NULL);
+	if (!why && !admin)
+		err = member_limits(info, tb, &mail);
 	if (why) {
 		bad_attr(info, tb[field_attr[field]], why);
 		err = -EINVAL;
+	} else if (err) {
+		/* A send group member named another sender. */
 	} else if (queue) {
 		err = queue_mail(info, &mail);
 	} else {
@@ -716,9 +821,15 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 	kvfree(mail.km_body);
 	rcpt = mail.km_rcpt;
 	subject = mail.km_subject;
+	headers = mail.km_headers;
+	env_from = mail.km_env_from;
+	from_name = mail.km_from_name;
 out:
 	kfree(rcpt);
 	kfree(subject);
+	kfree(headers);
+	kfree(env_from);
+	kfree(from_name);
 	return err;
 }
 
@@ -1057,7 +1168,7 @@ static const struct genl_ops ksmtp_nl_ops[] = {
 		.doit = ksmtp_nl_send_doit,
 		.policy = send_policy,
 		.maxattr = KSMTP_A_MAX,
-		.flags = GENL_ADMIN_PERM,
+		/* CAP_NET_ADMIN or the send group: checked by the handler */
 	},
 	{
 		.cmd = KSMTP_CMD_STATS_GET,

@@ -197,6 +197,9 @@ static void send_free(struct ksmtp_send *s)
 	kfree(s->mail.km_rcpt);
 	kfree(s->mail.km_subject);
 	kvfree(s->mail.km_body);
+	kfree(s->mail.km_headers);
+	kfree(s->mail.km_env_from);
+	kfree(s->mail.km_from_name);
 	kfree(s);
 }
 

@@ -11,6 +11,7 @@
 #include <linux/spinlock.h>
 #include <linux/atomic.h>
 #include <linux/ksmtp.h>
+#include <linux/uidgid.h>
 #include <net/netns/generic.h>
 
 #include "client.h"
@@ -27,11 +28,15 @@
  *	one of the server's address and name is set.
  * @server_set: a server address (@c.kc_server) is set
  * @limits: the queue's
+ * @send_gid: the group whose members may send without CAP_NET_ADMIN
+ * @send_gid_set: @send_gid is set (else no such group)
  */
 struct ksmtp_net_cfg {
 	struct ksmtp_config c;
 	bool server_set;
 	struct ksmtp_queue_limits limits;
+	kgid_t send_gid;
+	bool send_gid_set;
 };
 
 /**

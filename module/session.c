@@ -725,6 +725,7 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 {
 	const struct ksmtp_config *cfg = s->cfg;
 	unsigned int t = cfg->kc_timeouts.kt_command_ms;
+	const char *from = s->mail->km_env_from ?: cfg->kc_from;
 	unsigned int accepted = 0, i;
 	char addr[KSMTP_ADDR_MAX + 1];
 	const char *p;
@@ -733,7 +734,7 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 	s->refused = 0;
 	s->phase = KSMTP_PHASE_MAIL;
 	if (!(s->caps.flags & KSMTP_CAP_PIPELINING)) {
-		err = ks_expect(s, 250, 0, "MAIL FROM:<%s>%s", cfg->kc_from, params);
+		err = ks_expect(s, 250, 0, "MAIL FROM:<%s>%s", from, params);
 		if (err)
 			return err;
 		s->phase = KSMTP_PHASE_RCPT;
@@ -753,7 +754,7 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 		return ks_expect(s, 354, 0, "DATA");
 	}
 
-	n = snprintf(s->cmd, sizeof(s->cmd), "MAIL FROM:<%s>%s\r\n", cfg->kc_from, params);
+	n = snprintf(s->cmd, sizeof(s->cmd), "MAIL FROM:<%s>%s\r\n", from, params);
 	for (p = s->mail->km_rcpt, i = 0; *p && n < sizeof(s->cmd);) {
 		if (!ksmtp_rcpt_next(&p, addr))
 			continue;
@@ -808,6 +809,48 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 	return 0;
 }
 
+/* A mail with the caller's header section: its body goes as it is when
+ * those headers declare a MIME type or encoding (never re-encoded: it must
+ * fit, and an 8-bit one needs 8BITMIME); else as any body, and the MIME
+ * headers come with it when it is not 7bit. 8-bit headers need SMTPUTF8.
+ */
+static int ks_raw_headers(struct ksmtp_conn *s, enum ksmtp_cte *cte,
+			  u64 *body_octets, char **hdr, size_t *hdr_len,
+			  bool *utf8)
+{
+	const struct ksmtp_mail *m = s->mail;
+	bool has8 = s->caps.flags & KSMTP_CAP_8BITMIME;
+	const char *from = m->km_env_from;
+	unsigned int flags;
+
+	*hdr = NULL;
+	if (ksmtp_check_headers(m->km_headers, &flags))
+		return fail(s, -EINVAL, "header section refused");
+	if (flags & KSMTP_HDR_8BIT) {
+		if (!(s->caps.flags & KSMTP_CAP_SMTPUTF8))
+			return fail(s, -EINVAL,
+				    "8-bit header and the server does not offer SMTPUTF8");
+		*utf8 = true;
+	}
+	if (flags & KSMTP_HDR_MIME) {
+		*cte = ksmtp_body_scan(m->km_body, m->km_body_len, true, body_octets);
+		if (*cte == KSMTP_CTE_QP)
+			return fail(s, -EINVAL,
+				    "body needs encoding (NUL or a line over 998 octets) but its headers declare its MIME type");
+		if (*cte == KSMTP_CTE_8BIT && !has8)
+			return fail(s, -EINVAL,
+				    "8-bit body and the server does not offer 8BITMIME");
+	} else {
+		*cte = ksmtp_body_scan(m->km_body, m->km_body_len, has8, body_octets);
+	}
+	if (!from || !from[0])
+		from = s->cfg->kc_from;
+	*hdr = ksmtp_headers_merge(m->km_headers, from, m->km_from_name, *cte,
+				   ktime_get_real_seconds(), get_random_u64(),
+				   hdr_len);
+	return 0;
+}
+
 static int ks_message(struct ksmtp_conn *s)
 {
 	const struct ksmtp_config *cfg = s->cfg;
@@ -818,19 +861,25 @@ static int ks_message(struct ksmtp_conn *s)
 	unsigned long deadline;
 	size_t hdr_len, n;
 	u64 body_octets = 0;
+	bool utf8 = s->from_utf8 || s->rcpt_utf8;
 	char *hdr;
 	int err;
 
 	s->phase = KSMTP_PHASE_MAIL;
-	if ((s->from_utf8 || s->rcpt_utf8) &&
-	    !(s->caps.flags & KSMTP_CAP_SMTPUTF8))
+	if (utf8 && !(s->caps.flags & KSMTP_CAP_SMTPUTF8))
 		return fail(s, -EINVAL,
 			    "non-ASCII address and the server does not offer SMTPUTF8");
-	cte = ksmtp_body_scan(m->km_body, m->km_body_len,
-			      s->caps.flags & KSMTP_CAP_8BITMIME, &body_octets);
-	hdr = ksmtp_headers_build(cfg->kc_from, m->km_rcpt, m->km_subject,
-				  m->km_priority, cte, ktime_get_real_seconds(),
-				  get_random_u64(), &hdr_len);
+	if (m->km_headers) {
+		err = ks_raw_headers(s, &cte, &body_octets, &hdr, &hdr_len, &utf8);
+		if (err)
+			return err;
+	} else {
+		cte = ksmtp_body_scan(m->km_body, m->km_body_len,
+				      s->caps.flags & KSMTP_CAP_8BITMIME, &body_octets);
+		hdr = ksmtp_headers_build(cfg->kc_from, m->km_rcpt, m->km_subject,
+					  m->km_priority, cte, ktime_get_real_seconds(),
+					  get_random_u64(), &hdr_len);
+	}
 	if (!hdr)
 		return fail(s, -ENOMEM, NULL);
 
@@ -851,7 +900,7 @@ static int ks_message(struct ksmtp_conn *s)
 	}
 	if (cte == KSMTP_CTE_8BIT)
 		strlcat(params, " BODY=8BITMIME", sizeof(params));
-	if (s->from_utf8 || s->rcpt_utf8)
+	if (utf8)
 		strlcat(params, " SMTPUTF8", sizeof(params));
 	err = ks_envelope(s, params);
 	if (err)
@@ -1002,7 +1051,10 @@ static int check_input(const struct ksmtp_config *cfg,
 
 	why = ksmtp_mail_check(m, true, &field, rcpt_utf8);
 	if (!why) {
-		ksmtp_check_address(cfg->kc_from, from_utf8);
+		if (m->km_env_from && m->km_env_from[0])
+			ksmtp_check_address(m->km_env_from, from_utf8);
+		else
+			ksmtp_check_address(cfg->kc_from, from_utf8);
 		return 0;
 	}
 	memset(res, 0, sizeof(*res));

@@ -131,8 +131,34 @@ grep -q '^install ksmtp .*/usr/sbin/ksmtpctl setconf -a' "$tl/lib/modprobe.d/ksm
 	miss="$miss (the modprobe rule's ksmtpctl)"
 grep -q '^CTL=/usr/sbin/ksmtpctl$' "$tl/etc/init.d/ksmtp" || miss="$miss (the init script's ksmtpctl)"
 ! grep -rq '@SBINDIR@\|/usr/local' "$tl/lib" "$tl/etc" || miss="$miss (a path left unreplaced)"
+grep -qx 'ExecStartPost=-/usr/sbin/ksmtpctl pstore' "$tl/lib/systemd/system/ksmtp.service" ||
+	miss="$miss (ksmtp.service's pstore)"
+[ ! -e "$tl/usr/sbin/sendmail" ] && [ ! -L "$tl/usr/sbin/sendmail" ] ||
+	miss="$miss (usr/sbin/sendmail is ksmtp-sendmail's, not ksmtp-tools')"
 [ -z "$miss" ]
 result pkg_tools_contents_and_paths $? "missing or wrong:$miss"
+
+# ksmtp-sendmail: the sendmail names, an MTA in Debian's terms (it takes
+# the place of any other), nothing else but its documentation.
+sm_deb=$out/ksmtp-sendmail_${ver}_all.deb
+sm=$work/sendmail-root
+miss=""
+if [ -f "$sm_deb" ]; then
+	dpkg-deb -x "$sm_deb" "$sm"
+	for f in usr/sbin/sendmail usr/lib/sendmail; do
+		[ "$(readlink "$sm/$f")" = ../sbin/ksmtpctl ] || [ "$(readlink "$sm/$f")" = ksmtpctl ] ||
+			miss="$miss $f"
+	done
+	for fld in Provides Conflicts Replaces; do
+		[ "$(dpkg-deb -f "$sm_deb" "$fld")" = mail-transport-agent ] || miss="$miss ($fld)"
+	done
+	extra=$(cd "$sm" && find . -type f ! -path './usr/share/doc/*' -print)
+	[ -z "$extra" ] || miss="$miss (not wanted:$extra)"
+else
+	miss=" (no $sm_deb)"
+fi
+[ -z "$miss" ]
+result pkg_sendmail_package $? "missing or wrong:$miss"
 
 # The distribution's flags (dpkg-buildflags, hardening=+all) reached the
 # compiler and the linker: in the compile lines, and in the binaries.

@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/netlink.h>
 #include <json-c/json.h>
@@ -87,6 +88,7 @@ static const char * const cfg_names[KSMTP_A_CFG_MAX + 1] = {
 	[KSMTP_A_CFG_TLS_CA_FILE] = "ca-file",
 	[KSMTP_A_CFG_AUTH_CLEARTEXT] = "auth-cleartext",
 	[KSMTP_A_CFG_REPLACE] = "replace",
+	[KSMTP_A_CFG_SEND_GID] = "send-group",
 };
 
 static const char * const mail_names[KSMTP_A_MAIL_MAX + 1] = {
@@ -94,6 +96,9 @@ static const char * const mail_names[KSMTP_A_MAIL_MAX + 1] = {
 	[KSMTP_A_MAIL_SUBJECT] = "subject",
 	[KSMTP_A_MAIL_PRIORITY] = "priority",
 	[KSMTP_A_MAIL_BODY] = "body",
+	[KSMTP_A_MAIL_HEADERS] = "headers",
+	[KSMTP_A_MAIL_ENVELOPE_FROM] = "-f",
+	[KSMTP_A_MAIL_FROM_NAME] = "-F",
 };
 
 static const char * const tls_names[] = {
@@ -751,6 +756,7 @@ static const struct cfg_key {
 	{ "retry-age", KEY_U32, KSMTP_A_CFG_RETRY_AGE },
 	{ "retry-base-ms", KEY_U32, KSMTP_A_CFG_RETRY_BASE_MS },
 	{ "coalesce-ms", KEY_U32, KSMTP_A_CFG_COALESCE_MS },
+	{ "send-group", KEY_U32, KSMTP_A_CFG_SEND_GID },
 };
 
 struct setting {
@@ -1388,7 +1394,8 @@ static int cmd_showconf(int argc, char **argv)
 				printf("port = %u\n", nla_get_u16(a));
 			break;
 		case KEY_U32:
-			if (a)
+			/* the send group only when there is one */
+			if (a && !(k->attr == KSMTP_A_CFG_SEND_GID && nla_get_u32(a) == UINT32_MAX))
 				printf("%s = %u\n", k->name, nla_get_u32(a));
 			break;
 		case KEY_BOOL:
@@ -1487,6 +1494,11 @@ static void show_json(struct nlattr **cfg, const char *server, uint32_t auth, ui
 	jset(q, "retry_base_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_RETRY_BASE_MS])));
 	jset(q, "coalesce_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_COALESCE_MS])));
 	jset(o, "queue", q);
+	/* the send group: a number, or null for none */
+	if (cfg[KSMTP_A_CFG_SEND_GID] && nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]) != UINT32_MAX)
+		jset(o, "send_group", ju64(nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID])));
+	else
+		jset(o, "send_group", NULL);
 	jprint(stdout, o);
 }
 
@@ -1543,6 +1555,9 @@ static int cmd_show(int argc, char **argv)
 	       u32_or0(cfg[KSMTP_A_CFG_QUEUE_MAX]), u32_or0(cfg[KSMTP_A_CFG_QUEUE_BYTES]),
 	       u32_or0(cfg[KSMTP_A_CFG_RETRY_MAX]), u32_or0(cfg[KSMTP_A_CFG_RETRY_AGE]),
 	       u32_or0(cfg[KSMTP_A_CFG_RETRY_BASE_MS]), u32_or0(cfg[KSMTP_A_CFG_COALESCE_MS]));
+	if (cfg[KSMTP_A_CFG_SEND_GID] && nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]) != UINT32_MAX)
+		printf("send-group: %u (may send without CAP_NET_ADMIN)\n",
+		       nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]));
 	rq_free(&rq);
 	return 0;
 }
@@ -1643,56 +1658,44 @@ static bool send_pending(struct request *rq)
 	return !send_id_known;
 }
 
-static int cmd_send(int argc, char **argv)
+/* A mail for do_send(); the strings may be NULL (not sent). */
+struct send_args {
+	const char *to;
+	const char *subject;
+	int prio;
+	bool queue;
+	const char *headers;	/* with headers: no subject, no priority */
+	const char *env_from;
+	const char *from_name;
+	bool quiet;		/* nothing on stdout when sent (sendmail) */
+};
+
+static size_t str_attr_size(const char *s)
 {
-	const char *to = NULL, *subject = "ksmtp test message", *body_path = NULL;
+	return s ? (size_t)nla_total_size(strlen(s) + 1) : 0;
+}
+
+/* Send @body (freed here) with @sa; 0 when sent (or queued), else 1. */
+static int do_send(const struct send_args *sa, char *body, size_t len)
+{
+	const char *to = sa->to, *subject = sa->subject;
+	int prio = sa->prio, i;
+	bool queue = sa->queue;
 	struct nlattr *mail, **res;
-	size_t len, off, part, meta;
+	size_t off, part, meta;
 	struct request rq;
-	int i, prio = KSMTP_PRIO_NORMAL;
-	bool queue = false;
-	char *body;
 	uint32_t err;
 
-	for (i = 1; i < argc; i++) {
-		const char *k = argv[i];
-
-		if (!strcmp(k, "-j") || !strcmp(k, "--json")) {
-			opt_json = true;
-			continue;
-		}
-		if (!strcmp(k, "queue")) {
-			queue = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			usage_die("send: '%s' needs a value", k);
-		if (!strcmp(k, "to")) {
-			to = argv[++i];
-		} else if (!strcmp(k, "subject")) {
-			subject = argv[++i];
-		} else if (!strcmp(k, "body-file")) {
-			body_path = argv[++i];
-		} else if (!strcmp(k, "priority")) {
-			prio = lookup(argv[++i], prio_names, KSMTP_PRIO_MAX + 1);
-			if (prio < 0)
-				usage_die("priority: '%s' is not low, normal or high", argv[i]);
-		} else {
-			usage_die("send: unknown key '%s'", k);
-		}
-	}
-	if (batch_running && (!body_path || !strcmp(body_path, "-")))
-		usage_die("send: in a batch, the body comes from a file (body-file PATH)");
-	body = slurp(body_path ? body_path : "-", KSMTP_BODY_MAX, &len);
-	rq_init(&rq, KSMTP_CMD_SEND, 0, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096);
+	rq_init(&rq, KSMTP_CMD_SEND, 0, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096 +
+		str_attr_size(sa->headers));
 	/* A netlink attribute holds at most 64 KiB, a nest too: the body goes
 	 * in parts, each in a KSMTP_A_MAIL nest of its own but the last, which
 	 * goes in the last nest with the rest of the mail (the whole of a body
 	 * of up to BODY_PART octets, and an empty one: one nest in all).
 	 */
-	meta = (to ? (size_t)nla_total_size(strlen(to) + 1) : 0) +
-	       (size_t)nla_total_size(strlen(subject) + 1) + (size_t)nla_total_size(4) +
-	       (queue ? (size_t)nla_total_size(1) : 0);
+	meta = str_attr_size(to) + str_attr_size(subject) + (size_t)nla_total_size(4) +
+	       (queue ? (size_t)nla_total_size(1) : 0) + str_attr_size(sa->headers) +
+	       str_attr_size(sa->env_from) + str_attr_size(sa->from_name);
 	for (off = 0; off < len && (len - off > BODY_PART ||
 				    NLA_HDRLEN + meta + nla_total_size(len - off) > 0xffff);
 	     off += part) {
@@ -1704,8 +1707,11 @@ static int cmd_send(int argc, char **argv)
 	}
 	mail = start_nest(rq.msg, KSMTP_A_MAIL);
 	if ((to && nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to)) ||
-	    nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject) ||
-	    nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio) ||
+	    (subject && nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject)) ||
+	    (!sa->headers && nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio)) ||
+	    (sa->headers && nla_put_string(rq.msg, KSMTP_A_MAIL_HEADERS, sa->headers)) ||
+	    (sa->env_from && nla_put_string(rq.msg, KSMTP_A_MAIL_ENVELOPE_FROM, sa->env_from)) ||
+	    (sa->from_name && nla_put_string(rq.msg, KSMTP_A_MAIL_FROM_NAME, sa->from_name)) ||
 	    (queue && nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1)) ||
 	    ((off < len || !len) && nla_put(rq.msg, KSMTP_A_MAIL_BODY, len - off, body + off)))
 		die("out of memory");
@@ -1762,7 +1768,7 @@ static int cmd_send(int argc, char **argv)
 		fprintf(stderr, "send ");
 		print_result(stderr, res);
 		fputc('\n', stderr);
-	} else {
+	} else if (!sa->quiet) {
 		if (res[KSMTP_A_RES_TLS])
 			printf("sent over %s\n", get_str(res[KSMTP_A_RES_TLS]));
 		else
@@ -1779,6 +1785,578 @@ static int cmd_send(int argc, char **argv)
 	send_result = NULL;
 	rq_free(&rq);
 	return err ? 1 : 0;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	const char *to = NULL, *subject = "ksmtp test message", *body_path = NULL;
+	int i, prio = KSMTP_PRIO_NORMAL;
+	struct send_args sa = {};
+	bool queue = false;
+	size_t len;
+	char *body;
+
+	for (i = 1; i < argc; i++) {
+		const char *k = argv[i];
+
+		if (!strcmp(k, "-j") || !strcmp(k, "--json")) {
+			opt_json = true;
+			continue;
+		}
+		if (!strcmp(k, "queue")) {
+			queue = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			usage_die("send: '%s' needs a value", k);
+		if (!strcmp(k, "to")) {
+			to = argv[++i];
+		} else if (!strcmp(k, "subject")) {
+			subject = argv[++i];
+		} else if (!strcmp(k, "body-file")) {
+			body_path = argv[++i];
+		} else if (!strcmp(k, "priority")) {
+			prio = lookup(argv[++i], prio_names, KSMTP_PRIO_MAX + 1);
+			if (prio < 0)
+				usage_die("priority: '%s' is not low, normal or high", argv[i]);
+		} else {
+			usage_die("send: unknown key '%s'", k);
+		}
+	}
+	if (batch_running && (!body_path || !strcmp(body_path, "-")))
+		usage_die("send: in a batch, the body comes from a file (body-file PATH)");
+	body = slurp(body_path ? body_path : "-", KSMTP_BODY_MAX, &len);
+	sa.to = to;
+	sa.subject = subject;
+	sa.prio = prio;
+	sa.queue = queue;
+	return do_send(&sa, body, len);
+}
+
+/* ---- sendmail: a whole message on stdin ---- */
+
+static const char sendmail_help[] =
+	"usage: ksmtpctl sendmail [-t] [-i|-oi] [-f ADDR] [-F NAME] [--] [RCPT...]\n"
+	"       sendmail ...  (the same, when installed under that name)\n"
+	"Send the message on stdin (headers, an empty line, the body) as cron,\n"
+	"smartd, mdadm or zed write it, and wait for the outcome (nothing printed\n"
+	"when sent). Its headers go out as they are: the kernel checks every line\n"
+	"and adds only Date, From, Message-ID (and the MIME headers an 8-bit or long-\n"
+	"lined body needs) when they are missing.\n"
+	"  -t        recipients from To, Cc and Bcc too (Bcc is removed)\n"
+	"  -i, -oi   a line of a single '.' does not end the message\n"
+	"  -f ADDR   envelope sender (root only; an address without '@' is ignored)\n"
+	"  -F NAME   the sender's full name, for a From the kernel adds\n"
+	"Recipients without '@' go through " KSMTP_CONF_DIR "/aliases (lines\n"
+	"'name: addr, addr'; 'default: ...' for the others); a name it does not\n"
+	"map (root, postmaster, any user) goes to the configured recipients.\n"
+	"Other sendmail options (-oem, -odi, -B 8BITMIME, -v, ...) are accepted and\n"
+	"ignored. Exit status 0 sent, 1 refused or failed, 2 usage error.\n";
+
+#define SM_RCPT_MAX	16
+
+struct rcpts {
+	char *addr[SM_RCPT_MAX];
+	unsigned int n;
+	bool configured;	/* the configured recipients too */
+};
+
+static void rcpt_add(struct rcpts *r, const char *a, size_t len)
+{
+	unsigned int i;
+
+	while (len && isspace((unsigned char)*a)) {
+		a++;
+		len--;
+	}
+	while (len && isspace((unsigned char)a[len - 1]))
+		len--;
+	if (!len)
+		return;
+	for (i = 0; i < r->n; i++)
+		if (strlen(r->addr[i]) == len && !strncasecmp(r->addr[i], a, len))
+			return;
+	if (r->n == SM_RCPT_MAX)
+		die("sendmail: more than %d recipients", SM_RCPT_MAX);
+	r->addr[r->n] = strndup(a, len);
+	if (!r->addr[r->n])
+		die("out of memory");
+	r->n++;
+}
+
+/* The aliases of a local name: 0 none found, 1 mapped (added). */
+static int alias_lookup(struct rcpts *r, const char *name, size_t nlen, int depth)
+{
+	FILE *f = fopen(KSMTP_CONF_DIR "/aliases", "re");
+	char *line = NULL, *v, *tok, *save;
+	size_t cap = 0;
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && getline(&line, &cap, f) >= 0) {
+		v = strchr(line, ':');
+		if (line[0] == '#' || !v)
+			continue;
+		*v++ = '\0';
+		if (strlen(line) != nlen || strncasecmp(line, name, nlen))
+			continue;
+		found = 1;
+		for (tok = strtok_r(v, ", \t\r\n", &save); tok;
+		     tok = strtok_r(NULL, ", \t\r\n", &save)) {
+			if (strchr(tok, '@'))
+				rcpt_add(r, tok, strlen(tok));
+			else if (depth < 4 && alias_lookup(r, tok, strlen(tok), depth + 1))
+				;
+			else
+				r->configured = true;
+		}
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* One recipient: an address, or a local name for the aliases. */
+static void rcpt_take(struct rcpts *r, const char *a, size_t len)
+{
+	while (len && isspace((unsigned char)*a)) {
+		a++;
+		len--;
+	}
+	while (len && isspace((unsigned char)a[len - 1]))
+		len--;
+	if (!len)
+		return;
+	if (memchr(a, '@', len))
+		rcpt_add(r, a, len);
+	else if (!alias_lookup(r, a, len, 0) && !alias_lookup(r, "default", 7, 0))
+		r->configured = true;
+}
+
+/* The addresses of an address list header's value (RFC 5322 3.4): the
+ * part in <> when there is one, comments and quoted strings skipped,
+ * group names ("undisclosed-recipients:;") dropped.
+ */
+static void rcpt_parse_list(struct rcpts *r, const char *v)
+{
+	const char *p = v, *start = v, *lt = NULL, *gt = NULL;
+	int depth = 0;
+	bool quote = false;
+
+	for (;; p++) {
+		char c = *p;
+
+		if (quote) {
+			if (c == '\\' && p[1])
+				p++;
+			else if (c == '"')
+				quote = false;
+			else if (!c)
+				break;
+			continue;
+		}
+		if (depth && c && c != ')' && c != '(') {
+			if (c == '\\' && p[1])
+				p++;
+			continue;
+		}
+		if (c == '(') {
+			depth++;
+		} else if (c == ')' && depth) {
+			depth--;
+		} else if (c == '"') {
+			quote = true;
+		} else if (c == '<') {
+			lt = p;
+		} else if (c == '>' && lt) {
+			gt = p;
+		} else if (c == ':') {
+			start = p + 1;	/* a group's name */
+		} else if (c == ',' || c == ';' || !c) {
+			if (lt && gt) {
+				rcpt_take(r, lt + 1, gt - lt - 1);
+			} else {
+				/* addr (comment): the address before the comment */
+				const char *e = start;
+
+				while (e < p && *e != '(')
+					e++;
+				rcpt_take(r, start, e - start);
+			}
+			lt = gt = NULL;
+			start = p + 1;
+			if (!c)
+				break;
+		}
+	}
+}
+
+/* Is this line a header field ("Name:")? */
+static bool is_field(const char *l, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && l[i] != ':'; i++)
+		if ((unsigned char)l[i] <= ' ' || (unsigned char)l[i] >= 0x7f)
+			return false;
+	return i && i < len;
+}
+
+static bool field_named(const char *l, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncasecmp(l, name, n) && l[n] == ':';
+}
+
+static int cmd_sendmail(int argc, char **argv)
+{
+	bool opt_t = false, opt_i = false, root = geteuid() == 0;
+	const char *env_from = NULL, *from_name = NULL;
+	struct send_args sa = { .prio = KSMTP_PRIO_NORMAL, .quiet = true };
+	char *msg, *hdr, *out, *p, *body, *rcpt_list;
+	size_t len, hlen, k, cap;
+	struct rcpts r = {};
+	unsigned int i;
+	int a;
+
+	for (a = 1; a < argc && argv[a][0] == '-'; a++) {
+		const char *o = argv[a];
+
+		if (!strcmp(o, "--")) {
+			a++;
+			break;
+		} else if (!strcmp(o, "-t")) {
+			opt_t = true;
+		} else if (!strcmp(o, "-i") || !strcmp(o, "-oi")) {
+			opt_i = true;
+		} else if (!strncmp(o, "-f", 2) || !strncmp(o, "-r", 2)) {
+			if (!o[2] && ++a == argc)
+				usage_die("sendmail: %s needs an address", o);
+			env_from = o[2] ? o + 2 : argv[a];
+		} else if (!strncmp(o, "-F", 2)) {
+			if (!o[2] && ++a == argc)
+				usage_die("sendmail: -F needs a name");
+			from_name = o[2] ? o + 2 : argv[a];
+		} else if (!strncmp(o, "-B", 2) || !strncmp(o, "-N", 2) ||
+			   !strncmp(o, "-R", 2) || !strncmp(o, "-V", 2) ||
+			   !strncmp(o, "-X", 2) || !strncmp(o, "-O", 2) ||
+			   !strncmp(o, "-C", 2) || !strncmp(o, "-L", 2) ||
+			   !strncmp(o, "-h", 2)) {
+			/* ignored, with their argument */
+			if (!o[2] && ++a == argc)
+				usage_die("sendmail: %s needs a value", o);
+		} else if (!strncmp(o, "-o", 2) || !strcmp(o, "-v") || !strcmp(o, "-bm") ||
+			   !strcmp(o, "-U") || !strcmp(o, "-m") || !strcmp(o, "-n")) {
+			/* ignored */
+		} else {
+			usage_die("sendmail: option '%s' is not supported", o);
+		}
+	}
+	for (; a < argc; a++) {
+		const char *q = argv[a], *c;
+
+		do {
+			c = strchrnul(q, ',');
+			rcpt_take(&r, q, c - q);
+			q = *c ? c + 1 : c;
+		} while (*q);
+	}
+
+	msg = slurp("-", KSMTP_BODY_MAX + KSMTP_HEADERS_MAX, &len);
+	/* Without -i, a line of a single "." ends it. */
+	for (p = msg; !opt_i && p < msg + len;) {
+		char *nl = memchr(p, '\n', msg + len - p);
+		size_t l = (nl ? nl : msg + len) - p;
+
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (l == 1 && *p == '.') {
+			len = p - msg;
+			break;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	/* An mbox "From " line first is no header. */
+	p = msg;
+	if (len > 5 && !strncmp(p, "From ", 5)) {
+		char *nl = memchr(p, '\n', len);
+
+		p = nl ? nl + 1 : msg + len;
+	}
+	/* The header section: the leading field and continuation lines. */
+	hdr = p;
+	while (p < msg + len) {
+		char *nl = memchr(p, '\n', msg + len - p);
+		size_t l = (nl ? nl : msg + len) - p;
+
+		if (l && p[l - 1] == '\r')
+			l--;
+		if (!l) {
+			p = nl ? nl + 1 : msg + len;	/* the empty line */
+			break;
+		}
+		if (!is_field(p, l) && !((*p == ' ' || *p == '\t') && p > hdr))
+			break;
+		p = nl ? nl + 1 : msg + len;
+	}
+	body = p;
+	hlen = body - hdr;
+	if (hlen > KSMTP_HEADERS_MAX)
+		die("sendmail: the header section is longer than %d octets", KSMTP_HEADERS_MAX);
+	if ((size_t)(msg + len - body) > KSMTP_BODY_MAX)
+		die("sendmail: the body is larger than 1 MiB");
+	/* Copy the header section: without Bcc (with -t), and from a caller
+	 * that is not root without the sender fields (the kernel would refuse
+	 * them: renamed X-Original-*).
+	 */
+	cap = hlen * 2 + 64;
+	out = malloc(cap);
+	if (!out)
+		die("out of memory");
+	k = 0;
+	for (p = hdr; p < body;) {
+		char *nl = memchr(p, '\n', body - p);
+		char *end = nl ? nl + 1 : body;
+		size_t l = end - p;
+		bool drop = false;
+		char *v, *vend;
+
+		if (l <= 2 && (*p == '\n' || *p == '\r'))
+			break;	/* the empty line */
+		/* the field and its continuations */
+		while (end < body && (*end == ' ' || *end == '\t')) {
+			nl = memchr(end, '\n', body - end);
+			end = nl ? nl + 1 : body;
+		}
+		l = end - p;
+		if (opt_t && (field_named(p, "To") || field_named(p, "Cc") ||
+			      field_named(p, "Bcc"))) {
+			v = strndup(strchr(p, ':') + 1, end - strchr(p, ':') - 1);
+			if (!v)
+				die("out of memory");
+			for (vend = v; *vend; vend++)
+				if (*vend == '\r' || *vend == '\n')
+					*vend = ' ';
+			rcpt_parse_list(&r, v);
+			free(v);
+			drop = field_named(p, "Bcc");
+		}
+		if (drop) {
+			p = end;
+			continue;
+		}
+		if (!root && (field_named(p, "From") || field_named(p, "Sender") ||
+			      field_named(p, "Return-Path"))) {
+			memcpy(out + k, "X-Original-", 11);
+			k += 11;
+		}
+		memcpy(out + k, p, l);
+		k += l;
+		p = end;
+	}
+	/* Without the line break after the last field (the kernel adds it). */
+	while (k && (out[k - 1] == '\n' || out[k - 1] == '\r'))
+		k--;
+	out[k] = '\0';
+	if (strlen(out) != k)
+		die("sendmail: the header section holds a NUL octet");
+
+	if (!r.n && !r.configured)
+		die("sendmail: no recipients");
+	if (r.configured && r.n)
+		die("sendmail: a local recipient (the configured recipients) with addresses: give the configured ones in " KSMTP_CONF_DIR "/aliases (default: ADDR, ...)");
+	rcpt_list = NULL;
+	if (r.n) {
+		size_t n = 1;
+
+		for (i = 0; i < r.n; i++)
+			n += strlen(r.addr[i]) + 2;
+		rcpt_list = calloc(1, n);
+		if (!rcpt_list)
+			die("out of memory");
+		for (i = 0; i < r.n; i++) {
+			if (i)
+				strcat(rcpt_list, ",");
+			strcat(rcpt_list, r.addr[i]);
+			free(r.addr[i]);
+		}
+	}
+	if (env_from && (!root || (env_from[0] && !strchr(env_from, '@'))))
+		env_from = NULL;
+	if (env_from && !strcmp(env_from, "<>"))
+		env_from = "";
+	sa.to = rcpt_list;
+	sa.headers = out;
+	sa.env_from = env_from;
+	sa.from_name = from_name;
+	cap = msg + len - body;
+	memmove(msg, body, cap);
+	a = do_send(&sa, msg, cap);
+	free(out);
+	free(rcpt_list);
+	return a;
+}
+
+/* ---- pstore: the crash logs of earlier boots ---- */
+
+static const char pstore_help[] =
+	"usage: ksmtpctl pstore [DIR]\n"
+	"Mail each kernel log that pstore kept from an earlier boot (the\n"
+	"dmesg-* records in DIR, default /sys/fs/pstore: a panic or oops logged\n"
+	"to ramoops, EFI or another backend) to the configured recipients, one\n"
+	"mail per record, and remove each record once the server accepted its\n"
+	"mail (which erases it from the backend): the next boot does not send it\n"
+	"again. Without DIR, also each boot's dmesg.txt that systemd-pstore\n"
+	"archived in /var/lib/systemd/pstore, marked (.ksmtp-sent) once mailed.\n"
+	"A record whose mail failed stays for the next run. The boot unit runs\n"
+	"it. Exit status 0 all sent (or none there), 1 one failed.\n";
+
+/* The line that says what happened: the panic message, else the first
+ * BUG/Oops/warning line, else the record's first line; without the
+ * "<N>[ time] " prefix.
+ */
+static void pstore_summary(const char *log, size_t len, char *out, size_t cap)
+{
+	static const char * const marks[] = {
+		"Kernel panic - not syncing", "BUG:", "Oops", "general protection",
+		"Unable to handle", "WARNING:", NULL,
+	};
+	const char *best = NULL, *p, *e;
+	size_t l;
+	int m, best_m = 99;
+
+	for (p = log; p < log + len; p = e + 1) {
+		e = memchr(p, '\n', log + len - p);
+		if (!e)
+			e = log + len;
+		for (m = 0; marks[m] && m < best_m; m++) {
+			const char *hit = memmem(p, e - p, marks[m], strlen(marks[m]));
+
+			if (hit) {
+				best = hit;
+				best_m = m;
+				break;
+			}
+		}
+		if (e == log + len)
+			break;
+	}
+	if (!best)
+		best = log;
+	e = memchr(best, '\n', log + len - best);
+	l = (e ? e : log + len) - best;
+	if (l >= cap)
+		l = cap - 1;
+	memcpy(out, best, l);
+	out[l] = '\0';
+	for (p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+			out[p - out] = ' ';
+}
+
+static int pstore_filter(const struct dirent *d)
+{
+	return !strncmp(d->d_name, "dmesg-", 6);
+}
+
+static int subdir_filter(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+/* Mail one record; then @marker is created (systemd's archive, which is
+ * the admin's to keep) or, without one, the record removed (pstore's file
+ * system: that erases it from the backend). 0 when done.
+ */
+static int pstore_one(const char *path, const char *name, const char *marker)
+{
+	struct send_args sa = { .prio = KSMTP_PRIO_HIGH, .quiet = true };
+	char subject[512], what[200], host[256] = "?";
+	struct utsname u;
+	const char *kind;
+	size_t len;
+	char *log;
+	int fd;
+
+	gethostname(host, sizeof(host) - 1);
+	if (uname(&u))
+		strcpy(u.release, "?");
+	log = slurp(path, KSMTP_BODY_MAX, &len);
+	/* "Panic#1 Part1" or "Oops#2 Part1" first (ramoops, efi) */
+	kind = !strncmp(log, "Panic", 5) ? "panic" : !strncmp(log, "Oops", 4) ? "oops" : "crash";
+	pstore_summary(log, len, what, sizeof(what));
+	snprintf(subject, sizeof(subject), "%s: kernel %s (%s, %s): %s", host, kind, u.release,
+		 name, what);
+	sa.subject = subject;
+	if (do_send(&sa, log, len))
+		return 1;
+	if (marker) {
+		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "%s: pstore: %s sent, but %s not made: %s\n", prog, path,
+				marker, strerror(errno));
+			return 1;
+		}
+		close(fd);
+		printf("%s: sent and marked\n", path);
+	} else if (unlink(path)) {
+		fprintf(stderr, "%s: pstore: %s sent, but not removed: %s\n", prog, path,
+			strerror(errno));
+		return 1;
+	} else {
+		printf("%s: sent and removed\n", path);
+	}
+	return 0;
+}
+
+/* pstore's dmesg-* records in @dir; or, @archive, systemd-pstore's
+ * directories (one per boot, each with dmesg.txt) under it.
+ */
+static int pstore_dir(const char *dir, bool archive)
+{
+	char path[PATH_MAX], marker[PATH_MAX];
+	struct dirent **ents;
+	int n, i, rc = 0;
+
+	n = scandir(dir, &ents, archive ? subdir_filter : pstore_filter, alphasort);
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;	/* nothing kept there */
+		fprintf(stderr, "%s: pstore: %s: %s\n", prog, dir, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (archive) {
+			snprintf(path, sizeof(path), "%s/%s/dmesg.txt", dir, ents[i]->d_name);
+			snprintf(marker, sizeof(marker), "%s/%s/.ksmtp-sent", dir,
+				 ents[i]->d_name);
+			if (!access(path, R_OK) && access(marker, F_OK))
+				rc |= pstore_one(path, ents[i]->d_name, marker);
+		} else {
+			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+			rc |= pstore_one(path, ents[i]->d_name, NULL);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return rc;
+}
+
+static int cmd_pstore(int argc, char **argv)
+{
+	int rc;
+
+	if (argc > 2)
+		usage_die("pstore: one directory at most");
+	if (argc == 2)
+		return pstore_dir(argv[1], false);
+	rc = pstore_dir("/sys/fs/pstore", false);
+	/* systemd-pstore may have moved them there first (Storage=external) */
+	return rc | pstore_dir("/var/lib/systemd/pstore", true);
 }
 
 /* ---- stats ---- */
@@ -2052,6 +2630,8 @@ static const struct command {
 	{ "showconf", cmd_showconf, showconf_help, "print the configuration as a file" },
 	{ "show", cmd_show, show_help, "print the configuration" },
 	{ "send", cmd_send, send_help, "send a mail and print the outcome" },
+	{ "sendmail", cmd_sendmail, sendmail_help, "send a whole message from stdin (sendmail -t ...)" },
+	{ "pstore", cmd_pstore, pstore_help, "mail each crash log in pstore once, then erase it" },
 	{ "stats", cmd_stats, stats_help, "print the statistics" },
 	{ "queue", cmd_queue, queue_help, "list, flush or retry the queue" },
 	{ "monitor", cmd_monitor, monitor_help, "print the queue's events live" },
@@ -2197,9 +2777,15 @@ static int run_batch(const char *path)
 
 int main(int argc, char **argv)
 {
-	const char *batch = NULL;
+	const char *batch = NULL, *base = strrchr(argv[0], '/');
 	int i;
 
+	/* Installed as sendmail: its options, not ksmtpctl's. */
+	if (!strcmp(base ? base + 1 : argv[0], "sendmail")) {
+		prog = "sendmail";
+		argv[0] = "sendmail";
+		return cmd_sendmail(argc, argv);
+	}
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *o = argv[i];
 

@@ -141,6 +141,14 @@ struct ksmtp_config {
  * @km_subject: subject (folded or encoded as needed; never a new header)
  * @km_body: body text, UTF-8; any line endings, any bytes
  * @km_body_len: length of @km_body in octets
+ * @km_headers: NULL, or the caller's header section (KSMTP_A_MAIL_HEADERS
+ *	in the uAPI header says what it may hold); then @km_subject is ""
+ *	and @km_priority normal, and the kernel adds only the headers that
+ *	are missing
+ * @km_env_from: with @km_headers: NULL, or the envelope sender instead of
+ *	the client's kc_from ("" for the null sender)
+ * @km_from_name: with @km_headers: NULL, or the display name of an added
+ *	From header
  */
 struct ksmtp_mail {
 	const char *km_rcpt;
@@ -148,6 +156,9 @@ struct ksmtp_mail {
 	const char *km_subject;
 	const char *km_body;
 	size_t km_body_len;
+	const char *km_headers;
+	const char *km_env_from;
+	const char *km_from_name;
 };
 
 /**

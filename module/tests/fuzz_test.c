@@ -15,6 +15,17 @@
  * RFC 2047 decoded (white space between adjacent encoded words dropped,
  * RFC 2047 6.2), exactly the subject's octets.
  *
+ * ksmtp-fuzz-headers also fuzzes a caller's header section (sendmail's):
+ * random lines of fields, continuations, bare CR and LF, empty lines,
+ * controls, 8-bit octets and lines near 998 octets through
+ * ksmtp_check_headers(), whose verdict and flags must be those of a
+ * checker written here; each section it accepts goes through
+ * ksmtp_headers_merge() (a random display name, encoding, time and id),
+ * whose block must be the caller's lines, each ended by CR LF, then the
+ * missing Date, From and Message-ID (and the MIME headers when none were
+ * given and the body is not 7bit), each once, then CR LF, every line at
+ * most 998 octets.
+ *
  * ksmtp-fuzz-body: random bodies through ksmtp_body_scan() (8BITMIME offered
  * and not), the streaming encoder (random chunk sizes, with and without a
  * header block) and ksmtp_enc_size(). The contract, from encode.c:
@@ -64,6 +75,7 @@ MODULE_PARM_DESC(fuzz_seed, "seed of the ksmtp-fuzz KUnit suites");
 #define FZ_SUBJECT_ITERS	60000
 #define FZ_BODY_ITERS		1000000
 #define FZ_BODY_LONG_ITERS	8000
+#define FZ_RAW_ITERS		40000
 
 /* One PRNG stream per case. */
 enum {
@@ -73,6 +85,7 @@ enum {
 	FZ_S_SUBJECT,
 	FZ_S_BODY,
 	FZ_S_BODY_LONG,
+	FZ_S_RAW,
 };
 
 /* splitmix64 */
@@ -1835,11 +1848,251 @@ static void fz_body_long(struct kunit *test)
 	fz_body_run(test, FZ_S_BODY_LONG, FZ_BODY_LONG_ITERS, fz_gen_long);
 }
 
+/* ---- a caller's header section (sendmail) ---- */
+
+#define FZ_RAW_CAP	(3 * 1024)
+
+struct fz_raw {
+	u8 in[FZ_RAW_CAP + 1];
+	size_t len;
+	u8 name[KSMTP_STR_MAX + 1];
+	struct fz_fails fails;
+	unsigned long accepted, refused;
+};
+
+static bool fz_name_is(const u8 *l, size_t n, const char *name)
+{
+	return n == strlen(name) && !strncasecmp((const char *)l, name, n);
+}
+
+/* The rules, written again: NULL when the section may go, and its flags. */
+static const char *fz_raw_ok(const u8 *h, size_t len, unsigned int *flags)
+{
+	size_t pos = 0, end, i;
+	bool seen_field = false;
+
+	*flags = 0;
+	while (pos < len) {
+		bool only_wsp = true;
+
+		for (end = pos; end < len && h[end] != '\r' && h[end] != '\n'; end++)
+			;
+		for (i = pos; i < end; i++) {
+			if (h[i] >= 0x80)
+				*flags |= KSMTP_HDR_8BIT;
+			else if (h[i] == 0x7f || (h[i] < 0x20 && h[i] != '\t'))
+				return "control";
+			if (!fz_is_wsp(h[i]))
+				only_wsp = false;
+		}
+		if (end < len && h[end] == '\r' && (end + 1 == len || h[end + 1] != '\n'))
+			return "bare CR";
+		if (end == pos)
+			return "empty line";
+		if (end - pos > KSMTP_TEXT_LINE_MAX)
+			return "long line";
+		if (h[pos] == '.')
+			return "dot first";
+		if (fz_is_wsp(h[pos])) {
+			if (!seen_field)
+				return "continuation first";
+			if (only_wsp)
+				return "white space only";
+		} else {
+			const u8 *colon = memchr(h + pos, ':', end - pos);
+			size_t n;
+
+			if (!colon || colon == h + pos)
+				return "no field name";
+			n = colon - (h + pos);
+			for (i = pos; i < pos + n; i++)
+				if (h[i] <= ' ' || h[i] >= 0x7f)
+					return "field name";
+			if (fz_name_is(h + pos, n, "Date"))
+				*flags |= KSMTP_HDR_DATE;
+			else if (fz_name_is(h + pos, n, "From"))
+				*flags |= KSMTP_HDR_FROM;
+			else if (fz_name_is(h + pos, n, "Message-ID"))
+				*flags |= KSMTP_HDR_MESSAGE_ID;
+			else if (fz_name_is(h + pos, n, "MIME-Version") ||
+				 fz_name_is(h + pos, n, "Content-Type") ||
+				 fz_name_is(h + pos, n, "Content-Transfer-Encoding"))
+				*flags |= KSMTP_HDR_MIME;
+			else if (fz_name_is(h + pos, n, "Sender") ||
+				 fz_name_is(h + pos, n, "Return-Path"))
+				*flags |= KSMTP_HDR_SENDER;
+			seen_field = true;
+		}
+		pos = end;
+		if (pos < len && h[pos] == '\r')
+			pos++;
+		if (pos < len && h[pos] == '\n')
+			pos++;
+	}
+	return NULL;
+}
+
+static void fz_raw_gen(struct fz_raw *c, struct fz_rng *r)
+{
+	static const char * const names[] = {
+		"Subject", "To", "Cc", "Date", "From", "Message-ID", "MIME-Version",
+		"Content-Type", "Content-Transfer-Encoding", "Sender", "Return-Path",
+		"X-Cron-Env", "date", "FROM", "X", "Sub ject", "", "Bcc", ".X",
+	};
+	static const char * const breaks[] = { "\r\n", "\n", "\r", "\n\n", "\r\n\r\n", "" };
+	unsigned int lines = fz_below(r, 8), i;
+	size_t n = 0, k;
+
+	for (i = 0; i < lines && n < FZ_RAW_CAP - 16; i++) {
+		size_t vlen;
+
+		if (i && fz_pct(r, 25)) {
+			fz_put(c->in, &n, FZ_RAW_CAP, fz_pct(r, 50) ? ' ' : '\t');
+		} else if (!fz_pct(r, 3)) {
+			fz_puts(c->in, &n, FZ_RAW_CAP, names[fz_below(r, ARRAY_SIZE(names))]);
+			if (!fz_pct(r, 3))
+				fz_put(c->in, &n, FZ_RAW_CAP, ':');
+		}
+		vlen = fz_pct(r, 5) ? fz_range(r, 980, 1010) : fz_below(r, 40);
+		for (k = 0; k < vlen; k++) {
+			u8 o = fz_pct(r, 90) ? fz_range(r, 0x20, 0x7e) :
+			       fz_pct(r, 60) ? fz_range(r, 0x80, 0xff) :
+			       fz_pct(r, 50) ? '\t' : fz_range(r, 1, 0x1f);
+
+			if (o == '\r' || o == '\n')
+				o = 'x';
+			fz_put(c->in, &n, FZ_RAW_CAP, o);
+		}
+		if (i + 1 < lines || fz_pct(r, 50))
+			fz_puts(c->in, &n, FZ_RAW_CAP,
+				fz_pct(r, 90) ? breaks[fz_below(r, 2)] :
+				breaks[fz_below(r, ARRAY_SIZE(breaks))]);
+	}
+	c->in[n] = '\0';
+	c->len = n;
+	k = fz_pct(r, 50) ? 0 : fz_below(r, 64);
+	for (i = 0; i < k; i++)
+		c->name[i] = fz_pct(r, 10) ? '"' : fz_pct(r, 10) ? '\\' :
+			     fz_pct(r, 20) ? fz_range(r, 0x80, 0xff) : fz_range(r, 0x20, 0x7e);
+	c->name[k] = '\0';
+}
+
+/* The block ksmtp_headers_merge() made of an accepted section. */
+static const char *fz_raw_block(const struct fz_raw *c, const u8 *h, size_t len,
+				unsigned int flags, enum ksmtp_cte cte)
+{
+	static const char * const want[] = {
+		"Date", "From", "Message-ID", "MIME-Version", "Content-Type",
+		"Content-Transfer-Encoding",
+	};
+	size_t pos = 0, i = 0, eol, w;
+
+	/* the caller's lines first, each ended by CR LF */
+	while (i < c->len) {
+		for (eol = i; eol < c->len && c->in[eol] != '\r' && c->in[eol] != '\n'; eol++)
+			;
+		if (pos + (eol - i) + 2 > len || memcmp(h + pos, c->in + i, eol - i) ||
+		    memcmp(h + pos + (eol - i), "\r\n", 2))
+			return "a line of the caller's is not there as given";
+		pos += eol - i + 2;
+		i = eol;
+		if (i < c->len && c->in[i] == '\r')
+			i++;
+		if (i < c->len && c->in[i] == '\n')
+			i++;
+	}
+	/* then what was missing, in order, each once */
+	for (w = 0; w < ARRAY_SIZE(want); w++) {
+		bool missing = w < 3 ? !(flags & (w == 0 ? KSMTP_HDR_DATE : w == 1 ?
+						   KSMTP_HDR_FROM : KSMTP_HDR_MESSAGE_ID)) :
+			       !(flags & KSMTP_HDR_MIME) && cte != KSMTP_CTE_7BIT;
+		size_t n = strlen(want[w]);
+
+		if (!missing)
+			continue;
+		if (pos + n + 1 > len || strncmp((const char *)h + pos, want[w], n) ||
+		    h[pos + n] != ':')
+			return "a missing field was not added (or not in order)";
+		/* the field and its continuation lines */
+		do {
+			for (eol = pos; eol + 1 < len && !(h[eol] == '\r' && h[eol + 1] == '\n');
+			     eol++)
+				if (h[eol] == '\r' || h[eol] == '\n' || !h[eol])
+					return "bare CR, LF or NUL in an added field";
+			if (eol + 1 >= len)
+				return "the block does not end with CR LF";
+			if (eol - pos > KSMTP_TEXT_LINE_MAX)
+				return "an added line longer than 998 octets";
+			pos = eol + 2;
+		} while (pos < len && fz_is_wsp(h[pos]));
+	}
+	if (pos + 2 != len || memcmp(h + pos, "\r\n", 2))
+		return "more than the missing fields, or no empty line at the end";
+	return NULL;
+}
+
+static void fz_raw_headers(struct kunit *test)
+{
+	struct fz_raw *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	unsigned int flags, ref_flags;
+	const char *why, *ref;
+	bool report = false;
+	struct fz_rng r;
+	size_t len = 0;
+	u32 iter;
+	u8 *h;
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	fz_start(test, FZ_RAW_ITERS);
+	for (iter = 0; iter < FZ_RAW_ITERS && !report; iter++) {
+		enum ksmtp_cte cte;
+
+		fz_seed(&r, FZ_S_RAW, iter);
+		fz_raw_gen(c, &r);
+		cte = fz_below(&r, 3);
+		h = NULL;
+		why = ksmtp_check_headers((const char *)c->in, &flags);
+		ref = fz_raw_ok(c->in, c->len, &ref_flags);
+		if (!why != !ref) {
+			why = why ? "ksmtp_check_headers() refused a valid section" :
+			      "ksmtp_check_headers() took an invalid section";
+		} else if (why) {
+			c->refused++;
+			why = NULL;
+		} else if (flags != ref_flags) {
+			why = "ksmtp_check_headers() flags differ";
+		} else {
+			c->accepted++;
+			h = (u8 *)ksmtp_headers_merge((const char *)c->in, "fuzz@example.org",
+						      c->name[0] ? (const char *)c->name : NULL,
+						      cte, fz_next(&r) >> 27, fz_next(&r), &len);
+			why = !h ? "ksmtp_headers_merge() returned NULL" :
+			      fz_raw_block(c, h, len, flags, cte);
+		}
+		if (fz_kernel_report()) {
+			why = "kernel report (KASAN, WARN) in the header section checks";
+			report = true;
+		}
+		if (why && (fz_fail_new(&c->fails, why) || report)) {
+			fz_failed(test, iter, why);
+			fz_dump(test, "section", c->in, c->len);
+			if (h && !report)
+				fz_dump(test, "block", h, len);
+		}
+		kfree(h);
+		if (!(iter % 1024))
+			cond_resched();
+	}
+	kunit_info(test, "%lu sections accepted, %lu refused\n", c->accepted, c->refused);
+	fz_fail_summary(test, &c->fails, FZ_RAW_ITERS);
+}
+
 static struct kunit_case fz_header_cases[] = {
 	KUNIT_CASE(fz_rcpt_refused),
 	KUNIT_CASE(fz_subjects_ascii),
 	KUNIT_CASE(fz_recipients),
 	KUNIT_CASE(fz_subjects),
+	KUNIT_CASE(fz_raw_headers),
 	{}
 };
 

@@ -503,7 +503,7 @@ comp ksmtpctl --
     assert p.returncode == 0, p.stderr
     got = p.stdout.splitlines()
     assert got == [
-        "set config setconf showconf show send stats queue monitor help",
+        "set config setconf showconf show send sendmail pstore stats queue monitor help",
         "showconf show",
         "tls tls-name timeout-connect timeout-greeting timeout-command timeout-data-block "
         "timeout-final-dot",

@@ -86,7 +86,8 @@ FALLBACK_SETS = {
             "RCPT", "TIMEOUT_CONNECT", "TIMEOUT_GREETING", "TIMEOUT_COMMAND",
             "TIMEOUT_DATA_BLOCK", "TIMEOUT_FINAL_DOT", "QUEUE_MAX", "QUEUE_BYTES",
             "RETRY_MAX", "RETRY_AGE", "RETRY_BASE_MS", "COALESCE_MS", "CONFIGURED"],
-    "MAIL": ["UNSPEC", "ID", "RCPT", "SUBJECT", "PRIORITY", "BODY", "QUEUE", "PAD"],
+    "MAIL": ["UNSPEC", "ID", "RCPT", "SUBJECT", "PRIORITY", "BODY", "QUEUE", "PAD",
+             "HEADERS", "ENVELOPE_FROM", "FROM_NAME"],
     "RES": ["UNSPEC", "ERRNO", "PHASE", "CODE", "TEXT", "TRANSIENT", "UNKNOWN", "REASON",
             "TLS"],
     "STATS": ["UNSPEC", "SENT", "FAILED_TRANSIENT", "FAILED_PERMANENT", "FAILED_PHASE",
@@ -109,10 +110,25 @@ FALLBACK_SUBNESTS = {("STATS", "FAILED_PHASE"): "PHASE"}
 # None: every attribute of the set but REPLY_ONLY's. A command not here
 # takes no attribute at all. TLS_ACCEPT may also come without its nest.
 REQUESTS = {"CONFIG_SET": {"CONFIG": None},
-            "SEND": {"MAIL": ["RCPT", "SUBJECT", "PRIORITY", "BODY", "QUEUE"]},
+            "SEND": {"MAIL": ["RCPT", "SUBJECT", "PRIORITY", "BODY", "QUEUE", "HEADERS",
+                              "ENVELOPE_FROM", "FROM_NAME"]},
             "TLS_ACCEPT": {"TLS": ["ID"]},
             "TLS_DONE": {"TLS": ["ID", "STATUS", "REASON", "INFO"]}}
 REPLY_ONLY = {"CFG": ["PASSWORD_SET", "CONFIGURED"]}
+# Commands without GENL_ADMIN_PERM whose handler still requires CAP_NET_ADMIN
+# (or a configured send group, which the unprivileged runs are never in: the
+# fuzzer never sets one that holds uid/gid 65534, and resets it when done).
+ADMIN_BY_HANDLER = ["SEND"]
+# Header sections for KSMTP_A_MAIL_HEADERS: well formed, and each way of
+# being refused (bare CR, empty line, continuation first, long line, NUL
+# is impossible in a NUL string, control octets, no colon, space in name).
+HEADERS = [b"", b"Subject: x", b"To: a@b.c\nSubject: y\n", b"Subject: a\r\n b\r\n",
+           b"From: root (Cron Daemon)\nMIME-Version: 1.0\nContent-Type: text/plain\n"
+           b"Content-Transfer-Encoding: 8bit", b"Subject: \xc3\xbc", b"Subject: a\rb",
+           b"Subject: a\n\nBcc: x@y.z", b" Subject: x", b"X-L: " + b"y" * 994,
+           b"X-L: " + b"y" * 993, b"Sub ject: x", b"Subject x", b"Subject: \x01",
+           b"Subject: a\n \n", b":x", b"Subject: a\n\t\n", b"Date: x\nMessage-ID: <a@b>",
+           b"Subject: \r\n.\r\nMAIL FROM:<x@y>"]
 
 LENGTHS = [0, 1, 2, 3, 4, 7, 8, 16, 17, 255, 256, 1000, 2047, 2048, 2049, 4096, 65000]
 INTS = [0, 1, 2, 3, 4, 5, 10, 99, 100, 101, 127, 128, 255, 256, 999, 1000, 1001, 4095,
@@ -808,12 +824,32 @@ class Fuzzer:
             if rng.random() < 0.3:
                 put("HELO_ONLY", u8(rng.randrange(2)))
                 put("AUTH_CLEARTEXT", u8(rng.randrange(2)))
+            if rng.random() < 0.1:
+                # never a group of uid/gid 65534 (the unprivileged runs)
+                put("SEND_GID", u32(rng.choice([0xffffffff, 0, 1])))
             if rng.random() < 0.2:
                 put("TLS", u32(rng.randrange(3)))
                 put("TLS_NAME", b"mail.example.org\0")
                 put("TLS_CA_FILE", rng.choice([b"", b"/etc/ssl/certs/ca.pem"]) + b"\0")
             elif rng.random() < 0.5:
                 put("TLS", u32(0))
+        elif s == "MAIL" and "HEADERS" in V and rng.random() < 0.35:
+            # a whole message: the caller's headers, no subject or priority
+            if rng.random() < 0.7:
+                put("RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
+            put("HEADERS", rng.choice(HEADERS) + b"\0")
+            if rng.random() < 0.3:
+                put("ENVELOPE_FROM", rng.choice([b"", b"fuzz@example.org", b"a b@c",
+                                                 b"x@y>\r\nRCPT TO:<z@w>"]) + b"\0")
+            if rng.random() < 0.3:
+                put("FROM_NAME", rng.choice([b"Cron Daemon", b"a\"b\\c", "J\u00fcrgen".encode(),
+                                             b"x\r\nBcc: y@z", b"\xff" * 255]) + b"\0")
+            if rng.random() < 0.1:
+                put("QUEUE", u8(1))
+            if body:
+                for _ in range(rng.randrange(3)):
+                    put("BODY", rng.choice([b"hello\n", b".\r\n", b"x" * 1200,
+                                            b"\xc3\xbc\n", b"\0"]))
         elif s == "MAIL":
             if rng.random() < 0.7:
                 put("RCPT", rng.choice([b"fuzz@example.net", b"a@b.c, d@e.f"]) + b"\0")
@@ -1197,7 +1233,8 @@ class Fuzzer:
         flags = self.fam["ops"].get(cmd)
         if flags is None:
             self.violation("unknown-command-succeeded", i, "command %s: %s" % (cmd, how))
-        elif flags & (GENL_ADMIN_PERM | GENL_UNS_ADMIN_PERM) and not self.privileged:
+        elif ((flags & (GENL_ADMIN_PERM | GENL_UNS_ADMIN_PERM) or
+               self.cmd_names.get(cmd) in ADMIN_BY_HANDLER) and not self.privileged):
             self.violation("admin-command-succeeded-unprivileged", i,
                            "command %s (%s): %s" % (cmd, self.cmd_names.get(cmd, "?"), how))
 
@@ -1274,7 +1311,8 @@ class Fuzzer:
                           ("CFG_RCPT", b"fuzz@example.net\0"),
                           ("CFG_TLS", struct.pack("=I", 0)),
                           ("CFG_AUTH", struct.pack("=I", 0)),
-                          ("CFG_HELO_ONLY", b"\0")):
+                          ("CFG_HELO_ONLY", b"\0"),
+                          ("CFG_SEND_GID", struct.pack("=I", 0xffffffff))):
             if A(name) is not None:
                 attrs += nla(A(name), val)
         err, _ = self.g.request(self.fid, self.c("CONFIG_SET"), nest(self.cfg_type, attrs))
@@ -1372,6 +1410,9 @@ class Fuzzer:
         g = Genl()
         try:
             g.request(self.fid, self.c("QUEUE_FLUSH"))
+            if self.a("CFG_SEND_GID") is not None:   # no send group left behind
+                g.request(self.fid, self.c("CONFIG_SET"), nest(self.cfg_type, nla(
+                    self.a("CFG_SEND_GID"), struct.pack("=I", 0xffffffff))))
         except (OSError, TimeoutError):
             pass
         g.close()

@@ -96,6 +96,9 @@
  *                  the module never opens it. A request that sets PASSWORD
  *                  without it clears it (it named the old password's
  *                  file).
+ *   SEND_GID:      u32: a group (as the setter's user namespace numbers it)
+ *                  whose members may SEND without CAP_NET_ADMIN (see
+ *                  KSMTP_CMD_SEND); 4294967295 (-1, the default): none.
  *   REPLACE:       u8, 1: the request is a whole configuration: every
  *                  attribute it does not carry goes back to its default
  *                  (the password and the server included), in the same
@@ -109,7 +112,8 @@
  *   (u8) whether the server (its address or its name) and the from address
  *   are.
  *
- * KSMTP_CMD_SEND: needs CAP_NET_ADMIN. KSMTP_A_MAIL (enum ksmtp_a_mail)
+ * KSMTP_CMD_SEND: needs CAP_NET_ADMIN, or the group SEND_GID (below).
+ *   KSMTP_A_MAIL (enum ksmtp_a_mail)
  *   with RCPT (string; default: the configured RCPT), SUBJECT (string),
  *   PRIORITY (u32, enum ksmtp_priority), BODY (binary; may be repeated,
  *   the parts are joined in order, at most KSMTP_BODY_MAX octets in all),
@@ -126,6 +130,49 @@
  *   same ID, and KSMTP_A_RESULT. At most 64 such mails are in flight per
  *   namespace (-EBUSY beyond); unload and namespace exit cut them, each
  *   then reported as failed.
+ *   A whole message (what sendmail(8) takes on stdin) comes with:
+ *   HEADERS:       NUL-terminated string, at most KSMTP_HEADERS_MAX octets:
+ *                  the caller's header section, without the empty line
+ *                  that ends it; lines end in CR LF or LF (a last line may
+ *                  end in neither). Every line is checked: a field name of
+ *                  printable ASCII without ':' followed by ':', or a
+ *                  continuation line starting with a space or tab (not
+ *                  first); no bare CR, no NUL or other control octet but
+ *                  tab, no empty line, none starting with '.' (the
+ *                  block is not dot-stuffed), at most 998 octets each. 8-bit
+ *                  octets are allowed (RFC 6532) and make the mail need
+ *                  SMTPUTF8 at the server (failed, permanently, without).
+ *                  The lines go out as given (each ended by CR LF); the
+ *                  kernel adds only what is missing: Date, From (the
+ *                  configured address, or ENVELOPE_FROM; with FROM_NAME as
+ *                  its display name) and Message-ID, and, when the caller
+ *                  gave none of MIME-Version, Content-Type and
+ *                  Content-Transfer-Encoding and the body is not 7-bit
+ *                  text of lines up to 998 octets, those three (the body
+ *                  then 8bit or quoted-printable as for any mail). When the
+ *                  caller gave one of them, the body is never re-encoded:
+ *                  it must be text of lines up to 998 octets without NUL,
+ *                  and 8-bit text goes with BODY=8BITMIME; a server that
+ *                  does not offer 8BITMIME, or a body that would need
+ *                  encoding, fails the mail permanently, nothing sent
+ *                  after MAIL. With HEADERS, SUBJECT (but "") and
+ *                  PRIORITY (but normal) and QUEUE are refused: such a
+ *                  mail is sent at once, never queued, so it is never
+ *                  coalesced with another.
+ *   ENVELOPE_FROM: NUL-terminated string: the envelope sender (MAIL FROM)
+ *                  instead of the configured FROM, checked as an address;
+ *                  "" for the null sender ("MAIL FROM:<>"). Only with
+ *                  HEADERS.
+ *   FROM_NAME:     NUL-terminated string, at most 255 octets, no control
+ *                  octets: the display name of the From header the kernel
+ *                  adds (sendmail -F); unused when HEADERS has a From.
+ *                  Only with HEADERS.
+ *   Who may send: CAP_NET_ADMIN (in the initial user namespace), or a
+ *   socket whose opener's credentials hold the group SEND_GID of the
+ *   namespace's configuration (effective or supplementary). Such a member
+ *   may not give ENVELOPE_FROM, nor From, Sender or Return-Path in
+ *   HEADERS (refused with -EPERM): its mails always carry the configured
+ *   sender; FROM_NAME it may give.
  *
  * KSMTP_CMD_STATS_GET: allowed to all; no attributes. Answers KSMTP_A_STATS
  *   (enum ksmtp_a_stats, u64 each; FAILED_PHASE a nest of one u64 per
@@ -190,6 +237,7 @@
 #define KSMTP_BODY_MAX		1048576
 #define KSMTP_STR_MAX		255
 #define KSMTP_SUBJECT_MAX	2048
+#define KSMTP_HEADERS_MAX	32768
 
 /**
  * enum ksmtp_auth_type - authentication mechanism
@@ -391,6 +439,8 @@ enum ksmtp_a_cfg {
 	KSMTP_A_CFG_SERVER_NAME,
 	KSMTP_A_CFG_PASSWORD_FILE,
 	KSMTP_A_CFG_REPLACE,
+	/* #12 B: the group that may send */
+	KSMTP_A_CFG_SEND_GID,
 
 	__KSMTP_A_CFG_MAX,
 	KSMTP_A_CFG_MAX = __KSMTP_A_CFG_MAX - 1
@@ -406,6 +456,10 @@ enum ksmtp_a_mail {
 	KSMTP_A_MAIL_BODY,
 	KSMTP_A_MAIL_QUEUE,
 	KSMTP_A_MAIL_PAD,
+	/* #12 B: a message whose header section comes from the caller */
+	KSMTP_A_MAIL_HEADERS,
+	KSMTP_A_MAIL_ENVELOPE_FROM,
+	KSMTP_A_MAIL_FROM_NAME,
 
 	__KSMTP_A_MAIL_MAX,
 	KSMTP_A_MAIL_MAX = __KSMTP_A_MAIL_MAX - 1
