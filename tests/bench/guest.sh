@@ -13,6 +13,12 @@ set -e
 [ -f "${KSMTP_RESULTS:-}/bench.env" ] && . "$KSMTP_RESULTS/bench.env"
 n=${KSMTP_BENCH_N:-500}
 m=${KSMTP_BENCH_BIG:-20}
+# KSMTP_BENCH_ONLY=big: the 1 MiB bodies only (with the `show` call);
+# KSMTP_BENCH_PERF=1: profiles of the -batch and smtp-source runs, after
+# the timed ones (perf record -a, the
+# cpu-clock: TCG has no PMU) into $KSMTP_RESULTS/perf-*.txt
+only=${KSMTP_BENCH_ONLY:-}
+profile=${KSMTP_BENCH_PERF:-}
 kabi=$(uname -r)
 mkdir -p "/lib/modules/$kabi/extra"
 cp module/ksmtp.ko "/lib/modules/$kabi/extra/"
@@ -34,8 +40,10 @@ ksmtpctl set server 127.0.0.1 port 2550 from bench@example.org rcpt bench@exampl
 sent() { ksmtpctl stats -j | sed -n 's/^{ *"sent": *\([0-9]*\),.*/\1/p'; }
 now() { date +%s.%N; }
 declare -A T
+src() { smtp-source -M bench.example -f bench@example.org -t bench@example.net "$@" 127.0.0.1:2550; }
 
 # Small mails
+if [ "$only" != big ]; then
 base=$(sent)
 t0=$(now)
 echo "$n" > /sys/kernel/debug/ksmtp_bench/queue
@@ -57,9 +65,12 @@ for i in $(seq "$n"); do
 done
 T[msmtp]=$(python3 -c "print($(now) - $t0)")
 
-src() { smtp-source -M bench.example -f bench@example.org -t bench@example.net "$@" 127.0.0.1:2550; }
 t0=$(now); src -s 1 -m "$n" -l 32; T[source]=$(python3 -c "print($(now) - $t0)")
 t0=$(now); src -s 1 -d -m "$n" -l 32; T[source_d]=$(python3 -c "print($(now) - $t0)")
+else
+	queued=0 refused=0
+	for k in queue ksmtpctl msmtp source source_d; do T[$k]=1; done
+fi
 
 # Bodies of 1 MiB: lines of 78 octets, 7bit
 python3 -c 'import sys; l = b"x" * 78 + b"\n"; sys.stdout.buffer.write((l * (1048576 // 79 + 1))[:1048576])' > "$work/big"
@@ -92,6 +103,18 @@ t0=$(now)
 echo "$m" > /sys/kernel/debug/ksmtp_bench/big
 while [ "$(sent)" -lt $((base + m)) ]; do sleep 0.05; done
 T[big_queue]=$(python3 -c "print($(now) - $t0)")
+# Profiles, apart from the timed runs: where each one's time goes
+prof() {
+	local name=$1
+	shift
+	perf record -q -a -g -e cpu-clock -F 1000 -o "$work/perf-$name.data" -- "$@" >/dev/null
+	perf report -q -i "$work/perf-$name.data" --no-children --sort comm,dso,sym \
+		--percent-limit 0.5 -g none > "$KSMTP_RESULTS/perf-$name.txt" 2>/dev/null || true
+}
+if [ -n "$profile" ]; then
+	prof batch ksmtpctl -batch "$work/batch"
+	prof source src -s 1 -m "$m" -l 1048576
+fi
 # What one ksmtpctl call costs here before any mail: start, netlink, exit
 t0=$(now)
 for _ in $(seq 20); do ksmtpctl show >/dev/null; done
@@ -99,6 +122,7 @@ T[show]=$(python3 -c "print(($(now) - $t0) / 20)")
 
 # The cost of ksmtp_mail_queue() with mails waiting (they wait: a long
 # coalescing window); the queue is flushed between the two.
+if [ "$only" != big ]; then
 ksmtpctl set coalesce-ms 3600000
 ksmtpctl queue flush >/dev/null
 echo "10 1000" > /sys/kernel/debug/ksmtp_bench/queue
@@ -107,24 +131,29 @@ ksmtpctl queue flush >/dev/null
 echo "10000 1000" > /sys/kernel/debug/ksmtp_bench/queue
 read -r _ _ _ _ _ med10k _ max10k < /sys/kernel/debug/ksmtp_bench/result
 ksmtpctl queue flush >/dev/null
+else
+	med10=0 max10=0 med10k=0 max10k=0
+fi
 
-python3 - "$n" "$m" "$queued" "$refused" "$med10" "$max10" "$med10k" "$max10k" \
+python3 - "$only" "$n" "$m" "$queued" "$refused" "$med10" "$max10" "$med10k" "$max10k" \
 	"${T[queue]}" "${T[ksmtpctl]}" "${T[msmtp]}" "${T[source]}" "${T[source_d]}" \
 	"${T[big_ksmtpctl]}" "${T[big_source]}" "${T[big_qp]}" "${T[big_queue]}" "${T[show]}" "${T[big_source1]}" "${T[big_batch]}" <<'PY'
 import sys
-a = sys.argv[1:]
+only = sys.argv[1]
+a = sys.argv[2:]
 n, m, queued, refused, med10, max10, med10k, max10k = (int(x) for x in a[:8])
 q, c, ms, s, sd, bc, bs, bq, bk, show, bs1, bb = (float(x) for x in a[8:])
 r = lambda k, t: k / t
 print("ksmtp bench: one TCG guest boot, smtp-sink as the server (one run, no test)")
-print("  %d small mails:" % n)
-print("    kernel queue (ksmtp_mail_queue)   %8.1f mails/s   (queued %d, refused %d)" % (r(n, q), queued, refused))
-print("    ksmtpctl send, one by one         %8.1f mails/s" % r(n, c))
-print("    msmtp, one by one                 %8.1f mails/s" % r(n, ms))
-print("    smtp-source, a session per mail   %8.1f mails/s" % r(n, s))
-print("    smtp-source -d, one session       %8.1f mails/s" % r(n, sd))
-print("    ratios: queue/smtp-source -d %.2f (target 1.2)   queue/smtp-source %.2f   "
-      "ksmtpctl/msmtp %.2f" % (sd / q, s / q, ms / c))
+if only != "big":
+  print("  %d small mails:" % n)
+  print("    kernel queue (ksmtp_mail_queue)   %8.1f mails/s   (queued %d, refused %d)" % (r(n, q), queued, refused))
+  print("    ksmtpctl send, one by one         %8.1f mails/s" % r(n, c))
+  print("    msmtp, one by one                 %8.1f mails/s" % r(n, ms))
+  print("    smtp-source, a session per mail   %8.1f mails/s" % r(n, s))
+  print("    smtp-source -d, one session       %8.1f mails/s" % r(n, sd))
+  print("    ratios: queue/smtp-source -d %.2f (target 1.2)   queue/smtp-source %.2f   "
+        "ksmtpctl/msmtp %.2f" % (sd / q, s / q, ms / c))
 print("  %d bodies of 1 MiB:" % m)
 print("    ksmtpctl send                     %8.2f MiB/s" % r(m, bc))
 print("    ksmtpctl -batch, one process      %8.2f MiB/s" % r(m, bb))
@@ -136,6 +165,9 @@ print("    ratios: ksmtpctl send/smtp-source %.2f   queue/smtp-source %.2f   "
       "quoted-printable/7bit %.2f" % (bs / bc, bs / bk, bc / bq))
 print("    ratio, one process each: ksmtpctl -batch/smtp-source %.2f (target 0.9)" % (bs / bb))
 print("    ratio, a process per mail each: ksmtpctl/smtp-source %.2f" % (bs1 / bc))
+if only == "big":
+    print("    one ksmtpctl call without a mail (show) costs %.0f ms here" % (show * 1000))
+    sys.exit(0)
 print("    one ksmtpctl call without a mail (show) costs %.0f ms here; a 1 MiB body "
       "adds %.0f ms to a ksmtpctl send, %.0f ms to an smtp-source session" % (
           show * 1000, (bc / m - c / n) * 1000, (bs / m - s / n) * 1000))
