@@ -19,6 +19,6 @@ tr -d '\r' < "$res/serial.log" | sed -n '/^ksmtp bench:/,/ratios at 10,000/p'
 for f in "$res"/perf-*.txt; do
 	[ -f "$f" ] || continue
 	echo "== profile: $(basename "$f" .txt)"
-	grep -v '^#' "$f" | grep -v '^$' | head -n 40
+	grep -v '^#' "$f" | grep -v '^$' | head -n 60
 done
 exit $rc
