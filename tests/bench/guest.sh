@@ -115,6 +115,10 @@ prof() {
 		perf report -q -i "$work/perf-$name.data" --no-children --sort comm,dso,sym \
 			--percent-limit 0.3 -g none
 	} > "$KSMTP_RESULTS/perf-$name.txt" 2>/dev/null || true
+	# who calls the kernel's hot spots: callers of the top symbols
+	perf report -q -i "$work/perf-$name.data" --no-children --sort comm,sym \
+		--percent-limit 1 -g caller,0.5,callee,function,percent \
+		> "$KSMTP_RESULTS/perf-$name-graph.txt" 2>/dev/null || true
 }
 if [ -n "$profile" ]; then
 	prof batch ksmtpctl -batch "$work/batch"

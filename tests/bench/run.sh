@@ -16,7 +16,8 @@ printf 'KSMTP_BENCH_N=%s\nKSMTP_BENCH_BIG=%s\nKSMTP_BENCH_ONLY=%s\nKSMTP_BENCH_P
 KSMTP_RESULTS_DIR=$res "$repo/tests/vm/run.sh" "$repo/tests/bench/guest.sh" 3600
 rc=$?
 tr -d '\r' < "$res/serial.log" | sed -n '/^ksmtp bench:/,/ratios at 10,000/p'
-for f in "$res"/perf-*.txt; do
+echo "(profiles and their call graphs: $res/perf-*.txt)"
+for f in "$res"/perf-batch.txt "$res"/perf-source.txt; do
 	[ -f "$f" ] || continue
 	echo "== profile: $(basename "$f" .txt)"
 	grep -v '^#' "$f" | grep -v '^$' | head -n 60
