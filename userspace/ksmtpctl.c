@@ -653,16 +653,6 @@ static int open_in(const char *path)
 	return fd;
 }
 
-/* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-	int fd = open_in(path);
-	char *buf = slurp_fd(fd, path, max, len);
-
-	close(fd);
-	return buf;
-}
-
 /*
  * A file that holds a password (a configuration file with "password =",
  * or a password file) must belong to root or to the user running ksmtpctl,
@@ -1551,6 +1541,58 @@ static int cmd_show(int argc, char **argv)
 
 /* The body goes in parts of this size (an attribute holds at most 64 KiB). */
 #define BODY_PART 60000
+/* Room for a body of KSMTP_BODY_MAX + 1 octets (one more tells that it is
+ * too large) in parts, each in a nest, headers and padding included.
+ */
+#define BODY_MSG_MAX (KSMTP_BODY_MAX + 1 + \
+		      (KSMTP_BODY_MAX / BODY_PART + 2) * (2 * NLA_HDRLEN + NLA_ALIGNTO))
+
+/* Read all of @path ('-': stdin), at most @max + 1 octets, straight into
+ * @msg: a KSMTP_A_MAIL nest with one KSMTP_A_MAIL_BODY of up to BODY_PART
+ * octets each (none for an empty body). No copy of the body but the
+ * read() itself: a 1 MiB body costs one pass here.
+ */
+static void put_body(struct nl_msg *msg, const char *path, size_t max)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	size_t total = 0, want, got;
+	struct nlattr *nest, *a;
+	int fd = open_in(path);
+	bool eof = false;
+	ssize_t r;
+
+	while (!eof && total <= max) {
+		want = max + 1 - total < BODY_PART ? max + 1 - total : BODY_PART;
+		nest = start_nest(msg, KSMTP_A_MAIL);
+		a = nla_reserve(msg, KSMTP_A_MAIL_BODY, want);
+		if (!a)
+			die("out of memory");
+		for (got = 0; got < want; got += r) {
+			r = read(fd, (char *)nla_data(a) + got, want - got);
+			if (r < 0 && errno == EINTR) {
+				r = 0;
+				continue;
+			}
+			if (r < 0)
+				die("%s: %s", path, strerror(errno));
+			if (!r) {
+				eof = true;
+				break;
+			}
+		}
+		total += got;
+		if (!got) {
+			/* Nothing more: no empty part (nor its nest). */
+			nlh->nlmsg_len = (char *)nest - (char *)nlh;
+			break;
+		}
+		/* A short last part: the message ends after it. */
+		a->nla_len = NLA_HDRLEN + got;
+		nlh->nlmsg_len = (char *)a - (char *)nlh + NLA_ALIGN(a->nla_len);
+		end_nest(msg, nest);
+	}
+	close(fd);
+}
 
 static const char send_help[] =
 	"usage: ksmtpctl send [to ADDR] [subject TEXT] [priority low|normal|high]\n"
@@ -1647,11 +1689,9 @@ static int cmd_send(int argc, char **argv)
 {
 	const char *to = NULL, *subject = "ksmtp test message", *body_path = NULL;
 	struct nlattr *mail, **res;
-	size_t len, off, part, meta;
 	struct request rq;
 	int i, prio = KSMTP_PRIO_NORMAL;
 	bool queue = false;
-	char *body;
 	uint32_t err;
 
 	for (i = 1; i < argc; i++) {
@@ -1683,34 +1723,19 @@ static int cmd_send(int argc, char **argv)
 	}
 	if (batch_running && (!body_path || !strcmp(body_path, "-")))
 		usage_die("send: in a batch, the body comes from a file (body-file PATH)");
-	body = slurp(body_path ? body_path : "-", KSMTP_BODY_MAX, &len);
-	rq_init(&rq, KSMTP_CMD_SEND, 0, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096);
-	/* A netlink attribute holds at most 64 KiB, a nest too: the body goes
-	 * in parts, each in a KSMTP_A_MAIL nest of its own but the last, which
-	 * goes in the last nest with the rest of the mail (the whole of a body
-	 * of up to BODY_PART octets, and an empty one: one nest in all).
+	/* The rest of the mail first, then the body read straight into the
+	 * request, in parts (see put_body()); the kernel takes each attribute
+	 * from the last nest that has it and joins the BODY parts in order.
 	 */
-	meta = (to ? (size_t)nla_total_size(strlen(to) + 1) : 0) +
-	       (size_t)nla_total_size(strlen(subject) + 1) + (size_t)nla_total_size(4) +
-	       (queue ? (size_t)nla_total_size(1) : 0);
-	for (off = 0; off < len && (len - off > BODY_PART ||
-				    NLA_HDRLEN + meta + nla_total_size(len - off) > 0xffff);
-	     off += part) {
-		part = len - off < BODY_PART ? len - off : BODY_PART;
-		mail = start_nest(rq.msg, KSMTP_A_MAIL);
-		if (nla_put(rq.msg, KSMTP_A_MAIL_BODY, part, body + off))
-			die("out of memory");
-		end_nest(rq.msg, mail);
-	}
+	rq_init(&rq, KSMTP_CMD_SEND, 0, BODY_MSG_MAX);
 	mail = start_nest(rq.msg, KSMTP_A_MAIL);
 	if ((to && nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to)) ||
 	    nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject) ||
 	    nla_put_u32(rq.msg, KSMTP_A_MAIL_PRIORITY, prio) ||
-	    (queue && nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1)) ||
-	    ((off < len || !len) && nla_put(rq.msg, KSMTP_A_MAIL_BODY, len - off, body + off)))
+	    (queue && nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1)))
 		die("out of memory");
 	end_nest(rq.msg, mail);
-	free(body);
+	put_body(rq.msg, body_path ? body_path : "-", KSMTP_BODY_MAX);
 	if (queue) {
 		unsigned long long id;
 
