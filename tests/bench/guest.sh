@@ -72,37 +72,49 @@ else
 	for k in queue ksmtpctl msmtp source source_d; do T[$k]=1; done
 fi
 
-# Bodies of 1 MiB: lines of 78 octets, 7bit
+# Bodies of 1 MiB: lines of 78 octets, 7bit; the same with one line of
+# 2000 octets first: quoted-printable
 python3 -c 'import sys; l = b"x" * 78 + b"\n"; sys.stdout.buffer.write((l * (1048576 // 79 + 1))[:1048576])' > "$work/big"
-t0=$(now)
-for i in $(seq "$m"); do
-	ksmtpctl send subject "big $i" < "$work/big" >/dev/null
-done
-T[big_ksmtpctl]=$(python3 -c "print($(now) - $t0)")
-# ... and all of them from one ksmtpctl process (-batch), as smtp-source
-# sends all its mails from one
-for i in $(seq "$m"); do echo "send subject 'big batch $i' body-file $work/big"; done > "$work/batch"
-t0=$(now)
-ksmtpctl -batch "$work/batch" >/dev/null
-T[big_batch]=$(python3 -c "print($(now) - $t0)")
-# The same with one line of 2000 octets: quoted-printable
 { head -c 2000 /dev/zero | tr '\0' y; echo; head -c $((1048576 - 2001)) "$work/big"; } > "$work/bigqp"
-t0=$(now)
-for i in $(seq "$m"); do
-	ksmtpctl send subject "big qp $i" < "$work/bigqp" >/dev/null
+# In rounds, each way in turn (m / rounds mails each a round), so that a
+# host whose load changes during the run weighs on all of them alike.
+rounds=${KSMTP_BENCH_ROUNDS:-5}
+per=$(( (m + rounds - 1) / rounds ))
+m=$((per * rounds))
+for k in big_ksmtpctl big_batch big_qp big_source big_source1 big_queue; do T[$k]=0; done
+# T[$1] += now - $2
+add() { T[$1]=$(awk -v a="${T[$1]}" -v b="$2" -v c="$(now)" 'BEGIN { printf "%.6f", a + c - b }'); }
+for i in $(seq "$per"); do echo "send subject 'big batch $i' body-file $work/big"; done > "$work/batch"
+for _ in $(seq "$rounds"); do
+	t0=$(now)
+	for i in $(seq "$per"); do
+		ksmtpctl send subject "big $i" < "$work/big" >/dev/null
+	done
+	add big_ksmtpctl "$t0"
+	# ... and all of them from one ksmtpctl process (-batch), as
+	# smtp-source sends all its mails from one
+	t0=$(now)
+	ksmtpctl -batch "$work/batch" >/dev/null
+	add big_batch "$t0"
+	t0=$(now)
+	for i in $(seq "$per"); do
+		ksmtpctl send subject "big qp $i" < "$work/bigqp" >/dev/null
+	done
+	add big_qp "$t0"
+	t0=$(now)
+	src -s 1 -m "$per" -l 1048576
+	add big_source "$t0"
+	# ... and with a process per mail, as ksmtpctl send goes
+	t0=$(now)
+	for _ in $(seq "$per"); do src -s 1 -m 1 -l 1048576; done
+	add big_source1 "$t0"
+	# The same bodies through the kernel's queue (no process per mail)
+	base=$(sent)
+	t0=$(now)
+	echo "$per" > /sys/kernel/debug/ksmtp_bench/big
+	while [ "$(sent)" -lt $((base + per)) ]; do sleep 0.05; done
+	add big_queue "$t0"
 done
-T[big_qp]=$(python3 -c "print($(now) - $t0)")
-t0=$(now); src -s 1 -m "$m" -l 1048576; T[big_source]=$(python3 -c "print($(now) - $t0)")
-# ... and with a process per mail, as ksmtpctl send goes
-t0=$(now)
-for _ in $(seq "$m"); do src -s 1 -m 1 -l 1048576; done
-T[big_source1]=$(python3 -c "print($(now) - $t0)")
-# The same bodies through the kernel's queue (no process per mail)
-base=$(sent)
-t0=$(now)
-echo "$m" > /sys/kernel/debug/ksmtp_bench/big
-while [ "$(sent)" -lt $((base + m)) ]; do sleep 0.05; done
-T[big_queue]=$(python3 -c "print($(now) - $t0)")
 # Profiles, apart from the timed runs: where each one's time goes
 prof() {
 	local name=$1
@@ -123,7 +135,7 @@ prof() {
 if [ -n "$profile" ]; then
 	prof batch ksmtpctl -batch "$work/batch"
 	prof source smtp-source -M bench.example -f bench@example.org -t bench@example.net \
-		-s 1 -m "$m" -l 1048576 127.0.0.1:2550
+		-s 1 -m "$per" -l 1048576 127.0.0.1:2550
 fi
 # What one ksmtpctl call costs here before any mail: start, netlink, exit
 t0=$(now)
