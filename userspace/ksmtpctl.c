@@ -1547,6 +1547,33 @@ static int cmd_show(int argc, char **argv)
 #define BODY_MSG_MAX (KSMTP_BODY_MAX + 1 + \
 		      (KSMTP_BODY_MAX / BODY_PART + 2) * (2 * NLA_HDRLEN + NLA_ALIGNTO))
 
+/* A SEND request with room for the largest body. In a batch, one message
+ * serves every send (a reference kept here): its megabyte of pages is
+ * faulted in and zeroed once, not for every mail.
+ */
+static void rq_init_send(struct request *rq)
+{
+	static struct nl_msg *batch_msg;
+
+	if (!batch_running) {
+		rq_init(rq, KSMTP_CMD_SEND, 0, BODY_MSG_MAX);
+		return;
+	}
+	if (!batch_msg) {
+		rq_init(rq, KSMTP_CMD_SEND, 0, BODY_MSG_MAX);
+		batch_msg = rq->msg;
+	} else {
+		memset(rq, 0, sizeof(*rq));
+		rq->msg = batch_msg;
+		/* nlmsg_put() appends to what the message holds: empty it. */
+		nlmsg_hdr(batch_msg)->nlmsg_len = NLMSG_HDRLEN;
+		if (!genlmsg_put(batch_msg, NL_AUTO_PORT, NL_AUTO_SEQ, 0, 0, 0,
+				 KSMTP_CMD_SEND, KSMTP_GENL_VERSION))
+			die("out of memory");
+	}
+	nlmsg_get(batch_msg);
+}
+
 /* Read all of @path ('-': stdin), at most @max + 1 octets, straight into
  * @msg: a KSMTP_A_MAIL nest with one KSMTP_A_MAIL_BODY of up to BODY_PART
  * octets each (none for an empty body). No copy of the body but the
@@ -1727,7 +1754,7 @@ static int cmd_send(int argc, char **argv)
 	 * request, in parts (see put_body()); the kernel takes each attribute
 	 * from the last nest that has it and joins the BODY parts in order.
 	 */
-	rq_init(&rq, KSMTP_CMD_SEND, 0, BODY_MSG_MAX);
+	rq_init_send(&rq);
 	mail = start_nest(rq.msg, KSMTP_A_MAIL);
 	if ((to && nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to)) ||
 	    nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject) ||
