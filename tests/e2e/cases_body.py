@@ -99,3 +99,23 @@ def test_body_998_octet_lines_stay_7bit():
     (m,) = REC4.take(timeout=60)
     expect_message(m["content"], crlf(body))
     assert size_param(m) == len(m["content"])
+
+
+def test_batch_sends_reuse_one_request_exact():
+    """ksmtpctl -batch: one request message serves every send; each mail,
+    a large one between small and empty ones, arrives as it was."""
+    configure()
+    bodies = [b"first\n.dot\n", b"L" * 70 + b"\n" + (b"m" * 77 + b"\n") * 13000,
+              b"", b"after the large one\r\nno final break"]
+    paths = [body_file(b) for b in bodies]
+    try:
+        batch = "".join("send subject 'batch %d' body-file %s\n" % (i, p)
+                        for i, p in enumerate(paths))
+        ctl("-batch", "-", stdin=batch.encode())
+    finally:
+        for p in paths:
+            os.unlink(p)
+    got = REC4.take(n=len(bodies), timeout=60)
+    for i, (m, body) in enumerate(zip(got, bodies)):
+        expect_message(m["content"], crlf(body), subject=b"batch %d" % i)
+        assert size_param(m) == len(m["content"]), (i, size_param(m), len(m["content"]))
