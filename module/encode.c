@@ -17,7 +17,6 @@
 #include <linux/time.h>
 #include <linux/base64.h>
 #include <linux/sched.h>
-#include <asm/unaligned.h>
 
 #include "encode.h"
 
@@ -41,7 +40,10 @@ static size_t plain_run(const u8 *p, size_t n, bool stop_nul, bool stop_8bit,
 
 	while (i < n) {
 		if (n - i >= sizeof(w)) {
-			w = get_unaligned((const unsigned long *)(p + i));
+			/* One load where unaligned loads are allowed; no
+			 * header that moved (asm/ to linux/unaligned.h, 6.12).
+			 */
+			memcpy(&w, p + i, sizeof(w));
 			/* Bit 7 of an octet set when some octet is below 0x0e
 			 * (exact for "some": Bit Twiddling Hacks, hasless()).
 			 */
