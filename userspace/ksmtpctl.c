@@ -658,16 +658,6 @@ static int open_in(const char *path)
 	return fd;
 }
 
-/* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
-static char *slurp(const char *path, size_t max, size_t *len)
-{
-	int fd = open_in(path);
-	char *buf = slurp_fd(fd, path, max, len);
-
-	close(fd);
-	return buf;
-}
-
 /*
  * A file that holds a password (a configuration file with "password =",
  * or a password file) must belong to root or to the user running ksmtpctl,
@@ -1566,6 +1556,100 @@ static int cmd_show(int argc, char **argv)
 
 /* The body goes in parts of this size (an attribute holds at most 64 KiB). */
 #define BODY_PART 60000
+/* Room for a body of KSMTP_BODY_MAX + 1 octets (one more tells that it is
+ * too large) in parts, each in a nest, headers and padding included.
+ */
+#define BODY_MSG_MAX (KSMTP_BODY_MAX + 1 + \
+		      (KSMTP_BODY_MAX / BODY_PART + 2) * (2 * NLA_HDRLEN + NLA_ALIGNTO))
+
+/* A SEND request with room for the largest body. In a batch, one message
+ * serves every send (a reference kept here): its megabyte of pages is
+ * faulted in and zeroed once, not for every mail.
+ */
+static void rq_init_send(struct request *rq)
+{
+	static struct nl_msg *batch_msg;
+
+	if (!batch_running) {
+		rq_init(rq, KSMTP_CMD_SEND, 0, BODY_MSG_MAX);
+		return;
+	}
+	if (!batch_msg) {
+		rq_init(rq, KSMTP_CMD_SEND, 0, BODY_MSG_MAX);
+		batch_msg = rq->msg;
+	} else {
+		memset(rq, 0, sizeof(*rq));
+		rq->msg = batch_msg;
+		/* nlmsg_put() appends to what the message holds: empty it. */
+		nlmsg_hdr(batch_msg)->nlmsg_len = NLMSG_HDRLEN;
+		if (!genlmsg_put(batch_msg, NL_AUTO_PORT, NL_AUTO_SEQ, 0, 0, 0,
+				 KSMTP_CMD_SEND, KSMTP_GENL_VERSION))
+			die("out of memory");
+	}
+	nlmsg_get(batch_msg);
+}
+
+/* Read all of @path ('-': stdin), at most @max + 1 octets, straight into
+ * @msg: a KSMTP_A_MAIL nest with one KSMTP_A_MAIL_BODY of up to BODY_PART
+ * octets each (none for an empty body). No copy of the body but the
+ * read() itself: a 1 MiB body costs one pass here.
+ */
+static void put_body(struct nl_msg *msg, const char *path, size_t max)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	size_t total = 0, want, got;
+	struct nlattr *nest, *a;
+	int fd = open_in(path);
+	bool eof = false;
+	ssize_t r;
+
+	while (!eof && total <= max) {
+		want = max + 1 - total < BODY_PART ? max + 1 - total : BODY_PART;
+		nest = start_nest(msg, KSMTP_A_MAIL);
+		a = nla_reserve(msg, KSMTP_A_MAIL_BODY, want);
+		if (!a)
+			die("out of memory");
+		for (got = 0; got < want; got += r) {
+			r = read(fd, (char *)nla_data(a) + got, want - got);
+			if (r < 0 && errno == EINTR) {
+				r = 0;
+				continue;
+			}
+			if (r < 0)
+				die("%s: %s", path, strerror(errno));
+			if (!r) {
+				eof = true;
+				break;
+			}
+		}
+		total += got;
+		if (!got) {
+			/* Nothing more: no empty part (nor its nest). */
+			nlh->nlmsg_len = (char *)nest - (char *)nlh;
+			break;
+		}
+		/* A short last part: the message ends after it. */
+		a->nla_len = NLA_HDRLEN + got;
+		nlh->nlmsg_len = (char *)a - (char *)nlh + NLA_ALIGN(a->nla_len);
+		end_nest(msg, nest);
+	}
+	close(fd);
+}
+
+/* As put_body(), from @len octets at @body (in memory). */
+static void put_body_mem(struct nl_msg *msg, const char *body, size_t len)
+{
+	struct nlattr *nest;
+	size_t off, part;
+
+	for (off = 0; off < len; off += part) {
+		part = len - off < BODY_PART ? len - off : BODY_PART;
+		nest = start_nest(msg, KSMTP_A_MAIL);
+		if (nla_put(msg, KSMTP_A_MAIL_BODY, part, body + off))
+			die("out of memory");
+		end_nest(msg, nest);
+	}
+}
 
 static const char send_help[] =
 	"usage: ksmtpctl send [to ADDR] [subject TEXT] [priority low|normal|high]\n"
@@ -1668,6 +1752,9 @@ struct send_args {
 	const char *env_from;
 	const char *from_name;
 	bool quiet;		/* nothing on stdout when sent (sendmail) */
+	const char *body_path;	/* the body read from this file ('-': stdin) */
+	const char *body;	/* or this one, when body_path is NULL */
+	size_t body_len;
 };
 
 static size_t str_attr_size(const char *s)
@@ -1675,36 +1762,21 @@ static size_t str_attr_size(const char *s)
 	return s ? (size_t)nla_total_size(strlen(s) + 1) : 0;
 }
 
-/* Send @body (freed here) with @sa; 0 when sent (or queued), else 1. */
-static int do_send(const struct send_args *sa, char *body, size_t len)
+/* Send the mail @sa describes; 0 when sent (or queued), else 1. */
+static int do_send(const struct send_args *sa)
 {
 	const char *to = sa->to, *subject = sa->subject;
 	int prio = sa->prio, i;
 	bool queue = sa->queue;
 	struct nlattr *mail, **res;
-	size_t off, part, meta;
 	struct request rq;
 	uint32_t err;
 
-	rq_init(&rq, KSMTP_CMD_SEND, 0, len + len / BODY_PART * 2 * NLA_HDRLEN + 4096 +
-		str_attr_size(sa->headers));
-	/* A netlink attribute holds at most 64 KiB, a nest too: the body goes
-	 * in parts, each in a KSMTP_A_MAIL nest of its own but the last, which
-	 * goes in the last nest with the rest of the mail (the whole of a body
-	 * of up to BODY_PART octets, and an empty one: one nest in all).
+	/* The rest of the mail first, then the body, in parts (see
+	 * put_body()); the kernel takes each attribute from the last nest
+	 * that has it and joins the BODY parts in order.
 	 */
-	meta = str_attr_size(to) + str_attr_size(subject) + (size_t)nla_total_size(4) +
-	       (queue ? (size_t)nla_total_size(1) : 0) + str_attr_size(sa->headers) +
-	       str_attr_size(sa->env_from) + str_attr_size(sa->from_name);
-	for (off = 0; off < len && (len - off > BODY_PART ||
-				    NLA_HDRLEN + meta + nla_total_size(len - off) > 0xffff);
-	     off += part) {
-		part = len - off < BODY_PART ? len - off : BODY_PART;
-		mail = start_nest(rq.msg, KSMTP_A_MAIL);
-		if (nla_put(rq.msg, KSMTP_A_MAIL_BODY, part, body + off))
-			die("out of memory");
-		end_nest(rq.msg, mail);
-	}
+	rq_init_send(&rq);
 	mail = start_nest(rq.msg, KSMTP_A_MAIL);
 	if ((to && nla_put_string(rq.msg, KSMTP_A_MAIL_RCPT, to)) ||
 	    (subject && nla_put_string(rq.msg, KSMTP_A_MAIL_SUBJECT, subject)) ||
@@ -1712,11 +1784,13 @@ static int do_send(const struct send_args *sa, char *body, size_t len)
 	    (sa->headers && nla_put_string(rq.msg, KSMTP_A_MAIL_HEADERS, sa->headers)) ||
 	    (sa->env_from && nla_put_string(rq.msg, KSMTP_A_MAIL_ENVELOPE_FROM, sa->env_from)) ||
 	    (sa->from_name && nla_put_string(rq.msg, KSMTP_A_MAIL_FROM_NAME, sa->from_name)) ||
-	    (queue && nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1)) ||
-	    ((off < len || !len) && nla_put(rq.msg, KSMTP_A_MAIL_BODY, len - off, body + off)))
+	    (queue && nla_put_u8(rq.msg, KSMTP_A_MAIL_QUEUE, 1)))
 		die("out of memory");
 	end_nest(rq.msg, mail);
-	free(body);
+	if (sa->body_path)
+		put_body(rq.msg, sa->body_path, KSMTP_BODY_MAX);
+	else
+		put_body_mem(rq.msg, sa->body, sa->body_len);
 	if (queue) {
 		unsigned long long id;
 
@@ -1793,8 +1867,6 @@ static int cmd_send(int argc, char **argv)
 	int i, prio = KSMTP_PRIO_NORMAL;
 	struct send_args sa = {};
 	bool queue = false;
-	size_t len;
-	char *body;
 
 	for (i = 1; i < argc; i++) {
 		const char *k = argv[i];
@@ -1825,12 +1897,12 @@ static int cmd_send(int argc, char **argv)
 	}
 	if (batch_running && (!body_path || !strcmp(body_path, "-")))
 		usage_die("send: in a batch, the body comes from a file (body-file PATH)");
-	body = slurp(body_path ? body_path : "-", KSMTP_BODY_MAX, &len);
 	sa.to = to;
 	sa.subject = subject;
 	sa.prio = prio;
 	sa.queue = queue;
-	return do_send(&sa, body, len);
+	sa.body_path = body_path ? body_path : "-";
+	return do_send(&sa);
 }
 
 /* ---- sendmail: a whole message on stdin ---- */
@@ -2194,8 +2266,10 @@ static int cmd_sendmail(int argc, char **argv)
 	sa.env_from = env_from;
 	sa.from_name = from_name;
 	cap = msg + len - body;
-	memmove(msg, body, cap);
-	a = do_send(&sa, msg, cap);
+	sa.body = body;
+	sa.body_len = cap;
+	a = do_send(&sa);
+	free(msg);
 	free(out);
 	free(rcpt_list);
 	return a;
@@ -2292,8 +2366,13 @@ static int pstore_one(const char *path, const char *name, const char *marker)
 	snprintf(subject, sizeof(subject), "%s: kernel %s (%s, %s): %s", host, kind, u.release,
 		 name, what);
 	sa.subject = subject;
-	if (do_send(&sa, log, len))
+	sa.body = log;
+	sa.body_len = len;
+	if (do_send(&sa)) {
+		free(log);
 		return 1;
+	}
+	free(log);
 	if (marker) {
 		fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0) {

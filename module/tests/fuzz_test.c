@@ -49,6 +49,13 @@
  *   dot-stuffing and the 3 octets of the final ".\r\n"; so is the size
  *   ksmtp_body_scan() gives for a 7bit or 8bit body, plus the header block.
  *
+ * encode.c finds runs of ordinary octets a word at a time; each body is
+ * also checked against references here that walk every octet: the scan's
+ * encoding and size (fz_ref_scan()), and a 7bit or 8bit message byte for
+ * byte (fz_ref_wire()). Bodies start at every alignment, and one alphabet
+ * holds the octets at the edges of the word test (0x00-0x0f, 0x7e-0x81,
+ * 0xfe, 0xff).
+ *
  * Reproducible: iteration I of a case draws from its own PRNG stream, made
  * from the seed, the case and I. The seed is printed; ksmtp.fuzz_seed=N on
  * the kernel command line (kunit.py --kernel_args) changes it. The first
@@ -1417,7 +1424,7 @@ static void fz_subjects(struct kunit *test)
 #define FZ_CANARY	0xa5
 
 /* Octet alphabets, 256 entries each: index by a random octet. */
-enum { FZ_A_ALL, FZ_A_TEXT7, FZ_A_TEXT8, FZ_A_LINES, FZ_A_NR };
+enum { FZ_A_ALL, FZ_A_TEXT7, FZ_A_TEXT8, FZ_A_LINES, FZ_A_EDGE, FZ_A_NR };
 static u8 fz_alpha[FZ_A_NR][256];
 
 static const char fz_hdr_small[] = "X-Fuzz: 1\r\n\r\n";
@@ -1429,10 +1436,12 @@ static const char * const fz_cte_name[] = {
 };
 
 struct fz_body {
-	u8 *body;	/* FZ_BODY_MAX */
+	u8 *base;	/* FZ_BODY_MAX + 8 */
+	u8 *body;	/* in base, at any alignment */
 	u8 *want;	/* 2 * FZ_BODY_MAX + 2: line breaks made CR LF */
 	u8 *out;	/* FZ_OUT_CAP: the whole message */
 	u8 *dec;	/* FZ_OUT_CAP: its body part decoded */
+	u8 *ref;	/* FZ_OUT_CAP: the message as the reference sends it */
 	u8 *chunk;	/* FZ_CHUNK_MAX + 8 */
 	size_t len;
 	size_t want_len;
@@ -1480,6 +1489,13 @@ static int fz_body_suite_init(struct kunit_suite *suite)
 	}
 	for (i = 0; i < 256; i++)
 		fz_alpha[FZ_A_LINES][i] = "\r\n. a"[i % 5];
+	/* Letters, and 1 in 8 an octet at an edge of the word-at-a-time test
+	 * of encode.c (below 0x0e or not, bit 7 set or not).
+	 */
+	for (i = 0; i < 256; i++)
+		fz_alpha[FZ_A_EDGE][i] = i % 8 ? letters[i % (sizeof(letters) - 1)] :
+			"\x00\x01\t\x0b\x0c\r\x0e\x0f\n\x7e\x7f\x80\x81\xfe\xff."
+			[(i / 8) % 16];
 	return 0;
 }
 
@@ -1535,6 +1551,64 @@ static const char *fz_cte_ok(enum ksmtp_cte cte, bool srv, bool has8,
 		return NULL;
 	}
 	return "ksmtp_body_scan() returned no known encoding";
+}
+
+/*
+ * The reference for the word-at-a-time scan of ksmtp_body_scan(): the same
+ * decision and size, an octet at a time.
+ */
+static enum ksmtp_cte fz_ref_scan(const u8 *p, size_t len, bool srv, u64 *octets)
+{
+	const u8 *end = p + len;
+	bool has8bit = false, bol = true;
+	size_t line = 0;
+	u64 n = 0;
+
+	while (p < end) {
+		u8 c = *p++;
+
+		if (c == '\r' || c == '\n') {
+			if (c == '\r' && p < end && *p == '\n')
+				p++;
+			n += 2;
+			line = 0;
+			bol = true;
+			continue;
+		}
+		if (++line > KSMTP_TEXT_LINE_MAX || !c)
+			return KSMTP_CTE_QP;
+		if (c & 0x80) {
+			if (!srv)
+				return KSMTP_CTE_QP;
+			has8bit = true;
+		}
+		n++;
+		bol = false;
+	}
+	*octets = n + (bol ? 0 : 2);
+	return has8bit ? KSMTP_CTE_8BIT : KSMTP_CTE_7BIT;
+}
+
+/*
+ * The reference for the 7bit and 8bit encoder (runs copied a word at a
+ * time in encode.c): the header block, the body with CR LF line breaks
+ * (c->want) an octet at a time, a dot before each line starting with one,
+ * ".\r\n". Its length.
+ */
+static size_t fz_ref_wire(struct fz_body *c)
+{
+	size_t i, o = c->hdr_len;
+	bool bol = true;
+
+	memcpy(c->ref, c->hdr, c->hdr_len);
+	for (i = 0; i < c->want_len; i++) {
+		if (bol && c->want[i] == '.')
+			c->ref[o++] = '.';
+		c->ref[o++] = c->want[i];
+		bol = c->want[i] == '\n';
+	}
+	memcpy(c->ref + o, ".\r\n", 3);
+	return o + 3;
 }
 
 /*
@@ -1669,6 +1743,15 @@ static const char *fz_encode(struct fz_body *c, struct fz_rng *r)
 		c->at_out = c->hdr_len + at;
 		return why;
 	}
+	if (c->cte != KSMTP_CTE_QP) {
+		k = fz_ref_wire(c);
+		for (i = 0; i < min(k, n); i++)
+			if (c->out[i] != c->ref[i])
+				break;
+		c->at_out = i;
+		if (k != n || i < n)
+			return "7bit/8bit message not byte for byte the reference's";
+	}
 	c->at_out = SIZE_MAX;
 	if (c->dec_len != c->want_len || memcmp(c->dec, c->want, c->want_len)) {
 		for (i = 0; i < min(c->dec_len, c->want_len); i++)
@@ -1704,9 +1787,17 @@ static const char *fz_body_one(struct fz_body *c, struct fz_rng *r)
 		c->hdr_len = sizeof(fz_hdr_small) - 1;
 	}
 	for (i = 0; i < 2; i++) {
+		enum ksmtp_cte ref;
+		u64 ref_octets = 0;
+
 		c->srv = i;
 		c->cte = ksmtp_body_scan((const char *)c->body, c->len, c->srv, &c->scanned);
 		cte[i] = c->cte;
+		ref = fz_ref_scan(c->body, c->len, c->srv, &ref_octets);
+		if (c->cte != ref)
+			return "ksmtp_body_scan() chose another encoding than the reference";
+		if (ref != KSMTP_CTE_QP && c->scanned != ref_octets)
+			return "ksmtp_body_scan()'s size is not the reference's";
 		why = fz_cte_ok(c->cte, c->srv, has8, nul, maxline);
 		if (why)
 			return why;
@@ -1726,12 +1817,14 @@ static struct fz_body *fz_body_alloc(struct kunit *test)
 
 	if (!c)
 		return NULL;
-	c->body = kunit_kmalloc(test, FZ_BODY_MAX, GFP_KERNEL);
+	c->base = kunit_kmalloc(test, FZ_BODY_MAX + 8, GFP_KERNEL);
+	c->body = c->base;
 	c->want = kunit_kmalloc(test, 2 * FZ_BODY_MAX + 2, GFP_KERNEL);
 	c->out = kunit_kmalloc(test, FZ_OUT_CAP, GFP_KERNEL);
 	c->dec = kunit_kmalloc(test, FZ_OUT_CAP, GFP_KERNEL);
+	c->ref = kunit_kmalloc(test, FZ_OUT_CAP, GFP_KERNEL);
 	c->chunk = kunit_kmalloc(test, FZ_CHUNK_MAX + 8, GFP_KERNEL);
-	if (!c->body || !c->want || !c->out || !c->dec || !c->chunk)
+	if (!c->base || !c->want || !c->out || !c->dec || !c->ref || !c->chunk)
 		return NULL;
 	return c;
 }
@@ -1818,6 +1911,7 @@ static void fz_body_run(struct kunit *test, unsigned int stream, u32 iters,
 	fz_start(test, iters);
 	for (iter = 0; iter < iters && !report; iter++) {
 		fz_seed(&r, stream, iter);
+		c->body = c->base + iter % 8;
 		gen(c, &r);
 		why = fz_body_one(c, &r);
 		if (fz_kernel_report()) {

@@ -13,6 +13,12 @@ set -e
 [ -f "${KSMTP_RESULTS:-}/bench.env" ] && . "$KSMTP_RESULTS/bench.env"
 n=${KSMTP_BENCH_N:-500}
 m=${KSMTP_BENCH_BIG:-20}
+# KSMTP_BENCH_ONLY=big: the 1 MiB bodies only (with the `show` call);
+# KSMTP_BENCH_PERF=1: profiles of the -batch and smtp-source runs, after
+# the timed ones (perf record -a, the
+# cpu-clock: TCG has no PMU) into $KSMTP_RESULTS/perf-*.txt
+only=${KSMTP_BENCH_ONLY:-}
+profile=${KSMTP_BENCH_PERF:-}
 kabi=$(uname -r)
 mkdir -p "/lib/modules/$kabi/extra"
 cp module/ksmtp.ko "/lib/modules/$kabi/extra/"
@@ -34,8 +40,10 @@ ksmtpctl set server 127.0.0.1 port 2550 from bench@example.org rcpt bench@exampl
 sent() { ksmtpctl stats -j | sed -n 's/^{ *"sent": *\([0-9]*\),.*/\1/p'; }
 now() { date +%s.%N; }
 declare -A T
+src() { smtp-source -M bench.example -f bench@example.org -t bench@example.net "$@" 127.0.0.1:2550; }
 
 # Small mails
+if [ "$only" != big ]; then
 base=$(sent)
 t0=$(now)
 echo "$n" > /sys/kernel/debug/ksmtp_bench/queue
@@ -57,41 +65,78 @@ for i in $(seq "$n"); do
 done
 T[msmtp]=$(python3 -c "print($(now) - $t0)")
 
-src() { smtp-source -M bench.example -f bench@example.org -t bench@example.net "$@" 127.0.0.1:2550; }
 t0=$(now); src -s 1 -m "$n" -l 32; T[source]=$(python3 -c "print($(now) - $t0)")
 t0=$(now); src -s 1 -d -m "$n" -l 32; T[source_d]=$(python3 -c "print($(now) - $t0)")
+else
+	queued=0 refused=0
+	for k in queue ksmtpctl msmtp source source_d; do T[$k]=1; done
+fi
 
-# Bodies of 1 MiB: lines of 78 octets, 7bit
+# Bodies of 1 MiB: lines of 78 octets, 7bit; the same with one line of
+# 2000 octets first: quoted-printable
 python3 -c 'import sys; l = b"x" * 78 + b"\n"; sys.stdout.buffer.write((l * (1048576 // 79 + 1))[:1048576])' > "$work/big"
-t0=$(now)
-for i in $(seq "$m"); do
-	ksmtpctl send subject "big $i" < "$work/big" >/dev/null
-done
-T[big_ksmtpctl]=$(python3 -c "print($(now) - $t0)")
-# ... and all of them from one ksmtpctl process (-batch), as smtp-source
-# sends all its mails from one
-for i in $(seq "$m"); do echo "send subject 'big batch $i' body-file $work/big"; done > "$work/batch"
-t0=$(now)
-ksmtpctl -batch "$work/batch" >/dev/null
-T[big_batch]=$(python3 -c "print($(now) - $t0)")
-# The same with one line of 2000 octets: quoted-printable
 { head -c 2000 /dev/zero | tr '\0' y; echo; head -c $((1048576 - 2001)) "$work/big"; } > "$work/bigqp"
-t0=$(now)
-for i in $(seq "$m"); do
-	ksmtpctl send subject "big qp $i" < "$work/bigqp" >/dev/null
+# In rounds, each way in turn (m / rounds mails each a round), so that a
+# host whose load changes during the run weighs on all of them alike.
+rounds=${KSMTP_BENCH_ROUNDS:-5}
+per=$(( (m + rounds - 1) / rounds ))
+m=$((per * rounds))
+for k in big_ksmtpctl big_batch big_qp big_source big_source1 big_queue; do T[$k]=0; done
+# T[$1] += now - $2
+add() { T[$1]=$(awk -v a="${T[$1]}" -v b="$2" -v c="$(now)" 'BEGIN { printf "%.6f", a + c - b }'); }
+for i in $(seq "$per"); do echo "send subject 'big batch $i' body-file $work/big"; done > "$work/batch"
+for _ in $(seq "$rounds"); do
+	t0=$(now)
+	for i in $(seq "$per"); do
+		ksmtpctl send subject "big $i" < "$work/big" >/dev/null
+	done
+	add big_ksmtpctl "$t0"
+	# ... and all of them from one ksmtpctl process (-batch), as
+	# smtp-source sends all its mails from one
+	t0=$(now)
+	ksmtpctl -batch "$work/batch" >/dev/null
+	add big_batch "$t0"
+	t0=$(now)
+	for i in $(seq "$per"); do
+		ksmtpctl send subject "big qp $i" < "$work/bigqp" >/dev/null
+	done
+	add big_qp "$t0"
+	t0=$(now)
+	src -s 1 -m "$per" -l 1048576
+	add big_source "$t0"
+	# ... and with a process per mail, as ksmtpctl send goes
+	t0=$(now)
+	for _ in $(seq "$per"); do src -s 1 -m 1 -l 1048576; done
+	add big_source1 "$t0"
+	# The same bodies through the kernel's queue (no process per mail)
+	base=$(sent)
+	t0=$(now)
+	echo "$per" > /sys/kernel/debug/ksmtp_bench/big
+	while [ "$(sent)" -lt $((base + per)) ]; do sleep 0.05; done
+	add big_queue "$t0"
 done
-T[big_qp]=$(python3 -c "print($(now) - $t0)")
-t0=$(now); src -s 1 -m "$m" -l 1048576; T[big_source]=$(python3 -c "print($(now) - $t0)")
-# ... and with a process per mail, as ksmtpctl send goes
-t0=$(now)
-for _ in $(seq "$m"); do src -s 1 -m 1 -l 1048576; done
-T[big_source1]=$(python3 -c "print($(now) - $t0)")
-# The same bodies through the kernel's queue (no process per mail)
-base=$(sent)
-t0=$(now)
-echo "$m" > /sys/kernel/debug/ksmtp_bench/big
-while [ "$(sent)" -lt $((base + m)) ]; do sleep 0.05; done
-T[big_queue]=$(python3 -c "print($(now) - $t0)")
+# Profiles, apart from the timed runs: where each one's time goes
+prof() {
+	local name=$1
+	shift
+	perf record -q -a -g -e cpu-clock -F 1000 -o "$work/perf-$name.data" -- "$@" \
+		>/dev/null 2>"$KSMTP_RESULTS/perf-$name.err" || true
+	{
+		perf report -q -i "$work/perf-$name.data" --no-children --sort comm \
+			--percent-limit 0.3 -g none
+		perf report -q -i "$work/perf-$name.data" --no-children --sort comm,dso,sym \
+			--percent-limit 0.3 -g none
+	} > "$KSMTP_RESULTS/perf-$name.txt" 2>/dev/null || true
+	# who calls the kernel's hot spots: callers of the top symbols
+	perf report -q -i "$work/perf-$name.data" --no-children --sort comm,sym \
+		--percent-limit 1 -g caller,0.5,callee,function,percent \
+		> "$KSMTP_RESULTS/perf-$name-graph.txt" 2>/dev/null || true
+}
+if [ -n "$profile" ]; then
+	prof batch ksmtpctl -batch "$work/batch"
+	prof source smtp-source -M bench.example -f bench@example.org -t bench@example.net \
+		-s 1 -m "$per" -l 1048576 127.0.0.1:2550
+fi
 # What one ksmtpctl call costs here before any mail: start, netlink, exit
 t0=$(now)
 for _ in $(seq 20); do ksmtpctl show >/dev/null; done
@@ -99,6 +144,7 @@ T[show]=$(python3 -c "print(($(now) - $t0) / 20)")
 
 # The cost of ksmtp_mail_queue() with mails waiting (they wait: a long
 # coalescing window); the queue is flushed between the two.
+if [ "$only" != big ]; then
 ksmtpctl set coalesce-ms 3600000
 ksmtpctl queue flush >/dev/null
 echo "10 1000" > /sys/kernel/debug/ksmtp_bench/queue
@@ -107,24 +153,29 @@ ksmtpctl queue flush >/dev/null
 echo "10000 1000" > /sys/kernel/debug/ksmtp_bench/queue
 read -r _ _ _ _ _ med10k _ max10k < /sys/kernel/debug/ksmtp_bench/result
 ksmtpctl queue flush >/dev/null
+else
+	med10=0 max10=0 med10k=0 max10k=0
+fi
 
-python3 - "$n" "$m" "$queued" "$refused" "$med10" "$max10" "$med10k" "$max10k" \
+python3 - "$only" "$n" "$m" "$queued" "$refused" "$med10" "$max10" "$med10k" "$max10k" \
 	"${T[queue]}" "${T[ksmtpctl]}" "${T[msmtp]}" "${T[source]}" "${T[source_d]}" \
 	"${T[big_ksmtpctl]}" "${T[big_source]}" "${T[big_qp]}" "${T[big_queue]}" "${T[show]}" "${T[big_source1]}" "${T[big_batch]}" <<'PY'
 import sys
-a = sys.argv[1:]
+only = sys.argv[1]
+a = sys.argv[2:]
 n, m, queued, refused, med10, max10, med10k, max10k = (int(x) for x in a[:8])
 q, c, ms, s, sd, bc, bs, bq, bk, show, bs1, bb = (float(x) for x in a[8:])
 r = lambda k, t: k / t
 print("ksmtp bench: one TCG guest boot, smtp-sink as the server (one run, no test)")
-print("  %d small mails:" % n)
-print("    kernel queue (ksmtp_mail_queue)   %8.1f mails/s   (queued %d, refused %d)" % (r(n, q), queued, refused))
-print("    ksmtpctl send, one by one         %8.1f mails/s" % r(n, c))
-print("    msmtp, one by one                 %8.1f mails/s" % r(n, ms))
-print("    smtp-source, a session per mail   %8.1f mails/s" % r(n, s))
-print("    smtp-source -d, one session       %8.1f mails/s" % r(n, sd))
-print("    ratios: queue/smtp-source -d %.2f (target 1.2)   queue/smtp-source %.2f   "
-      "ksmtpctl/msmtp %.2f" % (sd / q, s / q, ms / c))
+if only != "big":
+  print("  %d small mails:" % n)
+  print("    kernel queue (ksmtp_mail_queue)   %8.1f mails/s   (queued %d, refused %d)" % (r(n, q), queued, refused))
+  print("    ksmtpctl send, one by one         %8.1f mails/s" % r(n, c))
+  print("    msmtp, one by one                 %8.1f mails/s" % r(n, ms))
+  print("    smtp-source, a session per mail   %8.1f mails/s" % r(n, s))
+  print("    smtp-source -d, one session       %8.1f mails/s" % r(n, sd))
+  print("    ratios: queue/smtp-source -d %.2f (target 1.2)   queue/smtp-source %.2f   "
+        "ksmtpctl/msmtp %.2f" % (sd / q, s / q, ms / c))
 print("  %d bodies of 1 MiB:" % m)
 print("    ksmtpctl send                     %8.2f MiB/s" % r(m, bc))
 print("    ksmtpctl -batch, one process      %8.2f MiB/s" % r(m, bb))
@@ -136,6 +187,9 @@ print("    ratios: ksmtpctl send/smtp-source %.2f   queue/smtp-source %.2f   "
       "quoted-printable/7bit %.2f" % (bs / bc, bs / bk, bc / bq))
 print("    ratio, one process each: ksmtpctl -batch/smtp-source %.2f (target 0.9)" % (bs / bb))
 print("    ratio, a process per mail each: ksmtpctl/smtp-source %.2f" % (bs1 / bc))
+if only == "big":
+    print("    one ksmtpctl call without a mail (show) costs %.0f ms here" % (show * 1000))
+    sys.exit(0)
 print("    one ksmtpctl call without a mail (show) costs %.0f ms here; a 1 MiB body "
       "adds %.0f ms to a ksmtpctl send, %.0f ms to an smtp-source session" % (
           show * 1000, (bc / m - c / n) * 1000, (bs / m - s / n) * 1000))
