@@ -1757,11 +1757,6 @@ struct send_args {
 	size_t body_len;
 };
 
-static size_t str_attr_size(const char *s)
-{
-	return s ? (size_t)nla_total_size(strlen(s) + 1) : 0;
-}
-
 /* Send the mail @sa describes; 0 when sent (or queued), else 1. */
 static int do_send(const struct send_args *sa)
 {
