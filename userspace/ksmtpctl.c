@@ -658,6 +658,16 @@ static int open_in(const char *path)
 	return fd;
 }
 
+/* Read a whole file ('-': stdin) of at most @max octets (+1 to tell). */
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+	int fd = open_in(path);
+	char *buf = slurp_fd(fd, path, max, len);
+
+	close(fd);
+	return buf;
+}
+
 /*
  * A file that holds a password (a configuration file with "password =",
  * or a password file) must belong to root or to the user running ksmtpctl,
