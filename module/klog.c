@@ -14,7 +14,8 @@
  * is global (a "quiet" boot sets 4: no WARNING reaches any console; the
  * tests' guest sets 1). So a worker reads every record itself with the
  * kmsg_dump iterator (kmsg_dump_get_line(), lockless, process context),
- * once a second while the reporter is on, and at once after an oops: a
+ * once a second while the reporter is on (ten times while the log is
+ * busy), and at once after an oops: a
  * kmsg_dumper's dump() is called at the end of each oops. That callback
  * is the only code here that runs where printk does (any context, NMI
  * included, holding whatever the faulting code holds); all it does is
@@ -247,6 +248,10 @@ static void hist_push(struct ksmtp_klog_core *c, const char *text, size_t len)
 {
 	struct ksmtp_klog_line *l = &c->hist[c->hist_next];
 
+	/* A gap this far back is no longer news for the next report. */
+	if (c->gap && ++c->since_gap > KSMTP_KLOG_CONTEXT_MAX)
+		c->gap = 0;
+
 	l->len = min_t(size_t, len, KSMTP_KLOG_LINE_MAX);
 	memcpy(l->text, text, l->len);
 	c->hist_next = (c->hist_next + 1) % KSMTP_KLOG_CONTEXT_MAX;
@@ -294,7 +299,8 @@ static void start(struct ksmtp_klog_core *c, const char *text, size_t len, u64 t
 	c->len = 0;
 	c->triggers = 1;
 	c->cut = 0;
-	c->lost = 0;
+	c->lost = c->gap;
+	c->gap = 0;
 	c->suppressed_before = c->suppressed;
 	c->suppressed = 0;
 	for (i = 0; i < n; i++) {
@@ -380,16 +386,21 @@ void ksmtp_klog_feed(struct ksmtp_klog_core *c, int level, const char *text, siz
  * @records: how many
  *
  * A report being collected says so; outside one, the context is no longer
- * the lines just before the next one, and is forgotten.
+ * the lines just before the next one, and is forgotten, and a report that
+ * starts within KSMTP_KLOG_CONTEXT_MAX lines says so too (the fault's
+ * first line may have been lost).
  *
  * Context: any; does not sleep. The caller serialises calls on @c.
  */
 void ksmtp_klog_lost(struct ksmtp_klog_core *c, u64 records)
 {
-	if (c->collecting)
+	if (c->collecting) {
 		c->lost += records;
-	else
-		c->hist_n = 0;
+		return;
+	}
+	c->hist_n = 0;
+	c->gap += records;
+	c->since_gap = 0;
 }
 
 /**
@@ -416,8 +427,12 @@ void ksmtp_klog_tick(struct ksmtp_klog_core *c, u64 now_ns)
 #define KLOG_READ_MAX	2048
 /* Records read in one run of the worker, at most, before it yields */
 #define KLOG_BATCH	512
-/* How often the worker reads the log */
+/* How often the worker reads the log: a quiet one, and one that had
+ * records at the last read (a storm of WARNINGs fills a 128 KiB log in
+ * well under a second; read it before it wraps)
+ */
 #define KLOG_POLL	HZ
+#define KLOG_POLL_BUSY	(HZ / 10)
 
 /**
  * struct ksmtp_klog - the reporter
@@ -521,7 +536,9 @@ static void klog_work(struct work_struct *work)
 	ksmtp_klog_tick(&klog.core, now);
 	if (n == KLOG_BATCH)
 		delay = 0;
-	else if (klog.core.collecting)
+	else if (n)
+		delay = KLOG_POLL_BUSY;
+	if (delay && klog.core.collecting)
 		delay = min_t(u64, delay, nsecs_to_jiffies(left(now)) + 1);
 	/* A kick queued meanwhile runs sooner: keep it. */
 	queue_delayed_work(system_wq, &klog.work, delay);

@@ -63,6 +63,10 @@ typedef void (*ksmtp_klog_emit_fn)(void *arg, const char *first,
  * @hour_start: when (ns) the rate limit's hour began
  * @sent: reports started in that hour
  * @suppressed: reports suppressed since the last one started
+ * @gap: log records lost outside a report, shortly before the lines in
+ *	@hist: the next report says so (its first line may not be the first
+ *	one of the fault)
+ * @since_gap: lines taken since then
  */
 struct ksmtp_klog_core {
 	struct ksmtp_klog_cfg cfg;
@@ -84,6 +88,8 @@ struct ksmtp_klog_core {
 	u64 hour_start;
 	unsigned int sent;
 	u64 suppressed;
+	u64 gap;
+	unsigned int since_gap;
 };
 
 /**

@@ -54,9 +54,11 @@ static const struct match_case match_cases[] = {
 	{ "debug", 7, 7, true },
 };
 
+/* By number: the texts would read as kernel reports in the test's log. */
 static void match_desc(const struct match_case *c, char *desc)
 {
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s (%d, %u)", c->text, c->level, c->trig);
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "line %td, level %d, trigger level %u",
+		 c - match_cases, c->level, c->trig);
 }
 
 KUNIT_ARRAY_PARAM(match, match_cases, match_desc);
@@ -231,6 +233,33 @@ static void window_zero_and_lost(struct kunit *test)
 			   "7 log records lost before they were read.\n");
 }
 
+/* Records lost just before a report: it says so (its first line may not
+ * be the fault's first); lost long before (more lines than the context
+ * holds since): not news.
+ */
+static void gap_before_report(struct kunit *test)
+{
+	struct seen *s;
+	struct ksmtp_klog_core *c = core(test, &s, 2, 0, 6);
+	unsigned int i;
+
+	feed(c, "a", MS(1));
+	ksmtp_klog_lost(c, 40);
+	feed(c, "b", MS(2));
+	feed(c, "WARNING: k", MS(3));
+	tick(c, MS(4));
+	KUNIT_ASSERT_EQ(test, s->n, 1);
+	KUNIT_EXPECT_STREQ(test, s->body,
+			   "b\nWARNING: k\n\n40 log records lost before they were read.\n");
+	ksmtp_klog_lost(c, 5);
+	for (i = 0; i < KSMTP_KLOG_CONTEXT_MAX + 1; i++)
+		feed(c, "x", MS(5));
+	feed(c, "WARNING: l", MS(6));
+	tick(c, MS(7));
+	KUNIT_ASSERT_EQ(test, s->n, 2);
+	KUNIT_EXPECT_STREQ(test, s->body, "x\nx\nWARNING: l\n\n");
+}
+
 /* The body stops at its bound; the lines left out are counted. A long
  * line is whole in the body, cut as the first line.
  */
@@ -320,6 +349,7 @@ static struct kunit_case klog_cases[] = {
 	KUNIT_CASE(parser),
 	KUNIT_CASE(window_by_line),
 	KUNIT_CASE(window_zero_and_lost),
+	KUNIT_CASE(gap_before_report),
 	KUNIT_CASE(body_bound),
 	KUNIT_CASE(rate_limit),
 	KUNIT_CASE(by_level),
