@@ -249,7 +249,7 @@ static void hist_push(struct ksmtp_klog_core *c, const char *text, size_t len)
 	struct ksmtp_klog_line *l = &c->hist[c->hist_next];
 
 	/* A gap this far back is no longer news for the next report. */
-	if (c->gap && ++c->since_gap > KSMTP_KLOG_CONTEXT_MAX)
+	if (c->gap && ++c->since_gap > KSMTP_KLOG_GAP_LINES)
 		c->gap = 0;
 
 	l->len = min_t(size_t, len, KSMTP_KLOG_LINE_MAX);
@@ -276,7 +276,11 @@ static void add_line(struct ksmtp_klog_core *c, const char *text, size_t len)
 /* The rate limit: may a report start at @ts? Counted if so. */
 static bool allow(struct ksmtp_klog_core *c, u64 ts)
 {
-	if (!c->hour_valid || ts - c->hour_start >= 3600ULL * NSEC_PER_SEC) {
+	/* Signed: a line stamped a little before the hour began (another
+	 * CPU's clock, a line without a stamp) is in that hour, not in a new
+	 * one.
+	 */
+	if (!c->hour_valid || (s64)(ts - c->hour_start) >= 3600LL * NSEC_PER_SEC) {
 		c->hour_valid = true;
 		c->hour_start = ts;
 		c->sent = 0;
@@ -387,8 +391,8 @@ void ksmtp_klog_feed(struct ksmtp_klog_core *c, int level, const char *text, siz
  *
  * A report being collected says so; outside one, the context is no longer
  * the lines just before the next one, and is forgotten, and a report that
- * starts within KSMTP_KLOG_CONTEXT_MAX lines says so too (the fault's
- * first line may have been lost).
+ * starts within KSMTP_KLOG_GAP_LINES lines says so too (the fault's
+ * first lines may have been lost).
  *
  * Context: any; does not sleep. The caller serialises calls on @c.
  */

@@ -16,6 +16,12 @@
 #define KSMTP_KLOG_LINE_MAX	240
 /* The lines of one report, at most (the rest are counted) */
 #define KSMTP_KLOG_BODY_MAX	(64 << 10)
+/* Lines after a gap in the log (records lost before they were read)
+ * within which a report that starts says so: longer than the block of
+ * one fault report (a WARNING with its trace, registers, lockdep's
+ * lines), whose first lines may be what was lost.
+ */
+#define KSMTP_KLOG_GAP_LINES	128
 /* What a report says of itself after its lines, at most */
 #define KSMTP_KLOG_NOTE_MAX	512
 
@@ -63,9 +69,9 @@ typedef void (*ksmtp_klog_emit_fn)(void *arg, const char *first,
  * @hour_start: when (ns) the rate limit's hour began
  * @sent: reports started in that hour
  * @suppressed: reports suppressed since the last one started
- * @gap: log records lost outside a report, shortly before the lines in
- *	@hist: the next report says so (its first line may not be the first
- *	one of the fault)
+ * @gap: log records lost outside a report, at most KSMTP_KLOG_GAP_LINES
+ *	lines ago: the next report says so (its first line may not be the
+ *	first one of the fault)
  * @since_gap: lines taken since then
  */
 struct ksmtp_klog_core {

@@ -252,7 +252,7 @@ static void gap_before_report(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, s->body,
 			   "b\nWARNING: k\n\n40 log records lost before they were read.\n");
 	ksmtp_klog_lost(c, 5);
-	for (i = 0; i < KSMTP_KLOG_CONTEXT_MAX + 1; i++)
+	for (i = 0; i < KSMTP_KLOG_GAP_LINES + 1; i++)
 		feed(c, "x", MS(5));
 	feed(c, "WARNING: l", MS(6));
 	tick(c, MS(7));
