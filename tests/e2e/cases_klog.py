@@ -79,7 +79,7 @@ def report(m):
                               rb"[^\r\n]+(\r\n [^\r\n]+)*", rb"7bit", rb"1 \(Highest\)"),
                     raw), raw[:800]
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    return str(msg["subject"]), msg.get_content()
+    return str(msg["subject"]), msg.get_content().replace("\r\n", "\n")
 
 
 def wait_log(pattern, timeout=120, since=None):
