@@ -561,11 +561,23 @@ static void klog_kick(struct irq_work *w)
 /* The end of an oops (see the top of this file): any context, NMI
  * included. At a panic nothing more will run: nothing to do.
  */
-static void klog_dump(struct kmsg_dumper *dumper, enum kmsg_dump_reason reason)
+static void klog_dumped(enum kmsg_dump_reason reason)
 {
 	if (reason == KMSG_DUMP_OOPS)
 		irq_work_queue(&klog.kick);
 }
+
+#ifdef KSMTP_KMSG_DUMP_DETAIL	/* 6.12 on (module/Kbuild) */
+static void klog_dump(struct kmsg_dumper *dumper, struct kmsg_dump_detail *detail)
+{
+	klog_dumped(detail->reason);
+}
+#else
+static void klog_dump(struct kmsg_dumper *dumper, enum kmsg_dump_reason reason)
+{
+	klog_dumped(reason);
+}
+#endif
 
 static int read_cfg(void *arg, struct ksmtp_net_cfg *cfg)
 {

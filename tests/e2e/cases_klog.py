@@ -9,8 +9,10 @@
 # The faults provoked here are between two lines of our own in the
 # kernel's log, "ksmtp-e2e: provoked begin NAME" and "... end NAME": the
 # guest's check for kernel reports (tests/e2e/guest.sh) leaves out what is
-# between them, and only that. The oops case comes last: an oops turns
-# lockdep off for the rest of the boot.
+# between them, and only that. A storm of WARNINGs wraps the kernel's log:
+# what was logged before it is saved first, in $KSMTP_RESULTS/dmesg-saved.N,
+# and checked there. The oops case comes last: an oops turns lockdep off
+# for the rest of the boot.
 import email
 import email.policy
 
@@ -31,6 +33,11 @@ class Provoked:
         self.name = name
 
     def __enter__(self):
+        res = os.environ.get("KSMTP_RESULTS")
+        if res:
+            n = len([f for f in os.listdir(res) if f.startswith("dmesg-saved.")])
+            with open(os.path.join(res, "dmesg-saved.%03d" % n), "wb") as f:
+                f.write(subprocess.run(["dmesg"], capture_output=True, check=True).stdout)
         kmsg("ksmtp-e2e: provoked begin %s" % self.name)
         return self
 
