@@ -14,8 +14,11 @@
 
 /* The octets of a line kept; the rest of a longer line is cut. */
 #define KSMTP_KLOG_LINE_MAX	240
-/* The lines of one report, at most (the rest are counted) */
-#define KSMTP_KLOG_BODY_MAX	(64 << 10)
+/* The lines of one report, at most (the rest are counted): an oops with
+ * its trace is 5 to 10 KiB; the queue copies a mail in one GFP_ATOMIC
+ * allocation, which should stay of a modest order.
+ */
+#define KSMTP_KLOG_BODY_MAX	(32 << 10)
 /* Lines after a gap in the log (records lost before they were read)
  * within which a report that starts says so: longer than the block of
  * one fault report (a WARNING with its trace, registers, lockdep's

@@ -267,7 +267,7 @@ static void body_bound(struct kunit *test)
 {
 	static const char notes[] =
 		"\n101 lines in this report would each have started one.\n"
-		"36 lines left out: a report holds at most 65536 octets.\n";
+		"69 lines left out: a report holds at most 32768 octets.\n";
 	struct seen *s;
 	struct ksmtp_klog_core *c = core(test, &s, 0, 1000, 6);
 	char *line = kunit_kzalloc(test, 1001, GFP_KERNEL);
@@ -282,9 +282,9 @@ static void body_bound(struct kunit *test)
 	tick(c, MS(1002));
 	KUNIT_ASSERT_EQ(test, s->n, 1);
 	KUNIT_EXPECT_EQ(test, strlen(s->first), KSMTP_KLOG_LINE_MAX);
-	/* 65 lines of 1001 octets fit in 64 KiB, 36 do not */
-	KUNIT_EXPECT_EQ(test, s->len, 65 * 1001 + strlen(notes));
-	KUNIT_EXPECT_STREQ(test, s->body + 65 * 1001, notes);
+	/* 32 lines of 1001 octets fit in 32 KiB, 69 do not */
+	KUNIT_EXPECT_EQ(test, s->len, 32 * 1001 + strlen(notes));
+	KUNIT_EXPECT_STREQ(test, s->body + 32 * 1001, notes);
 }
 
 /* At most per_hour reports an hour; the others are counted and said in

@@ -114,7 +114,7 @@
  *                  same report (one oops, one mail), 0..600000 (5000).
  *   KLOG_PER_HOUR: u32, reports mailed per hour at most, 1..3600 (6); the
  *                  lines that would have started others are counted and
- *                  said in the next one. Setting it starts a new hour.
+ *                  said in the next one. A new value starts a new hour.
  *
  * KSMTP_CMD_CONFIG_GET: allowed to all; no attributes. Answers KSMTP_A_CONFIG
  *   with the attributes above except PASSWORD and REPLACE, and of the
