@@ -2,7 +2,8 @@
 /*
  * Faults on purpose, for the kernel-log reporter's end-to-end tests
  * (tests/e2e/cases_klog.py); built with make test-modules only, never
- * installed. mode=warn: WARN() count times from module init; mode=oops:
+ * installed. mode=warn: WARN() count times from module init, gap_us
+ * apart (so that a storm lasts a known time at least); mode=oops:
  * a call through a NULL function pointer in a kthread of its own (an
  * oops, "BUG: kernel NULL pointer dereference", on every kernel: KASAN
  * does not check calls; the thread dies, the system goes on unless
@@ -15,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/kthread.h>
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/bug.h>
@@ -26,6 +28,9 @@ MODULE_PARM_DESC(mode, "warn, oops or hung");
 static unsigned int count = 1;
 module_param(count, uint, 0444);
 MODULE_PARM_DESC(count, "warn: how many times (1)");
+static unsigned int gap_us;
+module_param(gap_us, uint, 0444);
+MODULE_PARM_DESC(gap_us, "warn: microseconds between two, at least (0)");
 
 static DECLARE_COMPLETION(release);
 static struct task_struct *hung;
@@ -64,8 +69,11 @@ static int __init klog_test_init(void)
 	unsigned int i;
 
 	if (!strcmp(mode, "warn")) {
-		for (i = 0; i < count; i++)
+		for (i = 0; i < count; i++) {
 			WARN(1, "ksmtp_klog_test: warning %u of %u\n", i + 1, count);
+			if (gap_us)
+				usleep_range(gap_us, gap_us + gap_us / 10 + 1);
+		}
 		return 0;
 	}
 	if (!strcmp(mode, "oops")) {
