@@ -26,7 +26,7 @@ KDIR ?= /usr/src/linux-headers-$(KABI)
 endif
 VERSION := $(shell cat VERSION)
 
-KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h samples/*.c tests/bench/*.c)) \
+KSRC = $(filter-out %.mod.c,$(wildcard module/*.c module/*.h module/tests/*.c module/tests/*.h samples/*.c tests/bench/*.c tests/klog/*.c)) \
        include/linux/ksmtp.h include/uapi/linux/ksmtp.h
 
 # Installation: the module's tree (modules_install puts it under

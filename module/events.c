@@ -4,7 +4,12 @@
  * calls in progress (the chain's rwsem), so a listener that goes (netlink.c
  * before its family is unregistered) is never called afterwards.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
 #include <linux/notifier.h>
+#include <linux/printk.h>
+#include <linux/string.h>
 
 #include "events.h"
 
@@ -78,4 +83,49 @@ int ksmtp_event_tls_request(struct net *net, u64 id)
 	if (!(ret & NOTIFY_STOP_MASK))
 		return -ESRCH;
 	return notifier_to_errno(ret);
+}
+
+/**
+ * ksmtp_event_config() - tell the listeners a configuration changed
+ * @net: whose
+ *
+ * Context: process context; sleeps. The caller holds no ksmtp lock (a
+ * listener reads the configuration back).
+ */
+void ksmtp_event_config(struct net *net)
+{
+	blocking_notifier_call_chain(&ksmtp_events, KSMTP_EVENT_CONFIG, net);
+}
+
+/* The most of the server's text a failure line carries (each octet may
+ * become four, "\ooo", when escaped).
+ */
+#define FAILURE_TEXT_MAX	160
+
+/**
+ * ksmtp_log_failure() - the kernel-log line of a mail that was not sent
+ * @what: which kind of mail ("queued mail", "sent mail")
+ * @id: its id
+ * @res: how it ended
+ *
+ * One warning, rate limited (printk's default: 10 in 5 s), with the phase,
+ * the server's code and text, and whether the failure is transient. The
+ * server's text is not trusted: at most FAILURE_TEXT_MAX octets of it,
+ * every octet that is not printable escaped, so it can neither start a
+ * line of its own nor pass for another message. The line starts with
+ * "ksmtp: ", which the kernel-log reporter never mails.
+ *
+ * Context: any; does not sleep.
+ */
+void ksmtp_log_failure(const char *what, u64 id, const struct ksmtp_result *res)
+{
+	int tlen = strnlen(res->kr_text, min_t(size_t, sizeof(res->kr_text),
+					       FAILURE_TEXT_MAX));
+	int rlen = strnlen(res->kr_reason, sizeof(res->kr_reason));
+
+	pr_warn_ratelimited("%s %llu not sent: phase %s, code %u, text \"%*pE\", %s: %*pE\n",
+			    what, id, ksmtp_phase_name(res->kr_phase), res->kr_code,
+			    tlen, res->kr_text,
+			    res->kr_transient ? "transient" : "permanent",
+			    rlen, res->kr_reason);
 }

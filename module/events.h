@@ -4,7 +4,8 @@
  * who report it (netlink.c today; a kernel-log reporter or another channel
  * later) without the lower files knowing them. One blocking notifier
  * chain: a listener registers a notifier_block and is called, in process
- * context, for each event.
+ * context, for each event. And the one line a failed mail leaves in the
+ * kernel's log.
  */
 #ifndef _KSMTP_EVENTS_H
 #define _KSMTP_EVENTS_H
@@ -42,6 +43,7 @@ struct ksmtp_qinfo {
 enum ksmtp_event_kind {
 	KSMTP_EVENT_MAIL,		/* struct ksmtp_mail_event */
 	KSMTP_EVENT_TLS_REQUEST,	/* struct ksmtp_tls_event */
+	KSMTP_EVENT_CONFIG,		/* struct net: its configuration changed */
 };
 
 /**
@@ -73,5 +75,7 @@ void ksmtp_events_unregister(struct notifier_block *nb);
 void ksmtp_event_mail(struct net *net, enum ksmtp_event_type type,
 		      enum ksmtp_end end, const struct ksmtp_qinfo *mail);
 int ksmtp_event_tls_request(struct net *net, u64 id);
+void ksmtp_event_config(struct net *net);
+void ksmtp_log_failure(const char *what, u64 id, const struct ksmtp_result *res);
 
 #endif /* _KSMTP_EVENTS_H */

@@ -59,6 +59,10 @@ static struct netlink_range_validation retry_age_range = { .min = 1, .max = 7 * 
 
 static struct netlink_range_validation coalesce_range = { .min = 0, .max = 3600 * 1000 };
 
+static struct netlink_range_validation klog_window_range = { .min = 0, .max = 600 * 1000 };
+
+static struct netlink_range_validation klog_per_hour_range = { .min = 1, .max = 3600 };
+
 /* KSMTP_A_CONFIG in CONFIG_SET: what may be set (not PASSWORD_SET,
  * CONFIGURED); the strings are filled in from ksmtp_config_strings[] at
  * init.
@@ -83,6 +87,11 @@ static struct nla_policy cfg_set_policy[KSMTP_A_CFG_MAX + 1] __ro_after_init = {
 	[KSMTP_A_CFG_COALESCE_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &coalesce_range),
 	[KSMTP_A_CFG_REPLACE] = NLA_POLICY_MAX(NLA_U8, 1),
 	[KSMTP_A_CFG_SEND_GID] = { .type = NLA_U32 },
+	[KSMTP_A_CFG_KLOG] = NLA_POLICY_MAX(NLA_U8, 1),
+	[KSMTP_A_CFG_KLOG_LEVEL] = NLA_POLICY_MAX(NLA_U32, KSMTP_KLOG_LEVEL_PATTERNS),
+	[KSMTP_A_CFG_KLOG_CONTEXT] = NLA_POLICY_MAX(NLA_U32, KSMTP_KLOG_CONTEXT_MAX),
+	[KSMTP_A_CFG_KLOG_WINDOW_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &klog_window_range),
+	[KSMTP_A_CFG_KLOG_PER_HOUR] = NLA_POLICY_FULL_RANGE(NLA_U32, &klog_per_hour_range),
 };
 
 /* KSMTP_A_MAIL in SEND: the mail (not its ID, which the reply carries) */
@@ -226,6 +235,10 @@ static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 		U32_ATTR(KSMTP_A_CFG_RETRY_AGE, limits, retry_age_s),
 		U32_ATTR(KSMTP_A_CFG_RETRY_BASE_MS, limits, retry_base_ms),
 		U32_ATTR(KSMTP_A_CFG_COALESCE_MS, limits, coalesce_ms),
+		U32_ATTR(KSMTP_A_CFG_KLOG_LEVEL, klog, level),
+		U32_ATTR(KSMTP_A_CFG_KLOG_CONTEXT, klog, context),
+		U32_ATTR(KSMTP_A_CFG_KLOG_WINDOW_MS, klog, window_ms),
+		U32_ATTR(KSMTP_A_CFG_KLOG_PER_HOUR, klog, per_hour),
 #undef U32_ATTR
 	};
 	struct cfg_request *rq = arg;
@@ -269,6 +282,14 @@ static int cfg_apply(void *arg, struct ksmtp_net_cfg *cfg)
 		cfg->c.kc_helo_only = nla_get_u8(tb[KSMTP_A_CFG_HELO_ONLY]);
 	if (tb[KSMTP_A_CFG_TLS])
 		cfg->c.kc_tls = nla_get_u32(tb[KSMTP_A_CFG_TLS]);
+	if (tb[KSMTP_A_CFG_KLOG]) {
+		cfg->klog.enable = nla_get_u8(tb[KSMTP_A_CFG_KLOG]);
+		if (cfg->klog.enable && !net_eq(genl_info_net(rq->info), &init_net)) {
+			NL_SET_ERR_MSG_ATTR(rq->info->extack, tb[KSMTP_A_CFG_KLOG],
+					    "the kernel-log reporter runs in the initial network namespace only");
+			return -EOPNOTSUPP;
+		}
+	}
 	if (tb[KSMTP_A_CFG_QUEUE_BYTES])
 		cfg->limits.max_bytes = nla_get_u32(tb[KSMTP_A_CFG_QUEUE_BYTES]);
 	if (tb[KSMTP_A_CFG_SEND_GID]) {
@@ -450,7 +471,12 @@ static int cfg_put(void *arg, struct ksmtp_net_cfg *cfg)
 	      nla_put_u32(msg, KSMTP_A_CFG_RETRY_BASE_MS, l->retry_base_ms) ?:
 	      nla_put_u32(msg, KSMTP_A_CFG_COALESCE_MS, l->coalesce_ms) ?:
 	      nla_put_u32(msg, KSMTP_A_CFG_SEND_GID, !cfg->send_gid_set ? (u32)-1 :
-			  from_kgid_munged(current_user_ns(), cfg->send_gid));
+			  from_kgid_munged(current_user_ns(), cfg->send_gid)) ?:
+	      nla_put_u8(msg, KSMTP_A_CFG_KLOG, cfg->klog.enable) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_KLOG_LEVEL, cfg->klog.level) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_KLOG_CONTEXT, cfg->klog.context) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_KLOG_WINDOW_MS, cfg->klog.window_ms) ?:
+	      nla_put_u32(msg, KSMTP_A_CFG_KLOG_PER_HOUR, cfg->klog.per_hour);
 	if (err)
 		return err;
 	nla_nest_end(msg, nest);

@@ -90,7 +90,8 @@ struct ksmtp_client *ksmtp_net_set_client(struct ksmtp_net *kn,
  * the from address are set, a client is made of it and becomes the
  * default one; when not (a configuration replaced, a server cleared),
  * there is no default client any more. Either all of the change takes
- * effect or none.
+ * effect or none. A change that took effect is announced
+ * (ksmtp_event_config()) once the mutex is released.
  *
  * Context: process context; sleeps (a mutex, GFP_KERNEL).
  * Return: 0, @change's error, -EINVAL (with @why), -ENOMEM.
@@ -108,6 +109,7 @@ int ksmtp_net_configure(struct ksmtp_net *kn, bool replace, ksmtp_net_cfg_fn cha
 	if (replace) {
 		cfg = (struct ksmtp_net_cfg){ .c.kc_net = kn->cfg.c.kc_net };
 		ksmtp_queue_default_limits(&cfg.limits);
+		ksmtp_klog_default_cfg(&cfg.klog);
 	} else {
 		cfg = kn->cfg;
 		err = ksmtp_config_dup_strings(&cfg.c, &kn->cfg.c, false);
@@ -136,6 +138,8 @@ int ksmtp_net_configure(struct ksmtp_net *kn, bool replace, ksmtp_net_cfg_fn cha
 	ksmtp_queue_set_limits(&kn->queue, &cfg.limits);
 	ksmtp_client_put(ksmtp_net_set_client(kn, client));
 	mutex_unlock(&kn->lock);
+	/* Outside the mutex: a listener reads the configuration back. */
+	ksmtp_event_config(kn->cfg.c.kc_net);
 	return 0;
 
 refuse:
@@ -214,6 +218,8 @@ static void send_end(struct ksmtp_send *s, bool tell)
 	spin_lock(&kn->sends_lock);
 	list_del(&s->node);
 	spin_unlock(&kn->sends_lock);
+	if (tell && s->res.kr_err)
+		ksmtp_log_failure("sent mail", s->id, &s->res);
 	if (tell)
 		s->done(s->arg, s->id, &s->res);
 	send_free(s);
@@ -483,6 +489,7 @@ static int __net_init ksmtp_net_setup(struct net *net)
 	spin_lock_init(&kn->client_lock);
 	ksmtp_stats_init(&kn->stats);
 	kn->cfg.c.kc_net = net;
+	ksmtp_klog_default_cfg(&kn->cfg.klog);
 	ksmtp_queue_init(&kn->queue, net, &kn->stats);
 	ksmtp_sessions_init(&kn->sends);
 	spin_lock_init(&kn->sends_lock);

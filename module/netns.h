@@ -23,6 +23,44 @@
 #define KSMTP_SENDS_MAX		64
 
 /**
+ * struct ksmtp_klog_cfg - the kernel-log reporter's configuration
+ * @enable: on (the initial namespace only)
+ * @level: lines of this log level or more severe start a report too;
+ *	KSMTP_KLOG_LEVEL_PATTERNS: only the lines that start a fault report
+ * @context: lines before the first one that go with it
+ * @window_ms: the lines that follow within this time join the report
+ * @per_hour: reports mailed per hour at most
+ */
+struct ksmtp_klog_cfg {
+	bool enable;
+	unsigned int level;
+	unsigned int context;
+	unsigned int window_ms;
+	unsigned int per_hour;
+};
+
+/* KSMTP_A_CFG_KLOG_LEVEL's "no level, the fault patterns only" */
+#define KSMTP_KLOG_LEVEL_PATTERNS	8
+/* KSMTP_A_CFG_KLOG_CONTEXT's highest */
+#define KSMTP_KLOG_CONTEXT_MAX		32
+
+/**
+ * ksmtp_klog_default_cfg() - the reporter's defaults (the uAPI's)
+ * @k: set to them
+ *
+ * Context: any.
+ */
+static inline void ksmtp_klog_default_cfg(struct ksmtp_klog_cfg *k)
+{
+	*k = (struct ksmtp_klog_cfg){
+		.level = KSMTP_KLOG_LEVEL_PATTERNS,
+		.context = 8,
+		.window_ms = 5000,
+		.per_hour = 6,
+	};
+}
+
+/**
  * struct ksmtp_net_cfg - a namespace's configuration
  * @c: the client's part; its strings are owned (NULL: never set). At most
  *	one of the server's address and name is set.
@@ -30,6 +68,7 @@
  * @limits: the queue's
  * @send_gid: the group whose members may send without CAP_NET_ADMIN
  * @send_gid_set: @send_gid is set (else no such group)
+ * @klog: the kernel-log reporter's (used in the initial namespace only)
  */
 struct ksmtp_net_cfg {
 	struct ksmtp_config c;
@@ -37,6 +76,7 @@ struct ksmtp_net_cfg {
 	struct ksmtp_queue_limits limits;
 	kgid_t send_gid;
 	bool send_gid_set;
+	struct ksmtp_klog_cfg klog;
 };
 
 /**

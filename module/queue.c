@@ -29,6 +29,7 @@
 #include "encode.h"
 #include "events.h"
 #include "queue.h"
+#include "trace.h"
 
 #define KSMTP_BATCH	32
 /* Mails due this close together go in one session. */
@@ -323,6 +324,7 @@ static void event(struct ksmtp_queue *q, enum ksmtp_event_type type,
 {
 	struct ksmtp_qinfo i;
 
+	trace_ksmtp_queue_event(m->id, type, end, m->attempts, res ? res->kr_err : 0);
 	qinfo(m, next_ms, res, &i);
 	ksmtp_event_mail(q->net, type, end, &i);
 }
@@ -334,6 +336,8 @@ static void end_mail(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 	unsigned long flags;
 
 	event(q, KSMTP_EV_END, m, end, res, 0);
+	if (end != KSMTP_END_SENT)
+		ksmtp_log_failure("queued mail", m->id, res);
 	if (m->done)
 		m->done(m->data, m->id, end, res);
 	if (end == KSMTP_END_EXPIRED)

@@ -28,6 +28,7 @@
 
 #include "client.h"
 #include "session.h"
+#include "trace.h"
 #include "reply.h"
 #include "caps.h"
 #include "auth.h"
@@ -80,6 +81,13 @@ struct ksmtp_conn {
 	char domain[KSMTP_DOMAIN_MAX + 1];
 	char *chunk;
 };
+
+/* The session enters @phase (traced: ksmtp:ksmtp_session_phase). */
+static void set_phase(struct ksmtp_conn *s, enum ksmtp_phase phase)
+{
+	s->phase = phase;
+	trace_ksmtp_session_phase(s, phase);
+}
 
 static bool err_transient(int err)
 {
@@ -732,12 +740,12 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 	int n, err;
 
 	s->refused = 0;
-	s->phase = KSMTP_PHASE_MAIL;
+	set_phase(s, KSMTP_PHASE_MAIL);
 	if (!(s->caps.flags & KSMTP_CAP_PIPELINING)) {
 		err = ks_expect(s, 250, 0, "MAIL FROM:<%s>%s", from, params);
 		if (err)
 			return err;
-		s->phase = KSMTP_PHASE_RCPT;
+		set_phase(s, KSMTP_PHASE_RCPT);
 		for (p = s->mail->km_rcpt; *p;) {
 			if (!ksmtp_rcpt_next(&p, addr))
 				continue;
@@ -750,7 +758,7 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 		}
 		if (!accepted)
 			return fail_reply_of(s, &s->refusal);
-		s->phase = KSMTP_PHASE_DATA;
+		set_phase(s, KSMTP_PHASE_DATA);
 		return ks_expect(s, 354, 0, "DATA");
 	}
 
@@ -779,21 +787,21 @@ static int ks_envelope(struct ksmtp_conn *s, const char *params)
 		return fail(s, err, NULL);
 	if (s->reply.code != 250)
 		fail_reply(s);
-	s->phase = KSMTP_PHASE_RCPT;
+	set_phase(s, KSMTP_PHASE_RCPT);
 	while (i--) {
 		err = ks_recv(s, t);
 		if (err)
 			return fail(s, err, NULL);
 		rcpt_reply(s, &accepted);
 	}
-	s->phase = KSMTP_PHASE_DATA;
+	set_phase(s, KSMTP_PHASE_DATA);
 	err = ks_recv(s, t);
 	if (err)
 		return fail(s, err, NULL);
 	if (!accepted && !s->res->kr_err) {
-		s->phase = KSMTP_PHASE_RCPT;
+		set_phase(s, KSMTP_PHASE_RCPT);
 		fail_reply_of(s, &s->refusal);
-		s->phase = KSMTP_PHASE_DATA;
+		set_phase(s, KSMTP_PHASE_DATA);
 	}
 	if (s->reply.code != 354)
 		return s->res->kr_err ?: fail_reply(s);
@@ -865,7 +873,7 @@ static int ks_message(struct ksmtp_conn *s)
 	char *hdr;
 	int err;
 
-	s->phase = KSMTP_PHASE_MAIL;
+	set_phase(s, KSMTP_PHASE_MAIL);
 	if (utf8 && !(s->caps.flags & KSMTP_CAP_SMTPUTF8))
 		return fail(s, -EINVAL,
 			    "non-ASCII address and the server does not offer SMTPUTF8");
@@ -907,7 +915,7 @@ static int ks_message(struct ksmtp_conn *s)
 		goto out;
 
 	/* One deadline for the whole message, however slowly it is read. */
-	s->phase = KSMTP_PHASE_MESSAGE;
+	set_phase(s, KSMTP_PHASE_MESSAGE);
 	err = ks_out_of_step(s);
 	if (err)
 		goto out;
@@ -951,7 +959,7 @@ static int ks_handshake(struct ksmtp_conn *s)
 	struct ksmtp_tls_req *req = &s->tls;
 	int err;
 
-	s->phase = KSMTP_PHASE_TLS;
+	set_phase(s, KSMTP_PHASE_TLS);
 	req->net = s->net;
 	req->sock = s->sock;
 	req->name = cfg->kc_tls_name;
@@ -971,7 +979,7 @@ static int ks_starttls(struct ksmtp_conn *s)
 {
 	int err;
 
-	s->phase = KSMTP_PHASE_TLS;
+	set_phase(s, KSMTP_PHASE_TLS);
 	if (!(s->caps.flags & KSMTP_CAP_STARTTLS))
 		return fail(s, -EPROTONOSUPPORT,
 			    "server does not offer STARTTLS, which is required");
@@ -988,7 +996,7 @@ static int ks_starttls(struct ksmtp_conn *s)
 	if (err)
 		return err;
 	/* ks_greet() forgets what the server offered in cleartext. */
-	s->phase = KSMTP_PHASE_EHLO;
+	set_phase(s, KSMTP_PHASE_EHLO);
 	return ks_greet(s);
 }
 
@@ -996,7 +1004,7 @@ static int ks_open(struct ksmtp_conn *s)
 {
 	int err;
 
-	s->phase = KSMTP_PHASE_CONNECT;
+	set_phase(s, KSMTP_PHASE_CONNECT);
 	err = ks_connect(s);
 	if (err)
 		return err;
@@ -1007,14 +1015,14 @@ static int ks_open(struct ksmtp_conn *s)
 			return err;
 	}
 
-	s->phase = KSMTP_PHASE_GREETING;
+	set_phase(s, KSMTP_PHASE_GREETING);
 	err = ks_recv(s, s->cfg->kc_timeouts.kt_greeting_ms);
 	if (err)
 		return fail(s, err, NULL);
 	if (s->reply.code != 220)
 		return fail_reply(s);
 
-	s->phase = KSMTP_PHASE_EHLO;
+	set_phase(s, KSMTP_PHASE_EHLO);
 	err = ks_greet(s);
 	if (err)
 		return err;
@@ -1025,7 +1033,7 @@ static int ks_open(struct ksmtp_conn *s)
 			return err;
 	}
 
-	s->phase = KSMTP_PHASE_AUTH;
+	set_phase(s, KSMTP_PHASE_AUTH);
 	return ks_auth(s);
 }
 
@@ -1263,7 +1271,7 @@ bool ksmtp_conn_ready(struct ksmtp_conn *s)
 	if (s->need_rset && s->usable) {
 		memset(&rset, 0, sizeof(rset));
 		s->res = &rset;
-		s->phase = KSMTP_PHASE_MAIL;
+		set_phase(s, KSMTP_PHASE_MAIL);
 		if (ks_cmd(s, "RSET") || s->reply.code != 250)
 			s->usable = false;
 		s->res = NULL;	/* the next mail brings its own */
@@ -1308,9 +1316,10 @@ int ksmtp_conn_mail(struct ksmtp_conn *s, const struct ksmtp_mail *mail,
 		strscpy(res->kr_tls, s->tls.info, sizeof(res->kr_tls));
 	s->res = res;
 	s->mail = mail;
-	s->phase = KSMTP_PHASE_NONE;
+	set_phase(s, KSMTP_PHASE_NONE);
 	err = ks_message(s);
 	s->need_rset = err && s->usable;
+	trace_ksmtp_session_end(s, res);
 	return err;
 }
 
@@ -1348,7 +1357,7 @@ void ksmtp_conn_close(struct ksmtp_conn *s)
 		 */
 		s->res = &quit;
 		memset(&quit, 0, sizeof(quit));
-		s->phase = KSMTP_PHASE_QUIT;
+		set_phase(s, KSMTP_PHASE_QUIT);
 		ks_cmd(s, "QUIT");
 	}
 	if (s->reg) {
@@ -1404,8 +1413,10 @@ int ksmtp_session_run(struct ksmtp_client *client,
 	if (err)
 		return err;
 	s = ksmtp_conn_open(client, reg, res);
-	if (IS_ERR(s))
+	if (IS_ERR(s)) {
+		trace_ksmtp_session_end(NULL, res);
 		return PTR_ERR(s);
+	}
 	err = ksmtp_conn_mail(s, mail, res);
 	ksmtp_conn_close(s);
 	return err;

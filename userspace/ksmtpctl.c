@@ -89,6 +89,11 @@ static const char * const cfg_names[KSMTP_A_CFG_MAX + 1] = {
 	[KSMTP_A_CFG_AUTH_CLEARTEXT] = "auth-cleartext",
 	[KSMTP_A_CFG_REPLACE] = "replace",
 	[KSMTP_A_CFG_SEND_GID] = "send-group",
+	[KSMTP_A_CFG_KLOG] = "klog",
+	[KSMTP_A_CFG_KLOG_LEVEL] = "klog-level",
+	[KSMTP_A_CFG_KLOG_CONTEXT] = "klog-context",
+	[KSMTP_A_CFG_KLOG_WINDOW_MS] = "klog-window-ms",
+	[KSMTP_A_CFG_KLOG_PER_HOUR] = "klog-per-hour",
 };
 
 static const char * const mail_names[KSMTP_A_MAIL_MAX + 1] = {
@@ -757,6 +762,11 @@ static const struct cfg_key {
 	{ "retry-base-ms", KEY_U32, KSMTP_A_CFG_RETRY_BASE_MS },
 	{ "coalesce-ms", KEY_U32, KSMTP_A_CFG_COALESCE_MS },
 	{ "send-group", KEY_U32, KSMTP_A_CFG_SEND_GID },
+	{ "klog", KEY_BOOL, KSMTP_A_CFG_KLOG },
+	{ "klog-level", KEY_U32, KSMTP_A_CFG_KLOG_LEVEL },
+	{ "klog-context", KEY_U32, KSMTP_A_CFG_KLOG_CONTEXT },
+	{ "klog-window-ms", KEY_U32, KSMTP_A_CFG_KLOG_WINDOW_MS },
+	{ "klog-per-hour", KEY_U32, KSMTP_A_CFG_KLOG_PER_HOUR },
 };
 
 struct setting {
@@ -1067,6 +1077,15 @@ static const char set_help[] =
 	"  retry-max N, retry-age SECONDS, retry-base-ms MS   transient failures are\n"
 	"                            retried, the delay doubling with jitter\n"
 	"  coalesce-ms MS            identical mails within MS become one with a count\n"
+	"The kernel-log reporter (initial namespace only): kernel faults mailed to rcpt:\n"
+	"  klog on|off               report oopses, BUGs, WARNINGs, hung tasks, lockups,\n"
+	"                            OOM kills (off by default)\n"
+	"  klog-level N              lines of level N (0 emerg .. 7 debug) or more severe\n"
+	"                            start a report too; 8: the fault lines only (8)\n"
+	"  klog-context N            lines before the first one (8, at most 32)\n"
+	"  klog-window-ms MS         the lines that follow within MS join it (5000)\n"
+	"  klog-per-hour N           reports mailed per hour at most (6); the next one\n"
+	"                            says how many were suppressed\n"
 	"The password is never taken from the command line. A whole configuration\n"
 	"from a file: ksmtpctl setconf (see ksmtpctl(8)).\n";
 
@@ -1465,7 +1484,7 @@ static bool flag(struct nlattr *a)
 
 static void show_json(struct nlattr **cfg, const char *server, uint32_t auth, uint32_t tls)
 {
-	struct json_object *o = jobj(), *t = jobj(), *q = jobj();
+	struct json_object *o = jobj(), *t = jobj(), *q = jobj(), *k = jobj();
 	size_t i;
 
 	jset(o, "configured", jbool(flag(cfg[KSMTP_A_CFG_CONFIGURED])));
@@ -1499,6 +1518,12 @@ static void show_json(struct nlattr **cfg, const char *server, uint32_t auth, ui
 		jset(o, "send_group", ju64(nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID])));
 	else
 		jset(o, "send_group", NULL);
+	jset(k, "on", jbool(flag(cfg[KSMTP_A_CFG_KLOG])));
+	jset(k, "level", ju64(u32_or0(cfg[KSMTP_A_CFG_KLOG_LEVEL])));
+	jset(k, "context", ju64(u32_or0(cfg[KSMTP_A_CFG_KLOG_CONTEXT])));
+	jset(k, "window_ms", ju64(u32_or0(cfg[KSMTP_A_CFG_KLOG_WINDOW_MS])));
+	jset(k, "per_hour", ju64(u32_or0(cfg[KSMTP_A_CFG_KLOG_PER_HOUR])));
+	jset(o, "klog", k);
 	jprint(stdout, o);
 }
 
@@ -1558,6 +1583,14 @@ static int cmd_show(int argc, char **argv)
 	if (cfg[KSMTP_A_CFG_SEND_GID] && nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]) != UINT32_MAX)
 		printf("send-group: %u (may send without CAP_NET_ADMIN)\n",
 		       nla_get_u32(cfg[KSMTP_A_CFG_SEND_GID]));
+	if (flag(cfg[KSMTP_A_CFG_KLOG]))
+		printf("klog:       on, level %u, %u lines of context, window %u ms, "
+		       "at most %u reports per hour\n",
+		       u32_or0(cfg[KSMTP_A_CFG_KLOG_LEVEL]), u32_or0(cfg[KSMTP_A_CFG_KLOG_CONTEXT]),
+		       u32_or0(cfg[KSMTP_A_CFG_KLOG_WINDOW_MS]),
+		       u32_or0(cfg[KSMTP_A_CFG_KLOG_PER_HOUR]));
+	else
+		printf("klog:       off\n");
 	rq_free(&rq);
 	return 0;
 }

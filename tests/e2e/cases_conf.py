@@ -82,7 +82,9 @@ def test_conf_setconf_applies_and_showconf_prints():
         "auth-cleartext = on\ntimeout-connect = 60000\ntimeout-greeting = 10000\n"
         "timeout-command = 10000\ntimeout-data-block = 180000\ntimeout-final-dot = 20000\n"
         "queue-max = 100\nqueue-bytes = 16777216\nretry-max = 10\nretry-age = 86400\n"
-        "retry-base-ms = 30000\ncoalesce-ms = 0\n" % (PORT_AUTH4, FROM, USER, pw)), out
+        "retry-base-ms = 30000\ncoalesce-ms = 0\nklog = off\nklog-level = 8\n"
+        "klog-context = 8\nklog-window-ms = 5000\nklog-per-hour = 6\n"
+        % (PORT_AUTH4, FROM, USER, pw)), out
     assert PASSWORD not in out
     # the password came from the file, its newline off: the server takes it
     p = ctl("send", "subject", "from setconf", stdin=b"configured from a file\n")

@@ -104,6 +104,20 @@
  *                  (the password and the server included), in the same
  *                  atomic step; without a server, the namespace is no
  *                  longer configured. 0: as if absent. Never reported.
+ *   KLOG:          u8, 0 or 1: the kernel-log reporter: kernel faults are
+ *                  mailed to RCPT through the queue. Initial network
+ *                  namespace only (elsewhere 1 is refused). Off by default.
+ *   KLOG_LEVEL:    u32, 0..8: besides the lines that start a fault report
+ *                  (an oops, BUG, WARNING, hung task, soft or hard lockup,
+ *                  RCU stall, OOM kill, panic), any line of this log level
+ *                  or more severe (0 emerg .. 7 debug) starts a report;
+ *                  8: those lines only (8).
+ *   KLOG_CONTEXT:  u32, lines before the first line that go with it, 0..32 (8).
+ *   KLOG_WINDOW_MS: u32, the lines that follow within this time go into the
+ *                  same report (one oops, one mail), 0..600000 (5000).
+ *   KLOG_PER_HOUR: u32, reports mailed per hour at most, 1..3600 (6); the
+ *                  lines that would have started others are counted and
+ *                  said in the next one. A new value starts a new hour.
  *
  * KSMTP_CMD_CONFIG_GET: allowed to all; no attributes. Answers KSMTP_A_CONFIG
  *   with the attributes above except PASSWORD and REPLACE, and of the
@@ -441,6 +455,12 @@ enum ksmtp_a_cfg {
 	KSMTP_A_CFG_REPLACE,
 	/* #12 B: the group that may send */
 	KSMTP_A_CFG_SEND_GID,
+	/* the kernel-log reporter (#12 part A) */
+	KSMTP_A_CFG_KLOG,
+	KSMTP_A_CFG_KLOG_LEVEL,
+	KSMTP_A_CFG_KLOG_CONTEXT,
+	KSMTP_A_CFG_KLOG_WINDOW_MS,
+	KSMTP_A_CFG_KLOG_PER_HOUR,
 
 	__KSMTP_A_CFG_MAX,
 	KSMTP_A_CFG_MAX = __KSMTP_A_CFG_MAX - 1
