@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the debug guest (tests/kunit/run.sh --atomic, through
-# tests/vm/run.sh): load the ksmtp.ko built with KSMTP_KUNIT=1, whose KUnit
-# suites run as it loads, under the debug kernel's DEBUG_ATOMIC_SLEEP,
+# tests/vm/run.sh): load the ksmtp.ko built with KSMTP_KUNIT=1 and run its
+# KUnit suites, under the debug kernel's DEBUG_ATOMIC_SLEEP,
 # preemption, KASAN, lockdep and kmemleak. Leaves in $KSMTP_RESULTS:
 #   ktap            the kernel's log from the load on (the suites' KTAP)
 #   dmesg           the whole kernel log, at the end
@@ -24,7 +24,15 @@ depmod -a
 dmesg -n 1
 before=$(dmesg | wc -l)
 rc=0
-modprobe ksmtp || { echo "kunit-atomic: modprobe ksmtp failed" | tee -a "$report"; rc=1; }
+# The suites run once ksmtp is initialized, when the parameter is written
+# (module/tests/kunit_module.c); the write returns when they are done.
+if ! modprobe ksmtp; then
+	echo "kunit-atomic: modprobe ksmtp failed" | tee -a "$report"
+	rc=1
+elif ! echo 1 > /sys/module/ksmtp/parameters/kunit_run; then
+	echo "kunit-atomic: cannot run the suites (kunit_run)" | tee -a "$report"
+	rc=1
+fi
 dmesg --notime | tail -n +"$((before + 1))" > "$res/ktap"
 
 leaks() {	# leaks WHEN: scan twice, 6 s apart; print and forget what was found
