@@ -1,18 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The other side of the TLS compile-time switch: build the module against
-# Debian's newer kernel line (linux-headers-6.12-amd64 in bookworm, resolved
-# through its meta package), which has net/handshake. There module/Kbuild
-# picks tls_handshake.c (tlshd) instead of tls.c (ksmtp-tlsd). Built only:
-# bookworm has no tlshd to run it with. Prints "compat: N passed, N failed".
+# Debian's newer kernel line (6.12 in bookworm: its headers, without its
+# kernel, from tests/headers-6.12.sh, which tests/deps.sh set up), which has
+# net/handshake. There module/Kbuild picks tls_handshake.c (tlshd) instead
+# of tls.c (ksmtp-tlsd). Built only: bookworm has no tlshd to run it with. Prints "compat: N passed, N failed".
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-meta=linux-headers-6.12-amd64
-dep=$(dpkg-query -W -f='${Depends}' "$meta" 2>/dev/null || true)
-abi=$(printf '%s\n' "$dep" | tr ',' '\n' | sed -n 's/^ *linux-headers-\([0-9][^ ]*-amd64\).*/\1/p' | head -n1)
-kdir=/usr/src/linux-headers-$abi
-if [ -z "$abi" ] || [ ! -d "$kdir" ]; then
-	echo "compat: $meta is not installed (tests/deps.sh installs it)"
+kdir=$("$repo/tests/headers-6.12.sh")
+abi=${kdir##*/linux-headers-}
+if [ -z "$kdir" ] || [ ! -f "$kdir/.config" ]; then
+	echo "compat: Debian's 6.12 headers are missing (tests/deps.sh sets them up)"
 	echo "compat: 0 passed, 1 failed"
 	exit 1
 fi

@@ -7,7 +7,6 @@ pkgs=(
 	make gcc libc6-dev perl python3 bc bison flex libelf-dev libssl-dev sparse
 	xz-utils cpio kmod iproute2 util-linux pkg-config
 	linux-headers-amd64 linux-source-6.1
-	linux-headers-6.12-amd64
 	linux-source-6.12 python3-yaml python3-jsonschema
 	libnl-3-dev libnl-genl-3-dev libgnutls28-dev libjson-c-dev strace bash-completion
 	qemu-system-x86 busybox-static
@@ -41,3 +40,24 @@ if [ ! -d "/usr/src/linux-headers-$kabi" ]; then
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "linux-headers-$kabi"
 fi
+# Debian's 6.12 headers (tests/compat.sh), without the 6.12 kernel image
+# that the versioned headers package depends on: its other dependencies
+# here, the package itself unpacked into the cache (tests/headers-6.12.sh).
+h612=$(dirname "$0")/headers-6.12.sh
+if ! p612=$("$h612" --packages); then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -q
+	p612=$("$h612" --packages)
+fi
+missing=()
+for p in $p612; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+"$h612" > /dev/null

@@ -7,15 +7,18 @@
 # (tests/install.sh, with systemd-analyze verify), the contrib/ Yocto and
 # Buildroot checks (tests/contrib.sh), cross builds for arm64 and armhf
 # (tests/cross.sh), the Debian packages built, linted, DKMS-built and
-# installed in a guest (tests/pkg.sh), the queue suite again on x86_64 with
-# DEBUG_ATOMIC_SLEEP, and the end-to-end tests in a guest, on Debian's
-# kernel and again on a debug kernel built from its linux-source-6.1
-# (KASAN, lockdep, kmemleak: any report fails). The last line is
+# installed in a guest (tests/pkg.sh), and the end-to-end tests in a guest,
+# on Debian's kernel and again on a debug kernel built from its
+# linux-source-6.1 (KASAN, lockdep, kmemleak, DEBUG_ATOMIC_SLEEP with
+# preemption: any report fails), where the KUnit suites run again too. The
+# debug kernel, the longest chain, is built in the background from the
+# start (tests/vm/debug-kernel.sh, its own lock), while the other steps run
+# one after the other; the two steps that boot it wait for it. The last line is
 # "N passed, N failed": the cases and checks of every step; a failed build
 # or checkpatch, or a step that printed no count, is one more failure.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 passed=0 failed=0
 
 count() {	# count LABEL LOGFILE: add the "LABEL: N passed, N failed" line
@@ -31,15 +34,32 @@ count() {	# count LABEL LOGFILE: add the "LABEL: N passed, N failed" line
 }
 
 step() {	# step NAME CMD...: run, keeping the log
-	local log=$logs/$1.log
+	local log=$logs/$1.log name=$1 t=$SECONDS rc
 	shift
 	echo "== $*"
 	"$@" 2>&1 | tee "$log"
-	return "${PIPESTATUS[0]}"
+	rc=${PIPESTATUS[0]}
+	echo "-- $name: $((SECONDS - t)) s"
+	return "$rc"
 }
 
+# The background build: ended with run-all.sh (its own process group).
+bg=
+# shellcheck disable=SC2317 # (the EXIT trap)
+stop_bg() {
+	[ -z "$bg" ] || kill -TERM -- "-$bg" 2>/dev/null
+}
+trap stop_bg EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 logs=$(mktemp -d /tmp/ksmtp-test.XXXXXX)
+start=$SECONDS
 step deps tests/deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+echo "== tests/vm/debug-kernel.sh in the background (log: $logs/debug-kernel.log)"
+setsid tests/vm/debug-kernel.sh > "$logs/debug-kernel.log" 2>&1 < /dev/null &
+bg=$!
+bg_start=$SECONDS
 kabi=$(tests/vm/kabi.sh)
 if ! step build make module userspace KDIR="/usr/src/linux-headers-$kabi"; then
 	failed=$((failed + 1))
@@ -59,12 +79,24 @@ step pkg tests/pkg.sh
 count pkg "$logs/pkg.log"
 step kunit tests/kunit/run.sh
 count kunit "$logs/kunit.log"
-step kunit-atomic tests/kunit/run.sh --atomic
-count kunit-atomic "$logs/kunit-atomic.log"
 step e2e tests/e2e/run.sh
 count e2e "$logs/e2e.log"
+# The debug kernel: if its build failed, the two steps below try again and
+# fail with their own count.
+echo "== waiting for tests/vm/debug-kernel.sh"
+wait "$bg"
+bg_rc=$?
+bg=
+cat "$logs/debug-kernel.log"
+echo "-- debug-kernel: exit $bg_rc, $((SECONDS - bg_start)) s"
+# The directory it printed, last: kunit-atomic boots it as it is.
+dk=$(tail -n 1 "$logs/debug-kernel.log")
+[ "$bg_rc" -eq 0 ] && [ -d "$dk" ] || dk=
+KSMTP_VM_DEBUG=$dk step kunit-atomic tests/kunit/run.sh --atomic
+count kunit-atomic "$logs/kunit-atomic.log"
 step e2e-debug tests/e2e/run.sh --debug
 count e2e-debug "$logs/e2e-debug.log"
 echo "logs: $logs"
+echo "-- all steps: $((SECONDS - start)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
