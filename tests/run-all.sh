@@ -89,12 +89,12 @@ bg_rc=$?
 bg=
 cat "$logs/debug-kernel.log"
 echo "-- debug-kernel: exit $bg_rc, $((SECONDS - bg_start)) s"
-# The directory it printed, last: kunit-atomic boots it as it is.
+# The directory it printed, last: kunit-atomic and e2e-debug boot it as it is.
 dk=$(tail -n 1 "$logs/debug-kernel.log")
 [ "$bg_rc" -eq 0 ] && [ -d "$dk" ] || dk=
 KSMTP_VM_DEBUG=$dk step kunit-atomic tests/kunit/run.sh --atomic
 count kunit-atomic "$logs/kunit-atomic.log"
-step e2e-debug tests/e2e/run.sh --debug
+KSMTP_VM_DEBUG=$dk step e2e-debug tests/e2e/run.sh --debug
 count e2e-debug "$logs/e2e-debug.log"
 echo "logs: $logs"
 echo "-- all steps: $((SECONDS - start)) s"

@@ -33,6 +33,9 @@ if [ -n "${KSMTP_VM_DEBUG:-}" ]; then
 	# host, hits ACPICA's 30 s loop timeout, leaving 9p without an IRQ:
 	# route PCI interrupts from the BIOS's table instead.
 	extra=" acpi=noirq"
+	# A loaded host can stall the vCPU while the kernel checks the
+	# IO-APIC timer ("IO-APIC + timer doesn't work!", a panic at boot).
+	extra="$extra no_timer_check"
 else
 	kabi=${KABI:-$("$repo/tests/vm/kabi.sh")}
 	dir=$("$repo/tests/vm/prepare.sh")
@@ -41,6 +44,9 @@ else
 	mem=2048
 	extra=
 fi
+# KSMTP_VM_MEM: the guest's memory in MiB, when a run needs less (kmemleak
+# scans all of it: tests/kunit/run.sh --atomic).
+mem=${KSMTP_VM_MEM:-$mem}
 res=${KSMTP_RESULTS_DIR:-$(mktemp -d /tmp/ksmtp-vm.XXXXXX)}
 mkdir -p "$res"
 rm -f "$res/rc"
