@@ -245,11 +245,13 @@ def test_sendmail_mdadm_monitor_test():
     "/usr/sbin/sendmail -t" (the guest's, pointed at ksmtpctl for the case)
     and writes its From, To and Subject and the body with /proc/mdstat.
     The stock kernel has md as modules; the debug kernel has no md and no
-    loop: there the case fails saying so (md is missing), it does not pass."""
+    loop: there the case is skipped (said, not counted), never passed."""
     configure(port=PORT_OPEN, auth="none", user="")
     host = socket.gethostname()
     subprocess.run(["modprobe", "loop"], capture_output=True)
     r = subprocess.run(["modprobe", "raid1"], capture_output=True, text=True)
+    if r.returncode and os.uname().release.endswith("-ksmtp-debug"):
+        raise NotHere("the debug kernel has no md (Debian's kernel runs this case)")
     assert r.returncode == 0, "no md raid1 in this kernel: %s" % r.stderr
     d = tempfile.mkdtemp()
     loops, saved = [], "/usr/sbin/sendmail.ksmtp-test-saved"

@@ -1565,6 +1565,16 @@ def test_ynl_cli_config_get_and_send():
     assert REC4.mails == [], REC4.mails
 
 
+class NotHere(Exception):
+    """Raised by a case whose subject this kernel lacks by design (the debug
+    kernel has no md, for one): said as "skip - NAME: why", not counted."""
+
+
+# Cases that must run last: an oops switches lockdep off for the rest of
+# the boot, so the oops case comes after every other.
+RUN_LAST = ("test_klog_oops_in_kthread_one_mail",)
+
+
 # More cases, one file per subject (cases_*.py): each is read into this
 # module, so that its cases use the helpers above as their own and run
 # with the others (KSMTP_E2E_ONLY names them the same way).
@@ -1588,6 +1598,7 @@ def main():
     ci, RECIMPL = start_server("127.0.0.1", PORT_IMPLICIT, USER, PASSWORD, tls="implicit",
                                cert=cert)
     tests = [(n, f) for n, f in globals().items() if n.startswith("test_") and callable(f)]
+    tests.sort(key=lambda t: t[0] in RUN_LAST)
     passed = failed = 0
     for name, fn in tests:
         if only and name not in only:
@@ -1598,6 +1609,8 @@ def main():
             fn()
             passed += 1
             print("ok - %s" % name, flush=True)
+        except NotHere as e:
+            print("skip - %s: %s" % (name, e), flush=True)
         except Exception:
             failed += 1
             print("not ok - %s" % name, flush=True)
