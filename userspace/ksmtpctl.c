@@ -582,7 +582,8 @@ static void transact_until(struct request *rq, bool (*more)(struct request *rq))
 	attr = bad_name(rq);
 	die("kernel refused: %s%s%s%s%s", rq->errmsg,
 	    attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "",
-	    rq->err == -EPERM ? " (this needs CAP_NET_ADMIN)" : "");
+	    rq->err == -EPERM && !strstr(rq->errmsg, "CAP_NET_ADMIN") ?
+	    " (this needs CAP_NET_ADMIN)" : "");
 }
 
 static void transact(struct request *rq)

@@ -510,7 +510,7 @@ def test_container_root_may_read_but_not_configure():
     first = out.splitlines()[0]
     assert json.loads(first)["configured"] is False, out
     assert "set=1" in out and "send=1" in out, out
-    assert err.count("CAP_NET_ADMIN") == 2, err
+    assert err.count("CAP_NET_ADMIN") == 2, (out, err)
     assert show() == before
 
 
