@@ -192,17 +192,19 @@ def boot2():
 def boot3():
     def again():
         ramoops()
-        assert records() == [], "a record came back after the reboot: %s" % records()
+        before = records()
         ksmtp()
         ctl, rec = start_server("127.0.0.1", PORT)
         try:
             t.configure(port=PORT, auth="none", user="")
             p = t.ctl("pstore", check=False)
             time.sleep(3)
-            assert rec.mails == [], "mailed again: %r" % rec.mails
+            assert rec.mails == [], "mailed again (records after the reboot: %s): %r" % (
+                before, [m["content"][:300] for m in rec.mails])
         finally:
             ctl.stop()
         assert (p.returncode, p.stdout, p.stderr) == (0, b"", b""), p
+        assert before == [] and records() == [], "records: %s, then %s" % (before, records())
 
     result("pstore_panic_not_mailed_again_after_reboot", again)
     result("pstore_panic_no_kernel_report_boot3", no_kernel_reports)
