@@ -209,7 +209,7 @@ def test_pstore_command_mails_and_removes():
     """ksmtpctl pstore over records named as pstore names them: one mail
     per record (subject: host, kind, the panic line), each removed once
     the server took it; a record whose mail failed stays. (The real
-    ramoops round trip across a reboot is not in this suite.)"""
+    ramoops round trip across a panic and two reboots: tests/e2e/panic.sh.)"""
     configure(port=PORT_OPEN, auth="none", user="")
     d = tempfile.mkdtemp()
     rec = (b"Panic#1 Part1\n<6>[   12.5] sysrq: Trigger a crash\n"

@@ -14,6 +14,11 @@
 # -r); KSMTP_VM_DEBUG=1 builds or refreshes it first, a directory (what
 # debug-kernel.sh printed) is used as it is. KSMTP_REPO, if set, is the
 # checkout the guest runs from (a copy built for that kernel).
+# KSMTP_VM_REBOOT=1: a guest that reboots (tests/e2e/panic.sh): no
+# -no-reboot, panic=1, and 1 MiB of RAM at KSMTP_RAMOOPS_ADDR (0x7f000000)
+# reserved (memmap=) for ramoops, which QEMU keeps across the reset; the
+# script runs again on each boot and must end it by itself (the timeout
+# still applies).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -47,6 +52,14 @@ fi
 # KSMTP_VM_MEM: the guest's memory in MiB, when a run needs less (kmemleak
 # scans all of it: tests/kunit/run.sh --atomic).
 mem=${KSMTP_VM_MEM:-$mem}
+noreboot=-no-reboot
+panic=-1
+ramoops=${KSMTP_RAMOOPS_ADDR:-0x7f000000}
+if [ -n "${KSMTP_VM_REBOOT:-}" ]; then
+	noreboot=
+	panic=1
+	extra="$extra memmap=1M\$$ramoops"
+fi
 res=${KSMTP_RESULTS_DIR:-$(mktemp -d /tmp/ksmtp-vm.XXXXXX)}
 mkdir -p "$res"
 rm -f "$res/rc"
@@ -56,14 +69,15 @@ KSMTP_KABI=$kabi
 KSMTP_MODDIR=$moddir
 KSMTP_SCRIPT=$script
 KSMTP_REPO=${KSMTP_REPO:-$repo}
+KSMTP_RAMOOPS_ADDR=$ramoops
 ENV
 
 set +e
 timeout --foreground -k 10 "$limit" qemu-system-x86_64 -M pc -accel tcg -cpu max \
-	-smp 2 -m "$mem" -nographic -no-reboot -nic none -monitor none \
+	-smp 2 -m "$mem" -nographic $noreboot -nic none -monitor none \
 	-serial "file:$log" \
 	-kernel "$kernel" -initrd "$dir/initramfs.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 mitigations=off$extra" \
+	-append "console=ttyS0 panic=$panic oops=panic loglevel=4 mitigations=off$extra" \
 	-fsdev "local,id=hostroot,path=/,readonly=on,security_model=none,multidevs=remap" \
 	-device "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot" \
 	-fsdev "local,id=results,path=$res,security_model=none" \
