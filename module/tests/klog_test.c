@@ -287,6 +287,36 @@ static void body_bound(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, s->body + 32 * 1001, notes);
 }
 
+/* Review: a body filled to exactly KSMTP_KLOG_BODY_MAX octets; the next
+ * line must be left out (counted), not written past the body's room:
+ * add_line()'s "KSMTP_KLOG_BODY_MAX - 1 - c->len" wraps when c->len is
+ * KSMTP_KLOG_BODY_MAX.
+ */
+static void body_exactly_full(struct kunit *test)
+{
+	struct seen *s;
+	struct ksmtp_klog_core *c = core(test, &s, 0, 1000, 6);
+	char *line = kunit_kzalloc(test, 1001, GFP_KERNEL);
+	unsigned int i;
+	size_t left;
+
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	feed(c, "BUG: x", MS(1));
+	memset(line, 'y', 1000);
+	for (i = 0; i < 32; i++)
+		feed(c, line, MS(2));
+	left = KSMTP_KLOG_BODY_MAX - 1 - c->len;
+	line[left] = '\0';
+	feed(c, line, MS(2));		/* fills it to the octet */
+	KUNIT_EXPECT_EQ(test, c->len, (size_t)KSMTP_KLOG_BODY_MAX);
+	line[left] = 'y';
+	feed(c, line, MS(3));		/* 1001 more octets: must be cut */
+	KUNIT_EXPECT_LE(test, c->len, (size_t)KSMTP_KLOG_BODY_MAX);
+	KUNIT_EXPECT_EQ(test, c->cut, 1U);
+	/* no finish() with a length past the buffer */
+	c->collecting = false;
+}
+
 /* At most per_hour reports an hour; the others are counted and said in
  * the next one, in the next hour. A new per_hour starts a new hour.
  */
@@ -351,6 +381,7 @@ static struct kunit_case klog_cases[] = {
 	KUNIT_CASE(window_zero_and_lost),
 	KUNIT_CASE(gap_before_report),
 	KUNIT_CASE(body_bound),
+	KUNIT_CASE(body_exactly_full),
 	KUNIT_CASE(rate_limit),
 	KUNIT_CASE(by_level),
 	{}
