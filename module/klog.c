@@ -261,10 +261,12 @@ static void hist_push(struct ksmtp_klog_core *c, const char *text, size_t len)
 
 /* A line into the body: whole, or counted as left out. The body never
  * passes KSMTP_KLOG_BODY_MAX: the notes have their own room after it.
+ * (c->len is at most KSMTP_KLOG_BODY_MAX here; it may be exactly that,
+ * so no "- 1" on the right, which would wrap.)
  */
 static void add_line(struct ksmtp_klog_core *c, const char *text, size_t len)
 {
-	if (len > KSMTP_KLOG_BODY_MAX - 1 - c->len) {
+	if (len >= KSMTP_KLOG_BODY_MAX - c->len) {
 		c->cut++;
 		return;
 	}
