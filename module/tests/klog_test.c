@@ -46,6 +46,10 @@ static const struct match_case match_cases[] = {
 	{ "", 4, 8, false },
 	{ "ksmtp: WARNING: server said 550", 4, 8, false },
 	{ "ksmtp: queued mail 3 not sent", 0, 0, false },
+	/* review: printk_ratelimited()'s own line for ksmtp_log_failure()
+	 * (lib/ratelimit.c: "%s: %d callbacks suppressed", __func__, KERN_WARNING)
+	 */
+	{ "ksmtp_log_failure: 12 callbacks suppressed", 4, 4, false },
 	/* levels: at or above the configured one (lower number) */
 	{ "ata1: error", 3, 3, true },
 	{ "ata1: notice", 5, 3, false },
