@@ -9,6 +9,8 @@
 #include <linux/kernel.h>
 #include <linux/notifier.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 
 #include "events.h"
@@ -97,6 +99,42 @@ void ksmtp_event_config(struct net *net)
 	blocking_notifier_call_chain(&ksmtp_events, KSMTP_EVENT_CONFIG, net);
 }
 
+/**
+ * ksmtp_ratelimit() - may a rate-limited line of ksmtp's be printed now?
+ * @rs: its state, with RATELIMIT_MSG_ON_RELEASE set (RATELIMIT_STATE_INIT_FLAGS):
+ *	___ratelimit() would otherwise print its own "<function>: N callbacks
+ *	suppressed" line, at KERN_WARNING and without ksmtp's prefix, which
+ *	the kernel-log reporter would take for a line of the kernel's and
+ *	mail
+ *
+ * When the line may be printed, the lines suppressed before it are said
+ * first, in a line of ksmtp's own (KSMTP_SUPPRESSED_FMT).
+ *
+ * Context: any; does not sleep.
+ * Return: true when the caller may print its line.
+ */
+bool ksmtp_ratelimit(struct ratelimit_state *rs)
+{
+	unsigned long flags;
+	int missed;
+
+	if (!__ratelimit(rs))
+		return false;
+	/* As ___ratelimit(): contended, the count is said the next time. */
+	if (!raw_spin_trylock_irqsave(&rs->lock, flags))
+		return true;
+	missed = rs->missed;
+	rs->missed = 0;
+	raw_spin_unlock_irqrestore(&rs->lock, flags);
+	if (missed)
+		pr_warn(KSMTP_SUPPRESSED_FMT, missed);
+	return true;
+}
+
+static struct ratelimit_state failure_rs =
+	RATELIMIT_STATE_INIT_FLAGS(failure_rs, DEFAULT_RATELIMIT_INTERVAL,
+				   DEFAULT_RATELIMIT_BURST, RATELIMIT_MSG_ON_RELEASE);
+
 /* The most of the server's text a failure line carries (each octet may
  * become four, "\ooo", when escaped).
  */
@@ -108,7 +146,8 @@ void ksmtp_event_config(struct net *net)
  * @id: its id
  * @res: how it ended
  *
- * One warning, rate limited (printk's default: 10 in 5 s), with the phase,
+ * One warning, rate limited (printk's default: 10 in 5 s; the number
+ * suppressed is said before the next one, by ksmtp_ratelimit()), with the phase,
  * the server's code and text, and whether the failure is transient. The
  * server's text is not trusted: at most FAILURE_TEXT_MAX octets of it,
  * every octet that is not printable escaped, so it can neither start a
@@ -123,9 +162,11 @@ void ksmtp_log_failure(const char *what, u64 id, const struct ksmtp_result *res)
 					       FAILURE_TEXT_MAX));
 	int rlen = strnlen(res->kr_reason, sizeof(res->kr_reason));
 
-	pr_warn_ratelimited("%s %llu not sent: phase %s, code %u, text \"%*pE\", %s: %*pE\n",
-			    what, id, ksmtp_phase_name(res->kr_phase), res->kr_code,
-			    tlen, res->kr_text,
-			    res->kr_transient ? "transient" : "permanent",
-			    rlen, res->kr_reason);
+	if (!ksmtp_ratelimit(&failure_rs))
+		return;
+	pr_warn("%s %llu not sent: phase %s, code %u, text \"%*pE\", %s: %*pE\n",
+		what, id, ksmtp_phase_name(res->kr_phase), res->kr_code,
+		tlen, res->kr_text,
+		res->kr_transient ? "transient" : "permanent",
+		rlen, res->kr_reason);
 }

@@ -30,7 +30,9 @@
  * Recursion: the lines ksmtp prints start with "ksmtp: " (pr_fmt); they
  * never start a report, nor join one, so a mail that fails (its one line,
  * ksmtp_log_failure()) cannot cause another mail. The worker prints
- * nothing but such lines.
+ * nothing but such lines; nor does printk's rate limit print one of its
+ * own for ksmtp's ("<function>: N callbacks suppressed", without the
+ * prefix): see ksmtp_ratelimit().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,6 +43,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
+#include <linux/ratelimit.h>
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -470,6 +473,11 @@ struct ksmtp_klog {
 
 static struct ksmtp_klog klog;
 
+/* Not printk_ratelimited(): see ksmtp_ratelimit(). */
+static struct ratelimit_state klog_rs =
+	RATELIMIT_STATE_INIT_FLAGS(klog_rs, DEFAULT_RATELIMIT_INTERVAL,
+				   DEFAULT_RATELIMIT_BURST, RATELIMIT_MSG_ON_RELEASE);
+
 /* A report into the initial namespace's queue, to the configured
  * recipients. The host's name is read without uts_sem (not exported): a
  * concurrent sethostname() may show half a name, never an unterminated
@@ -491,8 +499,8 @@ static void klog_emit(void *arg, const char *first, const char *body, size_t len
 		 (int)sizeof(u->nodename), u->nodename,
 		 (int)sizeof(u->release), u->release, first);
 	err = ksmtp_mail_queue(&a, NULL);
-	if (err)
-		pr_warn_ratelimited("kernel-log report not queued: %d\n", err);
+	if (err && ksmtp_ratelimit(&klog_rs))
+		pr_warn("kernel-log report not queued: %d\n", err);
 }
 
 /* The next record, fed line by line; false when there is none. */

@@ -226,7 +226,7 @@ int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
 	hash = mail_hash(args);
 	/* A merge owes a completion: its small record comes first. */
 	if (args->kq_done) {
-		mg = kmalloc(sizeof(*mg), GFP_ATOMIC);
+		mg = kmalloc(sizeof(*mg), GFP_ATOMIC | __GFP_NOWARN);
 		if (!mg)
 			goto nomem;
 	}
@@ -248,9 +248,13 @@ int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
 		}
 		if (m)
 			break;
-		/* Copied with the lock dropped; then looked for again. */
+		/* Copied with the lock dropped; then looked for again. No
+		 * allocation failure warning: it would be a line of the
+		 * kernel log at KERN_WARNING, for the kernel-log reporter,
+		 * whose mails come this way, to mail.
+		 */
 		spin_unlock_irqrestore(&q->lock, flags);
-		m = kmalloc(size, GFP_ATOMIC);
+		m = kmalloc(size, GFP_ATOMIC | __GFP_NOWARN);
 		if (!m)
 			goto nomem;
 		memset(m, 0, sizeof(*m));
