@@ -96,22 +96,34 @@ static bool starts_with(const char *text, size_t len, const char *s)
  * ksmtp_klog_match() - does a line start a report?
  * @text: the message (no prefix: see ksmtp_klog_parse())
  * @len: its length
- * @level: its log level, -1 if unknown
+ * @level: its log level; -1 if unknown, or not a line of the kernel's
+ *	(see ksmtp_klog_parse()'s facility)
  * @trig_level: lines of this level or lower (more severe) start one too;
  *	KSMTP_KLOG_LEVEL_PATTERNS: none
  *
  * Context: any.
- * Return: true when it starts a fault report, or its level is at or above
- * @trig_level; never for ksmtp's own lines.
+ * Return: true when it starts a fault report (a fault line's pattern at
+ * KERN_WARNING or above, or at the default message level), or its level
+ * is at or above @trig_level; never for ksmtp's own lines, nor for a
+ * @level of -1.
  */
 bool ksmtp_klog_match(const char *text, size_t len, int level, unsigned int trig_level)
 {
 	unsigned int i;
 
-	if (starts_with(text, len, klog_own))
+	if (starts_with(text, len, klog_own) || level < 0)
 		return false;
-	if (level >= 0 && trig_level < KSMTP_KLOG_LEVEL_PATTERNS && level <= trig_level)
+	if (trig_level < KSMTP_KLOG_LEVEL_PATTERNS && level <= trig_level)
 		return true;
+	/* The kernel prints its fault lines at KERN_WARNING or above, or
+	 * KERN_DEFAULT (x86's "Oops:", "general protection fault" and
+	 * "invalid opcode:"), which the record holds as the default
+	 * message level: 4 unless set otherwise. Lines below, such as
+	 * x86's KERN_INFO "<comm>[<pid>]: segfault at ...", whose comm any
+	 * process chooses, never match.
+	 */
+	if (level > max_t(int, LOGLEVEL_WARNING, READ_ONCE(default_message_loglevel)))
+		return false;
 	for (i = 0; i < ARRAY_SIZE(klog_starts); i++)
 		if (starts_with(text, len, klog_starts[i]))
 			return true;
@@ -153,6 +165,7 @@ void ksmtp_klog_parse(const char *line, size_t len, struct ksmtp_klog_rec *rec)
 		i = 1 + digits(p + 1, n - 1, 4, &v);
 		if (i > 1 && i < n && p[i] == '>') {
 			rec->level = v & 7;
+			rec->facility = v >> 3;
 			p += i + 1;
 			n -= i + 1;
 		}
@@ -351,7 +364,8 @@ static void finish(struct ksmtp_klog_core *c)
 /**
  * ksmtp_klog_feed() - the next line of the log
  * @c: the state
- * @level: the line's log level, -1 if unknown
+ * @level: the line's log level; -1 if unknown, or not the kernel's line:
+ *	then it never starts a report
  * @text: the message (no prefix); only the first KSMTP_KLOG_LINE_MAX
  *	octets of it are kept as context
  * @len: its length
@@ -523,7 +537,11 @@ static bool klog_read(void)
 		if (nl == p)
 			continue;
 		ksmtp_klog_parse(p, nl - p, &r);
-		ksmtp_klog_feed(&klog.core, r.level, r.text, r.len,
+		/* A line written to /dev/kmsg (facility user, or the one
+		 * its writer chose) is no line of the kernel's: it may join
+		 * a report, never start one.
+		 */
+		ksmtp_klog_feed(&klog.core, r.facility ? -1 : r.level, r.text, r.len,
 				r.has_ts ? r.ts_ns : local_clock());
 	}
 	return true;

@@ -104,6 +104,8 @@ struct ksmtp_klog_core {
 /**
  * struct ksmtp_klog_rec - a line of the log, as read (ksmtp_klog_parse())
  * @level: its log level (0..7), -1 if it carries none
+ * @facility: its syslog facility: 0 for the kernel's lines; a line
+ *	written to /dev/kmsg has 1 (user), or what its writer put there
  * @has_ts: @ts_ns is the printk time stamp
  * @ts_ns: it
  * @text: the message, after the prefixes
@@ -111,6 +113,7 @@ struct ksmtp_klog_core {
  */
 struct ksmtp_klog_rec {
 	int level;
+	unsigned int facility;
 	bool has_ts;
 	u64 ts_ns;
 	const char *text;

@@ -49,6 +49,15 @@ static const struct match_case match_cases[] = {
 	{ "", 4, 8, false },
 	{ "ksmtp: WARNING: server said 550", 4, 8, false },
 	{ "ksmtp: queued mail 3 not sent", 0, 0, false },
+	/* a fault's pattern below KERN_WARNING is no fault line: x86's
+	 * KERN_INFO "<comm>[<pid>]: segfault at", comm chosen by any process
+	 */
+	{ "Kernel panic[1234]: segfault at 0 ip 00007f00 sp 00007ffd error 4", 6, 8, false },
+	{ "BUG: soft lockup", 5, 8, false },
+	{ "Oops: 0002 [#1] SMP", 7, 8, false },
+	/* no level, or not the kernel's line (ksmtp_klog_feed()'s -1) */
+	{ "Kernel panic - not syncing: x", -1, 8, false },
+	{ "WARNING: CPU: 0 PID: 1 at lib/x.c:12 f+0x1/0x2", -1, 0, false },
 	/* levels: at or above the configured one (lower number) */
 	{ "ata1: error", 3, 3, true },
 	{ "ata1: notice", 5, 3, false },
@@ -139,6 +148,27 @@ static void parser(struct kunit *test)
 	parse_one(test, "<4>", 4, false, 0, "");
 	parse_one(test, "", -1, false, 0, "");
 	parse_one(test, "<99999>x", -1, false, 0, "<99999>x");
+}
+
+/* The facility: 0 for the kernel's lines; /dev/kmsg's writers have 1
+ * (user) or their own, never 0.
+ */
+static void parser_facility(struct kunit *test)
+{
+	struct ksmtp_klog_rec r;
+
+	ksmtp_klog_parse("<0>[    1.000000] Kernel panic", 30, &r);
+	KUNIT_EXPECT_EQ(test, r.level, 0);
+	KUNIT_EXPECT_EQ(test, r.facility, 0u);
+	ksmtp_klog_parse("<12>[    1.000000] BUG: x", 25, &r);
+	KUNIT_EXPECT_EQ(test, r.level, 4);
+	KUNIT_EXPECT_EQ(test, r.facility, 1u);
+	ksmtp_klog_parse("<184>BUG: x", 11, &r);
+	KUNIT_EXPECT_EQ(test, r.level, 0);
+	KUNIT_EXPECT_EQ(test, r.facility, 23u);
+	ksmtp_klog_parse("BUG: x", 6, &r);
+	KUNIT_EXPECT_EQ(test, r.level, -1);
+	KUNIT_EXPECT_EQ(test, r.facility, 0u);
 }
 
 /* ---- the core ---- */
@@ -413,6 +443,7 @@ static struct kunit_case klog_cases[] = {
 	KUNIT_CASE_PARAM(matcher, match_gen_params),
 	KUNIT_CASE(rate_limited_lines),
 	KUNIT_CASE(parser),
+	KUNIT_CASE(parser_facility),
 	KUNIT_CASE(window_by_line),
 	KUNIT_CASE(window_zero_and_lost),
 	KUNIT_CASE(gap_before_report),

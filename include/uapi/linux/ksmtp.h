@@ -111,7 +111,12 @@
  *                  (an oops, BUG, WARNING, hung task, soft or hard lockup,
  *                  RCU stall, OOM kill, panic), any line of this log level
  *                  or more severe (0 emerg .. 7 debug) starts a report;
- *                  8: those lines only (8).
+ *                  8: those lines only (8). Only the kernel's own lines
+ *                  (facility 0) start one, the fault lines only at
+ *                  KERN_WARNING or more severe (or the default message
+ *                  level, KERN_DEFAULT's): a line written to /dev/kmsg, or
+ *                  a KERN_INFO line that starts with a process's name,
+ *                  never does.
  *   KLOG_CONTEXT:  u32, lines before the first line that go with it, 0..32 (8).
  *   KLOG_WINDOW_MS: u32, the lines that follow within this time go into the
  *                  same report (one oops, one mail), 0..600000 (5000).
