@@ -358,7 +358,14 @@ static void finish(struct ksmtp_klog_core *c)
 		c->len += scnprintf(c->buf + c->len, room - c->len,
 				    "%llu more reports suppressed by the rate limit (%u per hour) before this one.\n",
 				    c->suppressed_before, c->cfg.per_hour);
-	c->emit(c->arg, c->first, c->buf, c->len);
+	/* Refused (the queue is full): not one of the hour's reports, but
+	 * one more suppressed, with those it would have told of.
+	 */
+	if (c->emit(c->arg, c->first, c->buf, c->len)) {
+		if (c->sent)
+			c->sent--;
+		c->suppressed += c->suppressed_before + 1;
+	}
 }
 
 /**
@@ -497,7 +504,7 @@ static struct ratelimit_state klog_rs =
  * concurrent sethostname() may show half a name, never an unterminated
  * one (the last octet of the field is always NUL).
  */
-static void klog_emit(void *arg, const char *first, const char *body, size_t len)
+static int klog_emit(void *arg, const char *first, const char *body, size_t len)
 {
 	struct new_utsname *u = init_utsname();
 	struct ksmtp_queue_args a = {
@@ -515,6 +522,7 @@ static void klog_emit(void *arg, const char *first, const char *body, size_t len
 	err = ksmtp_mail_queue(&a, NULL);
 	if (err && ksmtp_ratelimit(&klog_rs))
 		pr_warn("kernel-log report not queued: %d\n", err);
+	return err;
 }
 
 /* The next record, fed line by line; false when there is none. */

@@ -47,9 +47,12 @@ struct ksmtp_klog_line {
  * @len: @body's length
  *
  * Called from ksmtp_klog_feed() or ksmtp_klog_tick(), in their context.
+ * Return: 0 when the report is on its way; else it was refused (the queue
+ * full): it is then not one of the hour's, and is counted as suppressed
+ * (the next report says so).
  */
-typedef void (*ksmtp_klog_emit_fn)(void *arg, const char *first,
-				   const char *body, size_t len);
+typedef int (*ksmtp_klog_emit_fn)(void *arg, const char *first,
+				  const char *body, size_t len);
 
 /**
  * struct ksmtp_klog_core - the reporter's state, without the log

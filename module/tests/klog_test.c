@@ -175,13 +175,14 @@ static void parser_facility(struct kunit *test)
 
 struct seen {
 	unsigned int n;
+	int refuse;
 	char first[KSMTP_KLOG_LINE_MAX + 1];
 	char *body;
 	size_t len;
 };
 
 /* Called with interrupts off in these tests: copies, nothing more. */
-static void emit(void *arg, const char *first, const char *body, size_t len)
+static int emit(void *arg, const char *first, const char *body, size_t len)
 {
 	struct seen *s = arg;
 
@@ -190,6 +191,7 @@ static void emit(void *arg, const char *first, const char *body, size_t len)
 	memcpy(s->body, body, len);
 	s->body[len] = '\0';
 	s->len = len;
+	return s->refuse;
 }
 
 static void core_exit(struct kunit *test)
@@ -385,6 +387,33 @@ static void body_exactly_full(struct kunit *test)
 /* At most per_hour reports an hour; the others are counted and said in
  * the next one, in the next hour. A new per_hour starts a new hour.
  */
+/* A report the queue refuses (full: -ENOSPC) is not one of the hour's:
+ * it is counted as suppressed, with those it told of, and the next one
+ * goes and says so.
+ */
+static void refused_not_spent(struct kunit *test)
+{
+	struct seen *s;
+	struct ksmtp_klog_core *c = core(test, &s, 0, 100, 1);
+
+	s->refuse = -ENOSPC;
+	feed(c, "WARNING: a", MS(1000));
+	feed(c, "WARNING: b", MS(2000));
+	tick(c, MS(3000));
+	KUNIT_EXPECT_EQ(test, s->n, 2);
+	s->refuse = 0;
+	feed(c, "WARNING: c", MS(4000));
+	tick(c, MS(5000));
+	KUNIT_EXPECT_EQ(test, s->n, 3);
+	KUNIT_EXPECT_STREQ(test, s->first, "WARNING: c");
+	KUNIT_EXPECT_STREQ(test, s->body,
+			   "WARNING: c\n\n2 more reports suppressed by the rate limit (1 per hour) before this one.\n");
+	/* that one spent the hour */
+	feed(c, "WARNING: d", MS(6000));
+	tick(c, MS(7000));
+	KUNIT_EXPECT_EQ(test, s->n, 3);
+}
+
 static void rate_limit(struct kunit *test)
 {
 	struct seen *s;
@@ -450,6 +479,7 @@ static struct kunit_case klog_cases[] = {
 	KUNIT_CASE(body_bound),
 	KUNIT_CASE(body_exactly_full),
 	KUNIT_CASE(rate_limit),
+	KUNIT_CASE(refused_not_spent),
 	KUNIT_CASE(by_level),
 	{}
 };

@@ -147,8 +147,9 @@
  *   goes to the requesting socket (its port id, the request's sequence
  *   number; it may arrive before or after the ack): KSMTP_A_MAIL with the
  *   same ID, and KSMTP_A_RESULT. At most 64 such mails are in flight per
- *   namespace (-EBUSY beyond); unload and namespace exit cut them, each
- *   then reported as failed.
+ *   namespace, of them at most 32 of send group members (-EBUSY beyond);
+ *   unload and namespace exit cut them, each then reported as failed.
+ *   The body is charged to the caller's memory cgroup.
  *   A whole message (what sendmail(8) takes on stdin) comes with:
  *   HEADERS:       NUL-terminated string, at most KSMTP_HEADERS_MAX octets:
  *                  the caller's header section, without the empty line
@@ -189,7 +190,9 @@
  *   Who may send: CAP_NET_ADMIN (in the initial user namespace), or a
  *   socket whose opener's credentials hold the group SEND_GID of the
  *   namespace's configuration (effective or supplementary). Such a member
- *   may not give ENVELOPE_FROM, nor From, Sender or Return-Path in
+ *   may not QUEUE (refused with -EPERM: the queue is shared with the
+ *   kernel's own mails, which a member could otherwise crowd out), may
+ *   not give ENVELOPE_FROM, nor From, Sender or Return-Path in
  *   HEADERS (refused with -EPERM): its mails always carry the configured
  *   sender; FROM_NAME it may give.
  *
