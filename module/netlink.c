@@ -752,7 +752,10 @@ static bool sender_in_group(struct sk_buff *skb, struct ksmtp_net *kn)
 	return false;
 }
 
-/* What a send group member may not do: name another sender. */
+/* What a send group member may not do: name another sender (in the
+ * envelope, a field or a display name that looks like an address), or
+ * give what passes for a server's trace or authentication verdict.
+ */
 static int member_limits(struct genl_info *info, struct nlattr **tb,
 			 const struct ksmtp_mail *m)
 {
@@ -764,9 +767,14 @@ static int member_limits(struct genl_info *info, struct nlattr **tb,
 		return -EPERM;
 	}
 	if (m->km_headers && !ksmtp_check_headers(m->km_headers, &flags) &&
-	    (flags & (KSMTP_HDR_FROM | KSMTP_HDR_SENDER))) {
+	    (flags & (KSMTP_HDR_FROM | KSMTP_HDR_SENDER | KSMTP_HDR_RESENT))) {
 		bad_attr(info, tb[KSMTP_A_MAIL_HEADERS],
-			 "only CAP_NET_ADMIN may give From, Sender or Return-Path");
+			 "only CAP_NET_ADMIN may give From, Sender, Return-Path, Resent-*, Reply-To, Received, DKIM-Signature, ARC-* or Authentication-Results");
+		return -EPERM;
+	}
+	if (m->km_from_name && strpbrk(m->km_from_name, "@<>\"")) {
+		bad_attr(info, tb[KSMTP_A_MAIL_FROM_NAME],
+			 "only CAP_NET_ADMIN may give a display name with '@', '<', '>' or '\"'");
 		return -EPERM;
 	}
 	return 0;

@@ -107,6 +107,21 @@ def test_review_member_resent_from_and_display_name():
         got = RECOPEN.take(1, timeout=30) if p.returncode == 0 else []
         heads = got[0]["content"].split(b"\r\n\r\n")[0] if got else b""
         assert b"Resent-From: ceo@example.org" not in heads, heads
+        # (with the fix) the display name is refused, with its message
+        assert p.returncode == 1 and b"display name with '@'" in p.stderr, p
+        # without it: the fields go, renamed, under the configured sender
+        sendmail("x@example.net", stdin=msg, prefix=AS_NOBODY, ctl_path=user_ctl)
+        (m,) = RECOPEN.take(1, timeout=30)
+        heads = m["content"].split(b"\r\n\r\n")[0]
+        assert m["from"] == FROM, m
+        for f in (b"Resent-From: ceo", b"Resent-Sender: ceo", b"Reply-To: attacker"):
+            assert b"\r\nX-Original-" + f in b"\r\n" + heads, heads
+            assert b"\r\n" + f not in b"\r\n" + heads, heads
+        # a Bcc without -t (root): removed by ksmtpctl, as sendmail does
+        sendmail("x@example.net", stdin=b"Bcc: hidden@example.net\nSubject: b\n\nhi\n")
+        (m,) = RECOPEN.take(1, timeout=30)
+        assert b"Bcc" not in m["content"] and b"hidden@" not in m["content"], m
+        assert m["rcpt"] == ["x@example.net"], m
     finally:
         ctl("set", "send-group", "4294967295", check=False)
         shutil.rmtree(d)

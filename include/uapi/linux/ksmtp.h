@@ -178,7 +178,10 @@
  *                  after MAIL. With HEADERS, SUBJECT (but "") and
  *                  PRIORITY (but normal) and QUEUE are refused: such a
  *                  mail is sent at once, never queued, so it is never
- *                  coalesced with another.
+ *                  coalesced with another. A Bcc field is refused, from
+ *                  every caller (it would go out to every recipient):
+ *                  its recipients go in RCPT, the field is dropped (as
+ *                  sendmail -t does).
  *   ENVELOPE_FROM: NUL-terminated string: the envelope sender (MAIL FROM)
  *                  instead of the configured FROM, checked as an address;
  *                  "" for the null sender ("MAIL FROM:<>"). Only with
@@ -192,9 +195,11 @@
  *   namespace's configuration (effective or supplementary). Such a member
  *   may not QUEUE (refused with -EPERM: the queue is shared with the
  *   kernel's own mails, which a member could otherwise crowd out), may
- *   not give ENVELOPE_FROM, nor From, Sender or Return-Path in
- *   HEADERS (refused with -EPERM): its mails always carry the configured
- *   sender; FROM_NAME it may give.
+ *   not give ENVELOPE_FROM, nor in HEADERS From, Sender, Return-Path,
+ *   Resent-*, Reply-To, Received, DKIM-Signature, ARC-* or
+ *   Authentication-Results (refused with -EPERM): its mails always carry
+ *   the configured sender; FROM_NAME it may give, without '@', '<', '>'
+ *   or '"' (it would pass for an address).
  *
  * KSMTP_CMD_STATS_GET: allowed to all; no attributes. Answers KSMTP_A_STATS
  *   (enum ksmtp_a_stats, u64 each; FAILED_PHASE a nest of one u64 per
