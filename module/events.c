@@ -136,9 +136,32 @@ static struct ratelimit_state failure_rs =
 				   DEFAULT_RATELIMIT_BURST, RATELIMIT_MSG_ON_RELEASE);
 
 /* The most of the server's text a failure line carries (each octet may
- * become four, "\ooo", when escaped).
+ * become four, "\xHH", when escaped).
  */
 #define FAILURE_TEXT_MAX	160
+
+/* @len octets of @src into @dst (4 * @len + 1 octets): '"', '\' and every
+ * octet outside 0x20..0x7e as "\xHH", so that the text can neither end
+ * its quotes nor pass for another field of the line.
+ */
+static void escape_text(char *dst, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		u8 c = src[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			*dst++ = '\\';
+			*dst++ = 'x';
+			*dst++ = hex_asc_hi(c);
+			*dst++ = hex_asc_lo(c);
+		} else {
+			*dst++ = c;
+		}
+	}
+	*dst = '\0';
+}
 
 /**
  * ksmtp_log_failure() - the kernel-log line of a mail that was not sent
@@ -150,23 +173,25 @@ static struct ratelimit_state failure_rs =
  * suppressed is said before the next one, by ksmtp_ratelimit()), with the phase,
  * the server's code and text, and whether the failure is transient. The
  * server's text is not trusted: at most FAILURE_TEXT_MAX octets of it,
- * every octet that is not printable escaped, so it can neither start a
- * line of its own nor pass for another message. The line starts with
+ * '"', '\' and every octet outside 0x20..0x7e escaped as \xHH, so it can
+ * neither start a line of its own, nor end its quotes, nor pass for
+ * another message. The line starts with
  * "ksmtp: ", which the kernel-log reporter never mails.
  *
  * Context: any; does not sleep.
  */
 void ksmtp_log_failure(const char *what, u64 id, const struct ksmtp_result *res)
 {
-	int tlen = strnlen(res->kr_text, min_t(size_t, sizeof(res->kr_text),
-					       FAILURE_TEXT_MAX));
+	size_t tlen = strnlen(res->kr_text, min_t(size_t, sizeof(res->kr_text),
+						  FAILURE_TEXT_MAX));
 	int rlen = strnlen(res->kr_reason, sizeof(res->kr_reason));
+	char text[4 * FAILURE_TEXT_MAX + 1];
 
 	if (!ksmtp_ratelimit(&failure_rs))
 		return;
-	pr_warn("%s %llu not sent: phase %s, code %u, text \"%*pE\", %s: %*pE\n",
-		what, id, ksmtp_phase_name(res->kr_phase), res->kr_code,
-		tlen, res->kr_text,
+	escape_text(text, res->kr_text, tlen);
+	pr_warn("%s %llu not sent: phase %s, code %u, text \"%s\", %s: %*pE\n",
+		what, id, ksmtp_phase_name(res->kr_phase), res->kr_code, text,
 		res->kr_transient ? "transient" : "permanent",
 		rlen, res->kr_reason);
 }
