@@ -24,8 +24,9 @@
  * lock and wakes a task (the runqueue's lock), which the faulting code may
  * hold, hence the step through irq_work (as printk's own wake-ups do).
  * Everything else runs in the worker, in process context: it allocates
- * nothing (its buffers are allocated when the reporter is switched on) and
- * hands each report to ksmtp_mail_queue(), which does not sleep.
+ * nothing (its buffers are allocated when the reporter is switched on) but
+ * the queue's copy of each report, ksmtp_mail_queue_kernel() (GFP_KERNEL:
+ * a report is up to an order-4 allocation, which may reclaim).
  *
  * Recursion: the lines ksmtp prints start with "ksmtp: " (pr_fmt); they
  * never start a report, nor join one, so a mail that fails (its one line,
@@ -519,7 +520,7 @@ static int klog_emit(void *arg, const char *first, const char *body, size_t len)
 	snprintf(klog.subject, sizeof(klog.subject), "%.*s %.*s: %s",
 		 (int)sizeof(u->nodename), u->nodename,
 		 (int)sizeof(u->release), u->release, first);
-	err = ksmtp_mail_queue(&a, NULL);
+	err = ksmtp_mail_queue_kernel(&a, NULL);
 	if (err && ksmtp_ratelimit(&klog_rs))
 		pr_warn("kernel-log report not queued: %d\n", err);
 	return err;

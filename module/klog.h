@@ -15,8 +15,10 @@
 /* The octets of a line kept; the rest of a longer line is cut. */
 #define KSMTP_KLOG_LINE_MAX	240
 /* The lines of one report, at most (the rest are counted): an oops with
- * its trace is 5 to 10 KiB; the queue copies a mail in one GFP_ATOMIC
- * allocation, which should stay of a modest order.
+ * its trace is 5 to 10 KiB. The queue copies a mail in one kmalloc(): a
+ * full report (with its notes and subject, about 33.5 KiB) is order 4,
+ * from the worker with GFP_KERNEL (ksmtp_mail_queue_kernel()), which may
+ * reclaim for it; should it fail, the report is counted as suppressed.
  */
 #define KSMTP_KLOG_BODY_MAX	(32 << 10)
 /* Lines after a gap in the log (records lost before they were read)

@@ -438,6 +438,24 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 EXPORT_SYMBOL_GPL(ksmtp_mail_queue);
 
 /**
+ * ksmtp_mail_queue_kernel() - ksmtp_mail_queue() from process context
+ * @args: as ksmtp_mail_queue()
+ * @id: as ksmtp_mail_queue()
+ *
+ * For the kernel-log reporter's worker: its reports are large (an
+ * order-4 allocation), which GFP_KERNEL may reclaim for.
+ *
+ * Context: process context; may sleep (GFP_KERNEL).
+ * Return: as ksmtp_mail_queue().
+ */
+int ksmtp_mail_queue_kernel(const struct ksmtp_queue_args *args, u64 *id)
+{
+	might_sleep();
+	return ksmtp_queue_add_gfp(&ksmtp_net(args->kq_net ?: &init_net)->queue, args, id,
+				   GFP_KERNEL);
+}
+
+/**
  * ksmtp_mail_cancel() - drop a queued mail that is not being delivered
  * @net: its namespace (NULL: init_net)
  * @id: its id

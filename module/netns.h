@@ -181,6 +181,7 @@ struct ksmtp_send *ksmtp_net_send_new(struct ksmtp_net *kn, struct ksmtp_mail *m
 				      bool member, ksmtp_send_done_fn done, void *arg);
 u64 ksmtp_net_send_id(const struct ksmtp_send *s);
 void ksmtp_net_send_go(struct ksmtp_send *s);
+int ksmtp_mail_queue_kernel(const struct ksmtp_queue_args *args, u64 *id);
 void ksmtp_net_send_drop(struct ksmtp_send *s);
 
 #endif /* _KSMTP_NETNS_H */
