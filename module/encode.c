@@ -298,6 +298,13 @@ static bool field_is(const char *line, size_t n, const char *name)
 	return strlen(name) == n && !strncasecmp(line, name, n);
 }
 
+static bool field_starts(const char *line, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+
+	return n > k && !strncasecmp(line, prefix, k);
+}
+
 /* The headers the kernel may add, or that a sender group member may not
  * give, by field name.
  */
@@ -314,6 +321,13 @@ static unsigned int field_flag(const char *line, size_t n)
 		return KSMTP_HDR_MIME;
 	if (field_is(line, n, "Sender") || field_is(line, n, "Return-Path"))
 		return KSMTP_HDR_SENDER;
+	/* Another sender, or what passes for a server's trace or verdict */
+	if (field_starts(line, n, "Resent-") || field_is(line, n, "Reply-To") ||
+	    field_is(line, n, "Received") || field_is(line, n, "DKIM-Signature") ||
+	    field_starts(line, n, "ARC-") || field_is(line, n, "Authentication-Results"))
+		return KSMTP_HDR_RESENT;
+	if (field_is(line, n, "Bcc"))
+		return KSMTP_HDR_BCC;
 	return 0;
 }
 
@@ -428,6 +442,11 @@ static const char *ksmtp_mail_check_raw(const struct ksmtp_mail *m,
 	why = ksmtp_check_headers(m->km_headers, &flags);
 	if (why)
 		return why;
+	/* sendmail -t takes Bcc's recipients and removes it; here it would
+	 * go out, for every recipient to read.
+	 */
+	if (flags & KSMTP_HDR_BCC)
+		return "holds a Bcc field: give its recipients as RCPT, without it";
 	*field = KSMTP_MAIL_ENVELOPE_FROM;
 	if (m->km_env_from && m->km_env_from[0]) {
 		why = ksmtp_check_address(m->km_env_from, &utf8);

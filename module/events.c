@@ -9,6 +9,8 @@
 #include <linux/kernel.h>
 #include <linux/notifier.h>
 #include <linux/printk.h>
+#include <linux/ratelimit.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 
 #include "events.h"
@@ -97,10 +99,69 @@ void ksmtp_event_config(struct net *net)
 	blocking_notifier_call_chain(&ksmtp_events, KSMTP_EVENT_CONFIG, net);
 }
 
+/**
+ * ksmtp_ratelimit() - may a rate-limited line of ksmtp's be printed now?
+ * @rs: its state, with RATELIMIT_MSG_ON_RELEASE set (RATELIMIT_STATE_INIT_FLAGS):
+ *	___ratelimit() would otherwise print its own "<function>: N callbacks
+ *	suppressed" line, at KERN_WARNING and without ksmtp's prefix, which
+ *	the kernel-log reporter would take for a line of the kernel's and
+ *	mail
+ *
+ * When the line may be printed, the lines suppressed before it are said
+ * first, in a line of ksmtp's own (KSMTP_SUPPRESSED_FMT).
+ *
+ * Context: any; does not sleep.
+ * Return: true when the caller may print its line.
+ */
+bool ksmtp_ratelimit(struct ratelimit_state *rs)
+{
+	unsigned long flags;
+	int missed;
+
+	if (!__ratelimit(rs))
+		return false;
+	/* As ___ratelimit(): contended, the count is said the next time. */
+	if (!raw_spin_trylock_irqsave(&rs->lock, flags))
+		return true;
+	missed = rs->missed;
+	rs->missed = 0;
+	raw_spin_unlock_irqrestore(&rs->lock, flags);
+	if (missed)
+		pr_warn(KSMTP_SUPPRESSED_FMT, missed);
+	return true;
+}
+
+static struct ratelimit_state failure_rs =
+	RATELIMIT_STATE_INIT_FLAGS(failure_rs, DEFAULT_RATELIMIT_INTERVAL,
+				   DEFAULT_RATELIMIT_BURST, RATELIMIT_MSG_ON_RELEASE);
+
 /* The most of the server's text a failure line carries (each octet may
- * become four, "\ooo", when escaped).
+ * become four, "\xHH", when escaped).
  */
 #define FAILURE_TEXT_MAX	160
+
+/* @len octets of @src into @dst (4 * @len + 1 octets): '"', '\' and every
+ * octet outside 0x20..0x7e as "\xHH", so that the text can neither end
+ * its quotes nor pass for another field of the line.
+ */
+static void escape_text(char *dst, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		u8 c = src[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			*dst++ = '\\';
+			*dst++ = 'x';
+			*dst++ = hex_asc_hi(c);
+			*dst++ = hex_asc_lo(c);
+		} else {
+			*dst++ = c;
+		}
+	}
+	*dst = '\0';
+}
 
 /**
  * ksmtp_log_failure() - the kernel-log line of a mail that was not sent
@@ -108,24 +169,29 @@ void ksmtp_event_config(struct net *net)
  * @id: its id
  * @res: how it ended
  *
- * One warning, rate limited (printk's default: 10 in 5 s), with the phase,
+ * One warning, rate limited (printk's default: 10 in 5 s; the number
+ * suppressed is said before the next one, by ksmtp_ratelimit()), with the phase,
  * the server's code and text, and whether the failure is transient. The
  * server's text is not trusted: at most FAILURE_TEXT_MAX octets of it,
- * every octet that is not printable escaped, so it can neither start a
- * line of its own nor pass for another message. The line starts with
+ * '"', '\' and every octet outside 0x20..0x7e escaped as \xHH, so it can
+ * neither start a line of its own, nor end its quotes, nor pass for
+ * another message. The line starts with
  * "ksmtp: ", which the kernel-log reporter never mails.
  *
  * Context: any; does not sleep.
  */
 void ksmtp_log_failure(const char *what, u64 id, const struct ksmtp_result *res)
 {
-	int tlen = strnlen(res->kr_text, min_t(size_t, sizeof(res->kr_text),
-					       FAILURE_TEXT_MAX));
+	size_t tlen = strnlen(res->kr_text, min_t(size_t, sizeof(res->kr_text),
+						  FAILURE_TEXT_MAX));
 	int rlen = strnlen(res->kr_reason, sizeof(res->kr_reason));
+	char text[4 * FAILURE_TEXT_MAX + 1];
 
-	pr_warn_ratelimited("%s %llu not sent: phase %s, code %u, text \"%*pE\", %s: %*pE\n",
-			    what, id, ksmtp_phase_name(res->kr_phase), res->kr_code,
-			    tlen, res->kr_text,
-			    res->kr_transient ? "transient" : "permanent",
-			    rlen, res->kr_reason);
+	if (!ksmtp_ratelimit(&failure_rs))
+		return;
+	escape_text(text, res->kr_text, tlen);
+	pr_warn("%s %llu not sent: phase %s, code %u, text \"%s\", %s: %*pE\n",
+		what, id, ksmtp_phase_name(res->kr_phase), res->kr_code, text,
+		res->kr_transient ? "transient" : "permanent",
+		rlen, res->kr_reason);
 }

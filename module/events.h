@@ -70,6 +70,12 @@ struct ksmtp_tls_event {
 	u64 id;
 };
 
+/* The line ksmtp_ratelimit() prints (after pr_fmt's "ksmtp: ") */
+#define KSMTP_SUPPRESSED_FMT	"%d lines like the next one suppressed\n"
+
+struct ratelimit_state;
+
+bool ksmtp_ratelimit(struct ratelimit_state *rs);
 int ksmtp_events_register(struct notifier_block *nb);
 void ksmtp_events_unregister(struct notifier_block *nb);
 void ksmtp_event_mail(struct net *net, enum ksmtp_event_type type,

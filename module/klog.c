@@ -24,13 +24,16 @@
  * lock and wakes a task (the runqueue's lock), which the faulting code may
  * hold, hence the step through irq_work (as printk's own wake-ups do).
  * Everything else runs in the worker, in process context: it allocates
- * nothing (its buffers are allocated when the reporter is switched on) and
- * hands each report to ksmtp_mail_queue(), which does not sleep.
+ * nothing (its buffers are allocated when the reporter is switched on) but
+ * the queue's copy of each report, ksmtp_mail_queue_kernel() (GFP_KERNEL:
+ * a report is up to an order-4 allocation, which may reclaim).
  *
  * Recursion: the lines ksmtp prints start with "ksmtp: " (pr_fmt); they
  * never start a report, nor join one, so a mail that fails (its one line,
  * ksmtp_log_failure()) cannot cause another mail. The worker prints
- * nothing but such lines.
+ * nothing but such lines; nor does printk's rate limit print one of its
+ * own for ksmtp's ("<function>: N callbacks suppressed", without the
+ * prefix): see ksmtp_ratelimit().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,6 +44,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
+#include <linux/ratelimit.h>
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -93,22 +97,34 @@ static bool starts_with(const char *text, size_t len, const char *s)
  * ksmtp_klog_match() - does a line start a report?
  * @text: the message (no prefix: see ksmtp_klog_parse())
  * @len: its length
- * @level: its log level, -1 if unknown
+ * @level: its log level; -1 if unknown, or not a line of the kernel's
+ *	(see ksmtp_klog_parse()'s facility)
  * @trig_level: lines of this level or lower (more severe) start one too;
  *	KSMTP_KLOG_LEVEL_PATTERNS: none
  *
  * Context: any.
- * Return: true when it starts a fault report, or its level is at or above
- * @trig_level; never for ksmtp's own lines.
+ * Return: true when it starts a fault report (a fault line's pattern at
+ * KERN_WARNING or above, or at the default message level), or its level
+ * is at or above @trig_level; never for ksmtp's own lines, nor for a
+ * @level of -1.
  */
 bool ksmtp_klog_match(const char *text, size_t len, int level, unsigned int trig_level)
 {
 	unsigned int i;
 
-	if (starts_with(text, len, klog_own))
+	if (starts_with(text, len, klog_own) || level < 0)
 		return false;
-	if (level >= 0 && trig_level < KSMTP_KLOG_LEVEL_PATTERNS && level <= trig_level)
+	if (trig_level < KSMTP_KLOG_LEVEL_PATTERNS && level <= trig_level)
 		return true;
+	/* The kernel prints its fault lines at KERN_WARNING or above, or
+	 * KERN_DEFAULT (x86's "Oops:", "general protection fault" and
+	 * "invalid opcode:"), which the record holds as the default
+	 * message level: 4 unless set otherwise. Lines below, such as
+	 * x86's KERN_INFO "<comm>[<pid>]: segfault at ...", whose comm any
+	 * process chooses, never match.
+	 */
+	if (level > max_t(int, LOGLEVEL_WARNING, READ_ONCE(default_message_loglevel)))
+		return false;
 	for (i = 0; i < ARRAY_SIZE(klog_starts); i++)
 		if (starts_with(text, len, klog_starts[i]))
 			return true;
@@ -150,6 +166,7 @@ void ksmtp_klog_parse(const char *line, size_t len, struct ksmtp_klog_rec *rec)
 		i = 1 + digits(p + 1, n - 1, 4, &v);
 		if (i > 1 && i < n && p[i] == '>') {
 			rec->level = v & 7;
+			rec->facility = v >> 3;
 			p += i + 1;
 			n -= i + 1;
 		}
@@ -261,10 +278,12 @@ static void hist_push(struct ksmtp_klog_core *c, const char *text, size_t len)
 
 /* A line into the body: whole, or counted as left out. The body never
  * passes KSMTP_KLOG_BODY_MAX: the notes have their own room after it.
+ * (c->len is at most KSMTP_KLOG_BODY_MAX here; it may be exactly that,
+ * so no "- 1" on the right, which would wrap.)
  */
 static void add_line(struct ksmtp_klog_core *c, const char *text, size_t len)
 {
-	if (len > KSMTP_KLOG_BODY_MAX - 1 - c->len) {
+	if (len >= KSMTP_KLOG_BODY_MAX - c->len) {
 		c->cut++;
 		return;
 	}
@@ -340,13 +359,21 @@ static void finish(struct ksmtp_klog_core *c)
 		c->len += scnprintf(c->buf + c->len, room - c->len,
 				    "%llu more reports suppressed by the rate limit (%u per hour) before this one.\n",
 				    c->suppressed_before, c->cfg.per_hour);
-	c->emit(c->arg, c->first, c->buf, c->len);
+	/* Refused (the queue is full): not one of the hour's reports, but
+	 * one more suppressed, with those it would have told of.
+	 */
+	if (c->emit(c->arg, c->first, c->buf, c->len)) {
+		if (c->sent)
+			c->sent--;
+		c->suppressed += c->suppressed_before + 1;
+	}
 }
 
 /**
  * ksmtp_klog_feed() - the next line of the log
  * @c: the state
- * @level: the line's log level, -1 if unknown
+ * @level: the line's log level; -1 if unknown, or not the kernel's line:
+ *	then it never starts a report
  * @text: the message (no prefix); only the first KSMTP_KLOG_LINE_MAX
  *	octets of it are kept as context
  * @len: its length
@@ -468,12 +495,17 @@ struct ksmtp_klog {
 
 static struct ksmtp_klog klog;
 
+/* Not printk_ratelimited(): see ksmtp_ratelimit(). */
+static struct ratelimit_state klog_rs =
+	RATELIMIT_STATE_INIT_FLAGS(klog_rs, DEFAULT_RATELIMIT_INTERVAL,
+				   DEFAULT_RATELIMIT_BURST, RATELIMIT_MSG_ON_RELEASE);
+
 /* A report into the initial namespace's queue, to the configured
  * recipients. The host's name is read without uts_sem (not exported): a
  * concurrent sethostname() may show half a name, never an unterminated
  * one (the last octet of the field is always NUL).
  */
-static void klog_emit(void *arg, const char *first, const char *body, size_t len)
+static int klog_emit(void *arg, const char *first, const char *body, size_t len)
 {
 	struct new_utsname *u = init_utsname();
 	struct ksmtp_queue_args a = {
@@ -488,9 +520,10 @@ static void klog_emit(void *arg, const char *first, const char *body, size_t len
 	snprintf(klog.subject, sizeof(klog.subject), "%.*s %.*s: %s",
 		 (int)sizeof(u->nodename), u->nodename,
 		 (int)sizeof(u->release), u->release, first);
-	err = ksmtp_mail_queue(&a, NULL);
-	if (err)
-		pr_warn_ratelimited("kernel-log report not queued: %d\n", err);
+	err = ksmtp_mail_queue_kernel(&a, NULL);
+	if (err && ksmtp_ratelimit(&klog_rs))
+		pr_warn("kernel-log report not queued: %d\n", err);
+	return err;
 }
 
 /* The next record, fed line by line; false when there is none. */
@@ -513,7 +546,11 @@ static bool klog_read(void)
 		if (nl == p)
 			continue;
 		ksmtp_klog_parse(p, nl - p, &r);
-		ksmtp_klog_feed(&klog.core, r.level, r.text, r.len,
+		/* A line written to /dev/kmsg (facility user, or the one
+		 * its writer chose) is no line of the kernel's: it may join
+		 * a report, never start one.
+		 */
+		ksmtp_klog_feed(&klog.core, r.facility ? -1 : r.level, r.text, r.len,
 				r.has_ts ? r.ts_ns : local_clock());
 	}
 	return true;

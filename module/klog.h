@@ -15,8 +15,10 @@
 /* The octets of a line kept; the rest of a longer line is cut. */
 #define KSMTP_KLOG_LINE_MAX	240
 /* The lines of one report, at most (the rest are counted): an oops with
- * its trace is 5 to 10 KiB; the queue copies a mail in one GFP_ATOMIC
- * allocation, which should stay of a modest order.
+ * its trace is 5 to 10 KiB. The queue copies a mail in one kmalloc(): a
+ * full report (with its notes and subject, about 33.5 KiB) is order 4,
+ * from the worker with GFP_KERNEL (ksmtp_mail_queue_kernel()), which may
+ * reclaim for it; should it fail, the report is counted as suppressed.
  */
 #define KSMTP_KLOG_BODY_MAX	(32 << 10)
 /* Lines after a gap in the log (records lost before they were read)
@@ -47,9 +49,12 @@ struct ksmtp_klog_line {
  * @len: @body's length
  *
  * Called from ksmtp_klog_feed() or ksmtp_klog_tick(), in their context.
+ * Return: 0 when the report is on its way; else it was refused (the queue
+ * full): it is then not one of the hour's, and is counted as suppressed
+ * (the next report says so).
  */
-typedef void (*ksmtp_klog_emit_fn)(void *arg, const char *first,
-				   const char *body, size_t len);
+typedef int (*ksmtp_klog_emit_fn)(void *arg, const char *first,
+				  const char *body, size_t len);
 
 /**
  * struct ksmtp_klog_core - the reporter's state, without the log
@@ -104,6 +109,8 @@ struct ksmtp_klog_core {
 /**
  * struct ksmtp_klog_rec - a line of the log, as read (ksmtp_klog_parse())
  * @level: its log level (0..7), -1 if it carries none
+ * @facility: its syslog facility: 0 for the kernel's lines; a line
+ *	written to /dev/kmsg has 1 (user), or what its writer put there
  * @has_ts: @ts_ns is the printk time stamp
  * @ts_ns: it
  * @text: the message, after the prefixes
@@ -111,6 +118,7 @@ struct ksmtp_klog_core {
  */
 struct ksmtp_klog_rec {
 	int level;
+	unsigned int facility;
 	bool has_ts;
 	u64 ts_ns;
 	const char *text;

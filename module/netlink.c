@@ -619,7 +619,8 @@ out:
 }
 
 /* SEND: a worker runs the session; the answer goes out now. */
-static int send_mail(struct sk_buff *skb, struct genl_info *info, struct ksmtp_mail *m)
+static int send_mail(struct sk_buff *skb, struct genl_info *info, struct ksmtp_mail *m,
+		     bool member)
 {
 	struct ksmtp_send *s;
 	struct nl_send *ns;
@@ -640,7 +641,7 @@ static int send_mail(struct sk_buff *skb, struct genl_info *info, struct ksmtp_m
 	ns->portid = info->snd_portid;
 	ns->seq = info->snd_seq;
 
-	s = ksmtp_net_send_new(ksmtp_net(ns->net), m, send_done, ns);
+	s = ksmtp_net_send_new(ksmtp_net(ns->net), m, member, send_done, ns);
 	if (IS_ERR(s)) {
 		err = PTR_ERR(s);
 		nl_send_free(ns);
@@ -651,6 +652,9 @@ static int send_mail(struct sk_buff *skb, struct genl_info *info, struct ksmtp_m
 		} else if (err == -ENOTCONN) {
 			NL_SET_ERR_MSG_MOD(info->extack,
 					   "not configured: set a server and a from address first");
+		} else if (err == -EBUSY && member) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "too many sends of send group members in progress: wait");
 		} else if (err == -EBUSY && info->extack) {
 			info->extack->_msg = "too many sends in progress: wait, or queue the mail";
 		} else if (err == -ESHUTDOWN && info->extack) {
@@ -669,7 +673,10 @@ static int send_mail(struct sk_buff *skb, struct genl_info *info, struct ksmtp_m
 	return 0;
 }
 
-/* The BODY parts of every KSMTP_A_MAIL nest, in order, joined. */
+/* The BODY parts of every KSMTP_A_MAIL nest, in order, joined; charged
+ * to the caller's memory cgroup (up to KSMTP_BODY_MAX, kept until the
+ * send ends).
+ */
 static char *gather_body(struct genl_info *info, size_t *len)
 {
 	const struct nlattr *nest, *a;
@@ -687,7 +694,7 @@ static char *gather_body(struct genl_info *info, size_t *len)
 				   "body is larger than the limit of 1 MiB (KSMTP_BODY_MAX)");
 		return ERR_PTR(-EMSGSIZE);
 	}
-	body = kvmalloc(total ?: 1, GFP_KERNEL);
+	body = kvmalloc(total ?: 1, GFP_KERNEL_ACCOUNT);
 	if (!body)
 		return ERR_PTR(-ENOMEM);
 	nla_for_each_attr(nest, genlmsg_data(info->genlhdr), genlmsg_len(info->genlhdr), rem) {
@@ -745,7 +752,10 @@ static bool sender_in_group(struct sk_buff *skb, struct ksmtp_net *kn)
 	return false;
 }
 
-/* What a send group member may not do: name another sender. */
+/* What a send group member may not do: name another sender (in the
+ * envelope, a field or a display name that looks like an address), or
+ * give what passes for a server's trace or authentication verdict.
+ */
 static int member_limits(struct genl_info *info, struct nlattr **tb,
 			 const struct ksmtp_mail *m)
 {
@@ -757,9 +767,14 @@ static int member_limits(struct genl_info *info, struct nlattr **tb,
 		return -EPERM;
 	}
 	if (m->km_headers && !ksmtp_check_headers(m->km_headers, &flags) &&
-	    (flags & (KSMTP_HDR_FROM | KSMTP_HDR_SENDER))) {
+	    (flags & (KSMTP_HDR_FROM | KSMTP_HDR_SENDER | KSMTP_HDR_RESENT))) {
 		bad_attr(info, tb[KSMTP_A_MAIL_HEADERS],
-			 "only CAP_NET_ADMIN may give From, Sender or Return-Path");
+			 "only CAP_NET_ADMIN may give From, Sender, Return-Path, Resent-*, Reply-To, Received, DKIM-Signature, ARC-* or Authentication-Results");
+		return -EPERM;
+	}
+	if (m->km_from_name && strpbrk(m->km_from_name, "@<>\"")) {
+		bad_attr(info, tb[KSMTP_A_MAIL_FROM_NAME],
+			 "only CAP_NET_ADMIN may give a display name with '@', '<', '>' or '\"'");
 		return -EPERM;
 	}
 	return 0;
@@ -797,6 +812,14 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		return err;
 	/* A mail without a recipient takes the default one(s). */
 	queue = tb[KSMTP_A_MAIL_QUEUE] && nla_get_u8(tb[KSMTP_A_MAIL_QUEUE]);
+	/* The queue is the kernel's too (its reports, ksmtp_notify()): a
+	 * member that filled it would have them refused.
+	 */
+	if (queue && !admin) {
+		bad_attr(info, tb[KSMTP_A_MAIL_QUEUE],
+			 "only CAP_NET_ADMIN may queue a mail: send it at once");
+		return -EPERM;
+	}
 	if (queue && tb[KSMTP_A_MAIL_HEADERS]) {
 		bad_attr(info, tb[KSMTP_A_MAIL_QUEUE],
 			 "a mail with its own headers is sent at once, never queued");
@@ -842,7 +865,7 @@ static int ksmtp_nl_send_doit(struct sk_buff *skb, struct genl_info *info)
 		err = queue_mail(info, &mail);
 	} else {
 		/* On success the strings and body are the send's. */
-		err = send_mail(skb, info, &mail);
+		err = send_mail(skb, info, &mail, !admin);
 	}
 	kvfree(mail.km_body);
 	rcpt = mail.km_rcpt;

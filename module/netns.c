@@ -175,6 +175,7 @@ int ksmtp_net_config_read(struct ksmtp_net *kn, ksmtp_net_cfg_fn read, void *arg
  * @node: in ksmtp_net.sends_list from ksmtp_net_send_new() to its end
  * @cancel_node: on sends_close()'s list when cancelled before it ran
  * @kn: the namespace's state (its exit waits for every send)
+ * @member: a send group member's: counted in ksmtp_net.nsends_member
  * @client: the client it goes through (a reference)
  * @id: the mail's id
  * @mail: the mail; its strings and body belong to this structure
@@ -187,6 +188,7 @@ struct ksmtp_send {
 	struct list_head node;
 	struct list_head cancel_node;
 	struct ksmtp_net *kn;
+	bool member;
 	struct ksmtp_client *client;
 	u64 id;
 	struct ksmtp_mail mail;
@@ -213,6 +215,7 @@ static void send_free(struct ksmtp_send *s)
 static void send_end(struct ksmtp_send *s, bool tell)
 {
 	struct ksmtp_net *kn = s->kn;
+	bool member = s->member;
 	bool last;
 
 	spin_lock(&kn->sends_lock);
@@ -225,6 +228,8 @@ static void send_end(struct ksmtp_send *s, bool tell)
 	send_free(s);
 
 	spin_lock(&kn->sends_lock);
+	if (member)
+		kn->nsends_member--;
 	last = !--kn->nsends && kn->sends_closing;
 	spin_unlock(&kn->sends_lock);
 	/* sends_idle() reads under the lock: it sees the count and then
@@ -259,6 +264,8 @@ static void send_work(struct work_struct *work)
  * @mail: the mail, checked (ksmtp_mail_check()); its strings (kmalloc)
  *	and body (kvmalloc) pass to the send on success, and @mail is
  *	cleared; a NULL recipient means the configured default ones
+ * @member: a send group member's (no CAP_NET_ADMIN): such sends are at
+ *	most KSMTP_SENDS_MEMBER_MAX of the KSMTP_SENDS_MAX
  * @done: told the outcome, once, after ksmtp_net_send_go()
  * @arg: for @done
  *
@@ -268,10 +275,11 @@ static void send_work(struct work_struct *work)
  * Context: process context; may sleep (GFP_KERNEL).
  * Return: the send, or ERR_PTR(): -EDESTADDRREQ no recipient given and
  * none configured, -ENOTCONN not configured, -ESHUTDOWN the namespace or
- * the module goes away, -EBUSY KSMTP_SENDS_MAX in flight, -ENOMEM.
+ * the module goes away, -EBUSY KSMTP_SENDS_MAX in flight (or, for a
+ * member, KSMTP_SENDS_MEMBER_MAX of members'), -ENOMEM.
  */
 struct ksmtp_send *ksmtp_net_send_new(struct ksmtp_net *kn, struct ksmtp_mail *mail,
-				      ksmtp_send_done_fn done, void *arg)
+				      bool member, ksmtp_send_done_fn done, void *arg)
 {
 	struct ksmtp_send *s;
 	int err = 0;
@@ -296,6 +304,7 @@ struct ksmtp_send *ksmtp_net_send_new(struct ksmtp_net *kn, struct ksmtp_mail *m
 	}
 	INIT_WORK(&s->work, send_work);
 	s->kn = kn;
+	s->member = member;
 	s->done = done;
 	s->arg = arg;
 	s->id = atomic64_inc_return(&kn->send_ids);
@@ -303,10 +312,12 @@ struct ksmtp_send *ksmtp_net_send_new(struct ksmtp_net *kn, struct ksmtp_mail *m
 	spin_lock(&kn->sends_lock);
 	if (kn->sends_closing) {
 		err = -ESHUTDOWN;
-	} else if (kn->nsends >= KSMTP_SENDS_MAX) {
+	} else if (kn->nsends >= KSMTP_SENDS_MAX ||
+		   (member && kn->nsends_member >= KSMTP_SENDS_MEMBER_MAX)) {
 		err = -EBUSY;
 	} else {
 		kn->nsends++;
+		kn->nsends_member += member;
 		list_add_tail(&s->node, &kn->sends_list);
 	}
 	spin_unlock(&kn->sends_lock);
@@ -425,6 +436,24 @@ int ksmtp_mail_queue(const struct ksmtp_queue_args *args, u64 *id)
 	return ksmtp_queue_add(&ksmtp_net(args->kq_net ?: &init_net)->queue, args, id);
 }
 EXPORT_SYMBOL_GPL(ksmtp_mail_queue);
+
+/**
+ * ksmtp_mail_queue_kernel() - ksmtp_mail_queue() from process context
+ * @args: as ksmtp_mail_queue()
+ * @id: as ksmtp_mail_queue()
+ *
+ * For the kernel-log reporter's worker: its reports are large (an
+ * order-4 allocation), which GFP_KERNEL may reclaim for.
+ *
+ * Context: process context; may sleep (GFP_KERNEL).
+ * Return: as ksmtp_mail_queue().
+ */
+int ksmtp_mail_queue_kernel(const struct ksmtp_queue_args *args, u64 *id)
+{
+	might_sleep();
+	return ksmtp_queue_add_gfp(&ksmtp_net(args->kq_net ?: &init_net)->queue, args, id,
+				   GFP_KERNEL);
+}
 
 /**
  * ksmtp_mail_cancel() - drop a queued mail that is not being delivered

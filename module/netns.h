@@ -21,6 +21,8 @@
 
 /* Mails sent at once (not queued) in one namespace at the same time, at most */
 #define KSMTP_SENDS_MAX		64
+/* Of those, the sends of send group members (no CAP_NET_ADMIN), at most */
+#define KSMTP_SENDS_MEMBER_MAX	(KSMTP_SENDS_MAX / 2)
 
 /**
  * struct ksmtp_klog_cfg - the kernel-log reporter's configuration
@@ -107,6 +109,8 @@ static inline bool ksmtp_net_cfg_configured(const struct ksmtp_net_cfg *cfg)
  * @sends_list: the mails sent at once, from ksmtp_net_send_new() to their
  *	end
  * @nsends: their number, at most KSMTP_SENDS_MAX
+ * @nsends_member: those of send group members, at most
+ *	KSMTP_SENDS_MEMBER_MAX
  * @sends_closing: namespace exit or unload began: no new send
  * @send_ids: the last id given to such a mail
  * @node: in netns.c's list of every namespace's state (unload)
@@ -122,6 +126,7 @@ struct ksmtp_net {
 	spinlock_t sends_lock; /* see above */
 	struct list_head sends_list;
 	unsigned int nsends;
+	unsigned int nsends_member;
 	bool sends_closing;
 	atomic64_t send_ids;
 	struct list_head node;
@@ -173,9 +178,10 @@ struct ksmtp_send;
 typedef void (*ksmtp_send_done_fn)(void *arg, u64 id, const struct ksmtp_result *res);
 
 struct ksmtp_send *ksmtp_net_send_new(struct ksmtp_net *kn, struct ksmtp_mail *mail,
-				      ksmtp_send_done_fn done, void *arg);
+				      bool member, ksmtp_send_done_fn done, void *arg);
 u64 ksmtp_net_send_id(const struct ksmtp_send *s);
 void ksmtp_net_send_go(struct ksmtp_send *s);
+int ksmtp_mail_queue_kernel(const struct ksmtp_queue_args *args, u64 *id);
 void ksmtp_net_send_drop(struct ksmtp_send *s);
 
 #endif /* _KSMTP_NETNS_H */

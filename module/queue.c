@@ -200,6 +200,25 @@ static void merge(struct ksmtp_queue *q, struct ksmtp_qmail *into,
 int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
 		    u64 *id)
 {
+	return ksmtp_queue_add_gfp(q, args, id, GFP_ATOMIC);
+}
+
+/**
+ * ksmtp_queue_add_gfp() - queue a mail, allocating with @gfp
+ * @q: the queue
+ * @args: the mail, as ksmtp_queue_add()
+ * @id: as ksmtp_queue_add()
+ * @gfp: GFP_ATOMIC, or GFP_KERNEL from process context (a large body:
+ *	the kernel-log reporter's up to 33 KiB, an order-4 allocation, which
+ *	may then reclaim rather than fail)
+ *
+ * Context: as @gfp allows; the queue's lock is never held while it
+ * allocates.
+ * Return: as ksmtp_mail_queue().
+ */
+int ksmtp_queue_add_gfp(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
+			u64 *id, gfp_t gfp)
+{
 	struct ksmtp_mail mail = {
 		.km_rcpt = args->kq_rcpt,
 		.km_priority = args->kq_priority,
@@ -226,7 +245,7 @@ int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
 	hash = mail_hash(args);
 	/* A merge owes a completion: its small record comes first. */
 	if (args->kq_done) {
-		mg = kmalloc(sizeof(*mg), GFP_ATOMIC);
+		mg = kmalloc(sizeof(*mg), gfp | __GFP_NOWARN);
 		if (!mg)
 			goto nomem;
 	}
@@ -248,9 +267,13 @@ int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
 		}
 		if (m)
 			break;
-		/* Copied with the lock dropped; then looked for again. */
+		/* Copied with the lock dropped; then looked for again. No
+		 * allocation failure warning: it would be a line of the
+		 * kernel log at KERN_WARNING, for the kernel-log reporter,
+		 * whose mails come this way, to mail.
+		 */
 		spin_unlock_irqrestore(&q->lock, flags);
-		m = kmalloc(size, GFP_ATOMIC);
+		m = kmalloc(size, gfp | __GFP_NOWARN);
 		if (!m)
 			goto nomem;
 		memset(m, 0, sizeof(*m));

@@ -186,6 +186,8 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net,
 void ksmtp_queue_shutdown(struct ksmtp_queue *q);
 int ksmtp_queue_add(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
 		    u64 *id);
+int ksmtp_queue_add_gfp(struct ksmtp_queue *q, const struct ksmtp_queue_args *args,
+			u64 *id, gfp_t gfp);
 bool ksmtp_queue_cancel(struct ksmtp_queue *q, u64 id);
 void ksmtp_queue_flush(struct ksmtp_queue *q);
 void ksmtp_queue_retry_now(struct ksmtp_queue *q);

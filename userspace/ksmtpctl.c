@@ -2121,6 +2121,23 @@ static bool field_named(const char *l, const char *name)
 	return !strncasecmp(l, name, n) && l[n] == ':';
 }
 
+/* A field that a send group member may not give (the kernel's list,
+ * encode.c field_flag()): it names a sender, or passes for a server's.
+ */
+static bool names_sender(const char *l)
+{
+	static const char * const names[] = {
+		"From", "Sender", "Return-Path", "Reply-To", "Received",
+		"DKIM-Signature", "Authentication-Results",
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (field_named(l, names[i]))
+			return true;
+	return !strncasecmp(l, "Resent-", 7) || !strncasecmp(l, "ARC-", 4);
+}
+
 static int cmd_sendmail(int argc, char **argv)
 {
 	bool opt_t = false, opt_i = false, root = geteuid() == 0;
@@ -2220,11 +2237,13 @@ static int cmd_sendmail(int argc, char **argv)
 		die("sendmail: the header section is longer than %d octets", KSMTP_HEADERS_MAX);
 	if ((size_t)(msg + len - body) > KSMTP_BODY_MAX)
 		die("sendmail: the body is larger than 1 MiB");
-	/* Copy the header section: without Bcc (with -t), and from a caller
-	 * that is not root without the sender fields (the kernel would refuse
-	 * them: renamed X-Original-*).
+	/* Copy the header section: without Bcc (as sendmail does, with -t or
+	 * not; the kernel refuses it), and from a caller that is not root
+	 * without the fields that name a sender (the kernel would refuse
+	 * them: renamed X-Original-*). A renamed field is at least "From:"
+	 * (5 octets), 16 after: at most 4 times its length.
 	 */
-	cap = hlen * 2 + 64;
+	cap = hlen * 4 + 64;
 	out = malloc(cap);
 	if (!out)
 		die("out of memory");
@@ -2233,7 +2252,6 @@ static int cmd_sendmail(int argc, char **argv)
 		char *nl = memchr(p, '\n', body - p);
 		char *end = nl ? nl + 1 : body;
 		size_t l = end - p;
-		bool drop = false;
 		char *v, *vend;
 
 		if (l <= 2 && (*p == '\n' || *p == '\r'))
@@ -2254,14 +2272,12 @@ static int cmd_sendmail(int argc, char **argv)
 					*vend = ' ';
 			rcpt_parse_list(&r, v);
 			free(v);
-			drop = field_named(p, "Bcc");
 		}
-		if (drop) {
+		if (field_named(p, "Bcc")) {
 			p = end;
 			continue;
 		}
-		if (!root && (field_named(p, "From") || field_named(p, "Sender") ||
-			      field_named(p, "Return-Path"))) {
+		if (!root && names_sender(p)) {
 			memcpy(out + k, "X-Original-", 11);
 			k += 11;
 		}

@@ -213,6 +213,47 @@ static void headers(struct kunit *test)
 	kfree(h);
 }
 
+/* The fields a header section may hold, and their flags: Bcc refused for
+ * every caller; another sender's or a server's fields flagged (a send
+ * group member may not give them: netlink.c).
+ */
+static void header_fields(struct kunit *test)
+{
+	static const struct {
+		const char *hdrs;
+		unsigned int flags;
+	} cases[] = {
+		{ "Subject: x", 0 },
+		{ "Resent-From: a@b.c", KSMTP_HDR_RESENT },
+		{ "resent-sender: a@b.c", KSMTP_HDR_RESENT },
+		{ "Reply-To: a@b.c", KSMTP_HDR_RESENT },
+		{ "Received: from x", KSMTP_HDR_RESENT },
+		{ "DKIM-Signature: v=1", KSMTP_HDR_RESENT },
+		{ "ARC-Seal: i=1", KSMTP_HDR_RESENT },
+		{ "Authentication-Results: x; dkim=pass", KSMTP_HDR_RESENT },
+		{ "Resent-: x", 0 },
+		{ "X-Resent-From: a@b.c", 0 },
+		{ "Bcc: a@b.c", KSMTP_HDR_BCC },
+		{ "From: a@b.c\nSender: d@e.f", KSMTP_HDR_FROM | KSMTP_HDR_SENDER },
+	};
+	struct ksmtp_mail m = { .km_subject = "" };
+	enum ksmtp_mail_field field;
+	unsigned int i, flags;
+	const char *why;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(cases[i].hdrs, &flags),
+				      "%s", cases[i].hdrs);
+		KUNIT_EXPECT_EQ_MSG(test, flags, cases[i].flags, "%s", cases[i].hdrs);
+		m.km_headers = cases[i].hdrs;
+		why = ksmtp_mail_check(&m, false, &field, NULL);
+		KUNIT_EXPECT_EQ_MSG(test, !why, !(cases[i].flags & KSMTP_HDR_BCC),
+				    "%s: %s", cases[i].hdrs, why ?: "");
+		if (why)
+			KUNIT_EXPECT_EQ(test, field, KSMTP_MAIL_HEADERS);
+	}
+}
+
 static void subject_folding(struct kunit *test)
 {
 	char subj[128];
@@ -419,6 +460,7 @@ static struct kunit_case encode_cases[] = {
 	KUNIT_CASE(chunking),
 	KUNIT_CASE(size_count),
 	KUNIT_CASE(headers),
+	KUNIT_CASE(header_fields),
 	KUNIT_CASE(subject_folding),
 	KUNIT_CASE(header_worst_cases),
 	KUNIT_CASE_PARAM(input_checks, check_gen_params),

@@ -2015,6 +2015,15 @@ static const char *fz_raw_ok(const u8 *h, size_t len, unsigned int *flags)
 			else if (fz_name_is(h + pos, n, "Sender") ||
 				 fz_name_is(h + pos, n, "Return-Path"))
 				*flags |= KSMTP_HDR_SENDER;
+			else if ((n > 7 && !strncasecmp((const char *)h + pos, "Resent-", 7)) ||
+				 (n > 4 && !strncasecmp((const char *)h + pos, "ARC-", 4)) ||
+				 fz_name_is(h + pos, n, "Reply-To") ||
+				 fz_name_is(h + pos, n, "Received") ||
+				 fz_name_is(h + pos, n, "DKIM-Signature") ||
+				 fz_name_is(h + pos, n, "Authentication-Results"))
+				*flags |= KSMTP_HDR_RESENT;
+			else if (fz_name_is(h + pos, n, "Bcc"))
+				*flags |= KSMTP_HDR_BCC;
 			seen_field = true;
 		}
 		pos = end;
@@ -2032,6 +2041,7 @@ static void fz_raw_gen(struct fz_raw *c, struct fz_rng *r)
 		"Subject", "To", "Cc", "Date", "From", "Message-ID", "MIME-Version",
 		"Content-Type", "Content-Transfer-Encoding", "Sender", "Return-Path",
 		"X-Cron-Env", "date", "FROM", "X", "Sub ject", "", "Bcc", ".X",
+		"Resent-From", "resent-", "Reply-To", "ARC-Seal", "Received", "BCC",
 	};
 	static const char * const breaks[] = { "\r\n", "\n", "\r", "\n\n", "\r\n\r\n", "" };
 	unsigned int lines = fz_below(r, 8), i;

@@ -10,9 +10,12 @@
  */
 #include <kunit/test.h>
 #include <linux/irqflags.h>
+#include <linux/jiffies.h>
+#include <linux/ratelimit.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
+#include "../events.h"
 #include "../klog.h"
 
 /* ---- the matcher ---- */
@@ -46,6 +49,15 @@ static const struct match_case match_cases[] = {
 	{ "", 4, 8, false },
 	{ "ksmtp: WARNING: server said 550", 4, 8, false },
 	{ "ksmtp: queued mail 3 not sent", 0, 0, false },
+	/* a fault's pattern below KERN_WARNING is no fault line: x86's
+	 * KERN_INFO "<comm>[<pid>]: segfault at", comm chosen by any process
+	 */
+	{ "Kernel panic[1234]: segfault at 0 ip 00007f00 sp 00007ffd error 4", 6, 8, false },
+	{ "BUG: soft lockup", 5, 8, false },
+	{ "Oops: 0002 [#1] SMP", 7, 8, false },
+	/* no level, or not the kernel's line (ksmtp_klog_feed()'s -1) */
+	{ "Kernel panic - not syncing: x", -1, 8, false },
+	{ "WARNING: CPU: 0 PID: 1 at lib/x.c:12 f+0x1/0x2", -1, 0, false },
 	/* levels: at or above the configured one (lower number) */
 	{ "ata1: error", 3, 3, true },
 	{ "ata1: notice", 5, 3, false },
@@ -69,6 +81,38 @@ static void matcher(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, ksmtp_klog_match(c->text, strlen(c->text), c->level, c->trig),
 			c->match);
+}
+
+/* ksmtp's rate-limited lines: the count of those suppressed is said in a
+ * line of ksmtp's own, not by ___ratelimit()'s "<function>: N callbacks
+ * suppressed" (KERN_WARNING, without the prefix: at a trigger level of 4
+ * or more, a report of ksmtp's own output). The line it prints, as
+ * printed, is neither a start nor a line the core takes.
+ */
+static void rate_limited_lines(struct kunit *test)
+{
+	struct ratelimit_state rs;
+	char line[64];
+	int i, n = 0;
+
+	/* On the stack: its lock needs a key of lockdep's (the init). */
+	ratelimit_state_init(&rs, 60 * HZ, 2);
+	ratelimit_set_flags(&rs, RATELIMIT_MSG_ON_RELEASE);
+	for (i = 0; i < 7; i++)
+		n += ksmtp_ratelimit(&rs);
+	KUNIT_EXPECT_EQ(test, n, 2);
+	KUNIT_EXPECT_EQ(test, rs.missed, 5);
+	/* The interval over: ___ratelimit() prints nothing (the flag), the
+	 * next line may go, and the count is said, then reset.
+	 */
+	rs.begin = jiffies - 61 * HZ;
+	KUNIT_EXPECT_TRUE(test, ksmtp_ratelimit(&rs));
+	KUNIT_EXPECT_EQ(test, rs.missed, 0);
+
+	snprintf(line, sizeof(line), KBUILD_MODNAME ": " KSMTP_SUPPRESSED_FMT, 5);
+	KUNIT_EXPECT_TRUE(test, !strncmp(line, "ksmtp: 5 ", 9));
+	KUNIT_EXPECT_FALSE(test, ksmtp_klog_match(line, strlen(line) - 1, 4, 4));
+	KUNIT_EXPECT_FALSE(test, ksmtp_klog_match(line, strlen(line) - 1, 4, 7));
 }
 
 /* ---- the parser ---- */
@@ -106,17 +150,39 @@ static void parser(struct kunit *test)
 	parse_one(test, "<99999>x", -1, false, 0, "<99999>x");
 }
 
+/* The facility: 0 for the kernel's lines; /dev/kmsg's writers have 1
+ * (user) or their own, never 0.
+ */
+static void parser_facility(struct kunit *test)
+{
+	struct ksmtp_klog_rec r;
+
+	ksmtp_klog_parse("<0>[    1.000000] Kernel panic", 30, &r);
+	KUNIT_EXPECT_EQ(test, r.level, 0);
+	KUNIT_EXPECT_EQ(test, r.facility, 0u);
+	ksmtp_klog_parse("<12>[    1.000000] BUG: x", 25, &r);
+	KUNIT_EXPECT_EQ(test, r.level, 4);
+	KUNIT_EXPECT_EQ(test, r.facility, 1u);
+	ksmtp_klog_parse("<184>BUG: x", 11, &r);
+	KUNIT_EXPECT_EQ(test, r.level, 0);
+	KUNIT_EXPECT_EQ(test, r.facility, 23u);
+	ksmtp_klog_parse("BUG: x", 6, &r);
+	KUNIT_EXPECT_EQ(test, r.level, -1);
+	KUNIT_EXPECT_EQ(test, r.facility, 0u);
+}
+
 /* ---- the core ---- */
 
 struct seen {
 	unsigned int n;
+	int refuse;
 	char first[KSMTP_KLOG_LINE_MAX + 1];
 	char *body;
 	size_t len;
 };
 
 /* Called with interrupts off in these tests: copies, nothing more. */
-static void emit(void *arg, const char *first, const char *body, size_t len)
+static int emit(void *arg, const char *first, const char *body, size_t len)
 {
 	struct seen *s = arg;
 
@@ -125,6 +191,7 @@ static void emit(void *arg, const char *first, const char *body, size_t len)
 	memcpy(s->body, body, len);
 	s->body[len] = '\0';
 	s->len = len;
+	return s->refuse;
 }
 
 static void core_exit(struct kunit *test)
@@ -287,9 +354,66 @@ static void body_bound(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, s->body + 32 * 1001, notes);
 }
 
+/* Review: a body filled to exactly KSMTP_KLOG_BODY_MAX octets; the next
+ * line must be left out (counted), not written past the body's room:
+ * add_line()'s "KSMTP_KLOG_BODY_MAX - 1 - c->len" wraps when c->len is
+ * KSMTP_KLOG_BODY_MAX.
+ */
+static void body_exactly_full(struct kunit *test)
+{
+	struct seen *s;
+	struct ksmtp_klog_core *c = core(test, &s, 0, 1000, 6);
+	char *line = kunit_kzalloc(test, 1001, GFP_KERNEL);
+	unsigned int i;
+	size_t left;
+
+	KUNIT_ASSERT_NOT_NULL(test, line);
+	feed(c, "BUG: x", MS(1));
+	memset(line, 'y', 1000);
+	for (i = 0; i < 32; i++)
+		feed(c, line, MS(2));
+	left = KSMTP_KLOG_BODY_MAX - 1 - c->len;
+	line[left] = '\0';
+	feed(c, line, MS(2));		/* fills it to the octet */
+	KUNIT_EXPECT_EQ(test, c->len, (size_t)KSMTP_KLOG_BODY_MAX);
+	line[left] = 'y';
+	feed(c, line, MS(3));		/* 1001 more octets: must be cut */
+	KUNIT_EXPECT_LE(test, c->len, (size_t)KSMTP_KLOG_BODY_MAX);
+	KUNIT_EXPECT_EQ(test, c->cut, 1U);
+	/* no finish() with a length past the buffer */
+	c->collecting = false;
+}
+
 /* At most per_hour reports an hour; the others are counted and said in
  * the next one, in the next hour. A new per_hour starts a new hour.
  */
+/* A report the queue refuses (full: -ENOSPC) is not one of the hour's:
+ * it is counted as suppressed, with those it told of, and the next one
+ * goes and says so.
+ */
+static void refused_not_spent(struct kunit *test)
+{
+	struct seen *s;
+	struct ksmtp_klog_core *c = core(test, &s, 0, 100, 1);
+
+	s->refuse = -ENOSPC;
+	feed(c, "WARNING: a", MS(1000));
+	feed(c, "WARNING: b", MS(2000));
+	tick(c, MS(3000));
+	KUNIT_EXPECT_EQ(test, s->n, 2);
+	s->refuse = 0;
+	feed(c, "WARNING: c", MS(4000));
+	tick(c, MS(5000));
+	KUNIT_EXPECT_EQ(test, s->n, 3);
+	KUNIT_EXPECT_STREQ(test, s->first, "WARNING: c");
+	KUNIT_EXPECT_STREQ(test, s->body,
+			   "WARNING: c\n\n2 more reports suppressed by the rate limit (1 per hour) before this one.\n");
+	/* that one spent the hour */
+	feed(c, "WARNING: d", MS(6000));
+	tick(c, MS(7000));
+	KUNIT_EXPECT_EQ(test, s->n, 3);
+}
+
 static void rate_limit(struct kunit *test)
 {
 	struct seen *s;
@@ -346,12 +470,16 @@ static void by_level(struct kunit *test)
 
 static struct kunit_case klog_cases[] = {
 	KUNIT_CASE_PARAM(matcher, match_gen_params),
+	KUNIT_CASE(rate_limited_lines),
 	KUNIT_CASE(parser),
+	KUNIT_CASE(parser_facility),
 	KUNIT_CASE(window_by_line),
 	KUNIT_CASE(window_zero_and_lost),
 	KUNIT_CASE(gap_before_report),
 	KUNIT_CASE(body_bound),
+	KUNIT_CASE(body_exactly_full),
 	KUNIT_CASE(rate_limit),
+	KUNIT_CASE(refused_not_spent),
 	KUNIT_CASE(by_level),
 	{}
 };

@@ -111,7 +111,12 @@
  *                  (an oops, BUG, WARNING, hung task, soft or hard lockup,
  *                  RCU stall, OOM kill, panic), any line of this log level
  *                  or more severe (0 emerg .. 7 debug) starts a report;
- *                  8: those lines only (8).
+ *                  8: those lines only (8). Only the kernel's own lines
+ *                  (facility 0) start one, the fault lines only at
+ *                  KERN_WARNING or more severe (or the default message
+ *                  level, KERN_DEFAULT's): a line written to /dev/kmsg, or
+ *                  a KERN_INFO line that starts with a process's name,
+ *                  never does.
  *   KLOG_CONTEXT:  u32, lines before the first line that go with it, 0..32 (8).
  *   KLOG_WINDOW_MS: u32, the lines that follow within this time go into the
  *                  same report (one oops, one mail), 0..600000 (5000).
@@ -142,8 +147,9 @@
  *   goes to the requesting socket (its port id, the request's sequence
  *   number; it may arrive before or after the ack): KSMTP_A_MAIL with the
  *   same ID, and KSMTP_A_RESULT. At most 64 such mails are in flight per
- *   namespace (-EBUSY beyond); unload and namespace exit cut them, each
- *   then reported as failed.
+ *   namespace, of them at most 32 of send group members (-EBUSY beyond);
+ *   unload and namespace exit cut them, each then reported as failed.
+ *   The body is charged to the caller's memory cgroup.
  *   A whole message (what sendmail(8) takes on stdin) comes with:
  *   HEADERS:       NUL-terminated string, at most KSMTP_HEADERS_MAX octets:
  *                  the caller's header section, without the empty line
@@ -172,7 +178,10 @@
  *                  after MAIL. With HEADERS, SUBJECT (but "") and
  *                  PRIORITY (but normal) and QUEUE are refused: such a
  *                  mail is sent at once, never queued, so it is never
- *                  coalesced with another.
+ *                  coalesced with another. A Bcc field is refused, from
+ *                  every caller (it would go out to every recipient):
+ *                  its recipients go in RCPT, the field is dropped (as
+ *                  sendmail -t does).
  *   ENVELOPE_FROM: NUL-terminated string: the envelope sender (MAIL FROM)
  *                  instead of the configured FROM, checked as an address;
  *                  "" for the null sender ("MAIL FROM:<>"). Only with
@@ -184,9 +193,13 @@
  *   Who may send: CAP_NET_ADMIN (in the initial user namespace), or a
  *   socket whose opener's credentials hold the group SEND_GID of the
  *   namespace's configuration (effective or supplementary). Such a member
- *   may not give ENVELOPE_FROM, nor From, Sender or Return-Path in
- *   HEADERS (refused with -EPERM): its mails always carry the configured
- *   sender; FROM_NAME it may give.
+ *   may not QUEUE (refused with -EPERM: the queue is shared with the
+ *   kernel's own mails, which a member could otherwise crowd out), may
+ *   not give ENVELOPE_FROM, nor in HEADERS From, Sender, Return-Path,
+ *   Resent-*, Reply-To, Received, DKIM-Signature, ARC-* or
+ *   Authentication-Results (refused with -EPERM): its mails always carry
+ *   the configured sender; FROM_NAME it may give, without '@', '<', '>'
+ *   or '"' (it would pass for an address).
  *
  * KSMTP_CMD_STATS_GET: allowed to all; no attributes. Answers KSMTP_A_STATS
  *   (enum ksmtp_a_stats, u64 each; FAILED_PHASE a nest of one u64 per

@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+# Reviewer's reproducers (klog reporter, send group). Each asserts the
+# behaviour a reviewer expects; at the time of writing they FAIL, which
+# is the finding. Read into test_e2e.py after cases_klog.py and
+# cases_sendmail.py (their helpers: klog_on, klog_off, Provoked, kmsg,
+# wait_log, sendmail, ...).
+
+AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "--inh-caps=-all")
+
+
+def user_copy_of_ctl():
+    d = tempfile.mkdtemp()
+    os.chmod(d, 0o755)
+    p = os.path.join(d, "ksmtpctl")
+    shutil.copy(CTL, p)
+    os.chmod(p, 0o755)
+    return d, p
+
+
+SEGV_AS = r"""
+import ctypes, sys
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+ctypes.string_at(0)
+"""
+
+
+def test_review_klog_unprivileged_segfault_name_starts_report():
+    """An unprivileged process named like a fault line ("Kernel panic",
+    "Oops", "BUG: ...") that segfaults: x86's show_signal_msg() logs
+    "<comm>[pid]: segfault at ..." at KERN_INFO, comm first. That must not
+    start a report (nor spend the hour's budget)."""
+    old = subprocess.run(["sysctl", "-n", "debug.exception-trace"],
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run(["sysctl", "-q", "debug.exception-trace=1"], check=False)
+    klog_on("klog-window-ms", "500", "klog-per-hour", "1")
+    try:
+        with Provoked("review spoofed comm"):
+            p = subprocess.run(list(AS_NOBODY) + ["python3", "-c", SEGV_AS, "Kernel panic"],
+                               capture_output=True)
+            assert p.returncode == -11, p
+            time.sleep(4)
+        got = list(RECOPEN.mails)
+        RECOPEN.mails = []
+        assert got == [], "a user's segfault was mailed as a kernel fault: %r" % (
+            [m["content"][:600] for m in got],)
+    finally:
+        klog_off()
+        subprocess.run(["sysctl", "-q", "debug.exception-trace=" + (old or "1")], check=False)
+
+
+def test_review_member_fills_queue_kernel_reports_refused():
+    """A send group member (no CAP_NET_ADMIN) queues mails until the queue
+    is full: a kernel report (klog, ksmtp_notify()) then is refused with
+    -ENOSPC. Members should not be able to starve the kernel's own mails.
+    (Adapted with the fix: the queue is CAP_NET_ADMIN's and the kernel's;
+    a member's QUEUE is refused, with its message, so the member fills
+    nothing, and a real kernel WARNING is queued.)"""
+    mark = kernel_log_since()[1]
+    gid = grp.getgrnam("nogroup").gr_gid
+    klog_on("klog-window-ms", "300", "klog-per-hour", "10")
+    ctl("set", "port", str(PORT_DOWN), "queue-max", "4", "retry-base-ms", "600000",
+        "send-group", str(gid))
+    d, user_ctl = user_copy_of_ctl()
+    try:
+        n = 0
+        for i in range(8):
+            p = subprocess.run(list(AS_NOBODY) + [user_ctl, "send", "subject", "fill %d" % i,
+                                                  "priority", "high", "queue"],
+                               input=b"x\n", capture_output=True, timeout=60)
+            if p.returncode != 0:
+                assert b"only CAP_NET_ADMIN may queue a mail" in p.stderr, p
+                continue
+            n += 1
+        assert n == 0, n
+        assert json.loads(ctl("queue", "-j").stdout) == [], ctl("queue", "-j").stdout
+        before = json.loads(ctl("stats", "-j").stdout)["queue"]
+        with Provoked("review queue starved"):
+            klog_test("mode=warn", "count=1")
+            klog_test_gone()
+            time.sleep(4)
+        # the report is queued (its server down, it fails: that is later)
+        end = time.monotonic() + 60
+        while True:
+            after = json.loads(ctl("stats", "-j").stdout)["queue"]
+            if after["queued"] > before["queued"] or time.monotonic() > end:
+                break
+            time.sleep(0.5)
+        assert after["queued"] == before["queued"] + 1, (before, after)
+        assert after["refused"] == before["refused"], (before, after)
+        lines = [x for x in kernel_log_since(mark)[0] if "kernel-log report not queued" in x]
+        assert lines == [], "member filled the queue, kernel report refused: %r" % lines
+    finally:
+        klog_test_gone()
+        ctl("queue", "flush", check=False)
+        ctl("set", "send-group", "4294967295", "queue-max", "256", "retry-base-ms", "60000",
+            check=False)
+        klog_off()
+        shutil.rmtree(d)
+
+
+def test_review_member_resent_from_and_display_name():
+    """A member may not name another sender: From, Sender, Return-Path are
+    refused. Resent-From / Resent-Sender / Reply-To and a display name
+    that is an address are not."""
+    configure(port=PORT_OPEN, auth="none", user="")
+    gid = grp.getgrnam("nogroup").gr_gid
+    ctl("set", "send-group", str(gid))
+    d, user_ctl = user_copy_of_ctl()
+    try:
+        msg = (b"Resent-From: ceo@example.org\nResent-Sender: ceo@example.org\n"
+               b"Reply-To: attacker@example.net\nSubject: wire the money\n\nhi\n")
+        p = sendmail("-F", "ceo@example.org via", "x@example.net", stdin=msg,
+                     prefix=AS_NOBODY, ctl_path=user_ctl, check=False)
+        got = RECOPEN.take(1, timeout=30) if p.returncode == 0 else []
+        heads = got[0]["content"].split(b"\r\n\r\n")[0] if got else b""
+        assert b"Resent-From: ceo@example.org" not in heads, heads
+        # (with the fix) the display name is refused, with its message
+        assert p.returncode == 1 and b"display name with '@'" in p.stderr, p
+        # without it: the fields go, renamed, under the configured sender
+        sendmail("x@example.net", stdin=msg, prefix=AS_NOBODY, ctl_path=user_ctl)
+        (m,) = RECOPEN.take(1, timeout=30)
+        heads = m["content"].split(b"\r\n\r\n")[0]
+        assert m["from"] == FROM, m
+        for f in (b"Resent-From: ceo", b"Resent-Sender: ceo", b"Reply-To: attacker"):
+            assert b"\r\nX-Original-" + f in b"\r\n" + heads, heads
+            assert b"\r\n" + f not in b"\r\n" + heads, heads
+        # a Bcc without -t (root): removed by ksmtpctl, as sendmail does
+        sendmail("x@example.net", stdin=b"Bcc: hidden@example.net\nSubject: b\n\nhi\n")
+        (m,) = RECOPEN.take(1, timeout=30)
+        assert b"Bcc" not in m["content"] and b"hidden@" not in m["content"], m
+        assert m["rcpt"] == ["x@example.net"], m
+    finally:
+        ctl("set", "send-group", "4294967295", check=False)
+        shutil.rmtree(d)
