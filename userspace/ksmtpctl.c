@@ -2418,7 +2418,7 @@ static int pstore_one(const char *path, const char *name, const char *marker)
 	/* "Panic#1 Part1" or "Oops#2 Part1" first (ramoops, efi) */
 	kind = !strncmp(log, "Panic", 5) ? "panic" : !strncmp(log, "Oops", 4) ? "oops" : "crash";
 	pstore_summary(log, len, what, sizeof(what));
-	snprintf(subject, sizeof(subject), "%s: kernel %s (%s, %s): %s", host, kind, u.release,
+	snprintf(subject, sizeof(subject), "%.64s: kernel %s (%.64s, %.64s): %s", host, kind, u.release,
 		 name, what);
 	sa.subject = subject;
 	sa.body = log;
