@@ -249,7 +249,7 @@ def test_dns_config_replace_restores_defaults():
                 "timeout-final-dot": 600000, "queue-max": 256, "queue-bytes": 16 << 20,
                 "retry-max": 10, "retry-age": 86400, "retry-base-ms": 30000,
                 "coalesce-ms": 2000, "klog": 0, "klog-level": 8, "klog-context": 8,
-                "klog-window-ms": 5000, "klog-per-hour": 6}
+                "klog-window-ms": 5000, "klog-per-hour": 6, "send-gid": 4294967295}
         assert cfg == want, "after REPLACE:\n got %r\nwant %r" % (cfg, want)
         # and it works: no AUTH, the EHLO argument an address literal, no
         # default recipient
