@@ -39,13 +39,27 @@ rc=0
 # which was logged after that begin. From stdin; the logs saved before
 # each provoked section (cases_klog.py: a storm may wrap away what came
 # before it) are checked the same way, each on its own.
+# Lines in arrays, not strings grown line by line: a WARN storm leaves logs
+# of 2 MB, which string appends made quadratic (minutes under TCG).
 provoked_out() {
 	awk '
-		/ksmtp-e2e: provoked begin/ { if (n) out = out held; held = $0 "\n"; n = 1; next }
-		/ksmtp-e2e: provoked end/ { if (n) { held = ""; n = 0 } else out = ""; next }
-		n { held = held $0 "\n"; next }
-		{ out = out $0 "\n" }
-		END { printf "%s", out; if (n) printf "%s", held }'
+		/ksmtp-e2e: provoked begin/ {
+			if (n)
+				for (i = 1; i <= k; i++)
+					o[++m] = h[i]
+			k = 0; h[++k] = $0; n = 1; next
+		}
+		/ksmtp-e2e: provoked end/ { if (n) { k = 0; n = 0 } else m = 0; next }
+		n { h[++k] = $0; next }
+		{ o[++m] = $0 }
+		END {
+			for (i = 1; i <= m; i++)
+				print o[i]
+			if (n)
+				for (i = 1; i <= k; i++)
+					print h[i]
+		}
+'
 }
 dmesg_checked() {
 	for f in "${KSMTP_RESULTS:-/nonexistent}"/dmesg-saved.*; do
