@@ -1972,16 +1972,22 @@ struct rcpts {
 	bool configured;	/* the configured recipients too */
 };
 
+/* @a, @len without the white space around it. */
+static void trim_space(const char **a, size_t *len)
+{
+	while (*len && isspace((unsigned char)**a)) {
+		(*a)++;
+		(*len)--;
+	}
+	while (*len && isspace((unsigned char)(*a)[*len - 1]))
+		(*len)--;
+}
+
 static void rcpt_add(struct rcpts *r, const char *a, size_t len)
 {
 	unsigned int i;
 
-	while (len && isspace((unsigned char)*a)) {
-		a++;
-		len--;
-	}
-	while (len && isspace((unsigned char)a[len - 1]))
-		len--;
+	trim_space(&a, &len);
 	if (!len)
 		return;
 	for (i = 0; i < r->n; i++)
@@ -2031,12 +2037,7 @@ static int alias_lookup(struct rcpts *r, const char *name, size_t nlen, int dept
 /* One recipient: an address, or a local name for the aliases. */
 static void rcpt_take(struct rcpts *r, const char *a, size_t len)
 {
-	while (len && isspace((unsigned char)*a)) {
-		a++;
-		len--;
-	}
-	while (len && isspace((unsigned char)a[len - 1]))
-		len--;
+	trim_space(&a, &len);
 	if (!len)
 		return;
 	if (memchr(a, '@', len))
