@@ -14,7 +14,7 @@ pkgs=(
 	postfix libsasl2-modules sasl2-bin
 	ca-certificates openssl
 	keyutils dnsmasq-base
-	mdadm
+	mdadm mount
 	build-essential dpkg-dev debhelper dh-dkms dkms fakeroot lintian systemd man-db procps binutils
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 )
