@@ -16,17 +16,11 @@
 # provoked_out below).
 set -e
 kabi=$(uname -r)
-kmemleak=/sys/kernel/debug/kmemleak
+. tests/vm/debug-checks.sh
 debug=
 case $kabi in *-ksmtp-debug) debug=1 ;; esac
 [ ! -e "$kmemleak" ] || debug=1
-if [ -n "$debug" ]; then
-	# What boot left unreferenced is not ours: two scans (the first only
-	# takes checksums; only objects older than 5 s count), then forget it.
-	# (A kmemleak that is off fails the leak case below.)
-	{ echo scan > "$kmemleak" && sleep 5 && echo scan > "$kmemleak" &&
-		echo clear > "$kmemleak"; } 2>/dev/null || true
-fi
+[ -z "$debug" ] || leaks_forget_boot
 mkdir -p "/lib/modules/$kabi/extra"
 cp module/ksmtp.ko "/lib/modules/$kabi/extra/"
 depmod -a
@@ -98,20 +92,6 @@ case_result() {	# case_result NAME OK(0|1): print the case, count it in the summ
 		echo "$p $f" > "$KSMTP_RESULTS/e2e-summary"
 	fi
 }
-leaks() {	# leaks WHEN: scan twice, 6 s apart; print and forget what was found
-	if ! { echo scan > "$kmemleak" && sleep 6 && echo scan > "$kmemleak"; } 2>/dev/null; then
-		echo "kmemleak, $1: cannot scan (is it off? see dmesg)" | tee -a "$report"
-		return 1
-	fi
-	found=$(cat "$kmemleak")
-	[ -n "$found" ] || return 0
-	{
-		echo "kmemleak, $1:"
-		echo "$found"
-	} | tee -a "$report"
-	echo clear > "$kmemleak"
-	return 1
-}
 leak=0
 leaks "with ksmtp loaded" || leak=1
 for m in ksmtp_klog_test ksmtp_bench ksmtp_sample ksmtp; do
@@ -126,24 +106,7 @@ case_result kernel_no_leaks "$leak"
 
 dmesg > "$KSMTP_RESULTS/dmesg"
 dmesg_checked > "$KSMTP_RESULTS/dmesg-checked"
-# kmemleak's own "suspected memory leaks" lines are left out: its report
-# above is the one that counts (the scans at start found boot's).
-pat='BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|UBSAN'
-pat="$pat|possible circular locking|possible recursive locking|inconsistent lock state"
-pat="$pat|sleeping function called|refcount_t:|list_(add|del) corruption|ref_tracker"
-pat="$pat|memory leak detector disabled"
 bad=0
-if grep -E "$pat" "$KSMTP_RESULTS/dmesg-checked" > "$KSMTP_RESULTS/kernel-lines"; then
-	bad=1
-	{
-		echo "kernel reports:"
-		cat "$KSMTP_RESULTS/kernel-lines"
-		echo "the first one in full:"
-		first=$(grep -n -m1 -E "$pat" "$KSMTP_RESULTS/dmesg-checked" | cut -d: -f1)
-		tail -n +"$((first > 5 ? first - 5 : 1))" "$KSMTP_RESULTS/dmesg-checked" |
-			head -n 80
-	} | tee -a "$report"
-fi
-rm -f "$KSMTP_RESULTS/kernel-lines"
+kernel_reports "$KSMTP_RESULTS/dmesg-checked" || bad=1
 case_result kernel_no_reports "$bad"
 exit $rc

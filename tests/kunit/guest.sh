@@ -10,14 +10,11 @@
 # The host counts the results (kunit.py parse) and the reports.
 set -e
 kabi=$(uname -r)
-kmemleak=/sys/kernel/debug/kmemleak
 res=$KSMTP_RESULTS
 report=$res/kernel-report
 rm -f "$report"
-# What boot left unreferenced is not ours: two scans (the first only takes
-# checksums; only objects older than 5 s count), then forget it.
-{ echo scan > "$kmemleak" && sleep 5 && echo scan > "$kmemleak" &&
-	echo clear > "$kmemleak"; } 2>/dev/null || true
+. tests/vm/debug-checks.sh
+leaks_forget_boot
 mkdir -p "/lib/modules/$kabi/extra"
 cp module/ksmtp.ko "/lib/modules/$kabi/extra/"
 depmod -a
@@ -35,20 +32,6 @@ elif ! echo 1 > /sys/module/ksmtp/parameters/kunit_run; then
 fi
 dmesg --notime | tail -n +"$((before + 1))" > "$res/ktap"
 
-leaks() {	# leaks WHEN: scan twice, 6 s apart; print and forget what was found
-	if ! { echo scan > "$kmemleak" && sleep 6 && echo scan > "$kmemleak"; } 2>/dev/null; then
-		echo "kmemleak, $1: cannot scan (is it off? see dmesg)" | tee -a "$report"
-		return 1
-	fi
-	found=$(cat "$kmemleak")
-	[ -n "$found" ] || return 0
-	{
-		echo "kmemleak, $1:"
-		echo "$found"
-	} | tee -a "$report"
-	echo clear > "$kmemleak"
-	return 1
-}
 if grep -q '^ksmtp ' /proc/modules && ! rmmod ksmtp; then
 	echo "rmmod ksmtp failed" | tee -a "$report"
 	rc=1
@@ -57,21 +40,6 @@ sleep 2	# RCU callbacks and work the unload queued
 leaks "after the suites and rmmod ksmtp" || rc=1
 
 dmesg > "$res/dmesg"
-# As tests/e2e/guest.sh: kmemleak's own lines are left out (its report
-# above is the one that counts); KUnit's failures are counted by the host.
-pat='BUG:|WARNING:|Oops|general protection|Call Trace|Kernel panic|UBSAN'
-pat="$pat|possible circular locking|possible recursive locking|inconsistent lock state"
-pat="$pat|sleeping function called|refcount_t:|list_(add|del) corruption|ref_tracker"
-pat="$pat|memory leak detector disabled"
-if grep -E "$pat" "$res/dmesg" > "$res/kernel-lines"; then
-	rc=1
-	{
-		echo "kernel reports:"
-		cat "$res/kernel-lines"
-		echo "the first one in full:"
-		first=$(grep -n -m1 -E "$pat" "$res/dmesg" | cut -d: -f1)
-		tail -n +"$((first > 5 ? first - 5 : 1))" "$res/dmesg" | head -n 80
-	} | tee -a "$report"
-fi
-rm -f "$res/kernel-lines"
+# KUnit's failures are counted by the host.
+kernel_reports "$res/dmesg" || rc=1
 exit $rc
