@@ -18,46 +18,41 @@ pkgs=(
 	build-essential dpkg-dev debhelper dh-dkms dkms fakeroot lintian systemd man-db procps binutils
 	gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
 )
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+install_missing() {	# install_missing PKG...: those not installed
+	local p missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -gt 0 ] || return 0
 	echo "deps: installing ${missing[*]}"
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	# Postfix is a test peer run inside the guest only: installed
-	# unconfigured, so that it never starts as this machine's MTA.
-	echo "postfix postfix/main_mailer_type select No configuration" |
-		$sudo debconf-set-selections
-	$sudo apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+	if [ -z "$updated" ]; then
+		# Postfix is a test peer run inside the guest only: installed
+		# unconfigured, so that it never starts as this machine's MTA.
+		echo "postfix postfix/main_mailer_type select No configuration" |
+			$sudo debconf-set-selections
+		$sudo apt-get update -q
+		updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends \
+		"${missing[@]}"
+}
+updated=
+install_missing "${pkgs[@]}"
 # The meta package may point at a newer ABI than the headers installed.
 kabi=$("$(dirname "$0")/vm/kabi.sh")
-if [ ! -d "/usr/src/linux-headers-$kabi" ]; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "linux-headers-$kabi"
-fi
+[ -d "/usr/src/linux-headers-$kabi" ] || install_missing "linux-headers-$kabi"
 # Debian's 6.12 headers (tests/compat.sh), without the 6.12 kernel image
 # that the versioned headers package depends on: its other dependencies
 # here, the package itself unpacked into the cache (tests/headers-6.12.sh).
 h612=$(dirname "$0")/headers-6.12.sh
 if ! p612=$("$h612" --packages); then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo apt-get update -q
+	[ -n "$updated" ] || $sudo apt-get update -q
+	updated=1
 	p612=$("$h612" --packages)
 fi
-missing=()
-for p in $p612; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "deps: installing ${missing[*]}"
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck disable=SC2086 # one package per word
+install_missing $p612
 "$h612" > /dev/null
