@@ -64,17 +64,14 @@ $files
 wanted:
 $want"
 
-	bad=""
-	grep -qx "ExecStart=$prefix/sbin/ksmtpctl setconf -a" "$d/etc/systemd/system/ksmtp.service" ||
-		bad="$bad ksmtp.service"
-	grep -qx "ExecStart=$prefix/sbin/ksmtp-tlsd" "$d/etc/systemd/system/ksmtp-tlsd.service" ||
-		bad="$bad ksmtp-tlsd.service"
-	grep -q "^install ksmtp .*$prefix/sbin/ksmtpctl setconf -a" "$d/etc/modprobe.d/ksmtp.conf" ||
-		bad="$bad modprobe-rule"
-	grep -qx "CTL=$prefix/sbin/ksmtpctl" "$d/etc/init.d/ksmtp" || bad="$bad init-script"
-	! grep -rq '@[A-Z]*@' "$d/etc" || bad="$bad (a template's @VAR@ left)"
+	bad=$(unit_paths "$prefix/sbin" "$d/etc/systemd/system/ksmtp.service" \
+		"$d/etc/systemd/system/ksmtp-tlsd.service" "$d/etc/modprobe.d/ksmtp.conf" \
+		"$d/etc/init.d/ksmtp")
+	! grep -rq '@[A-Z]*@' "$d/etc" || bad="$bad
+a template's @VAR@ left in etc/"
 	[ -z "$bad" ]
-	result "install_paths_follow_prefix${prefix//\//_}" $? "wrong:$bad"
+	result "install_paths_follow_prefix${prefix//\//_}" $? "wrong:
+$bad"
 
 	root=$tmp/root${prefix//\//-}
 	mkdir -p "$root/sbin" "$root/lib/systemd"

@@ -123,16 +123,11 @@ if [ -f userspace/ksmtpctl.bash-completion ]; then
 	[ -f "$tl/usr/share/bash-completion/completions/ksmtpctl" ] ||
 		miss="$miss usr/share/bash-completion/completions/ksmtpctl"
 fi
-grep -qx 'ExecStart=/usr/sbin/ksmtpctl setconf -a' "$tl/lib/systemd/system/ksmtp.service" ||
-	miss="$miss (ksmtp.service's ExecStart)"
-grep -qx 'ExecStart=/usr/sbin/ksmtp-tlsd' "$tl/lib/systemd/system/ksmtp-tlsd.service" ||
-	miss="$miss (ksmtp-tlsd.service's ExecStart)"
-grep -q '^install ksmtp .*/usr/sbin/ksmtpctl setconf -a' "$tl/lib/modprobe.d/ksmtp.conf" ||
-	miss="$miss (the modprobe rule's ksmtpctl)"
-grep -q '^CTL=/usr/sbin/ksmtpctl$' "$tl/etc/init.d/ksmtp" || miss="$miss (the init script's ksmtpctl)"
+bad=$(unit_paths /usr/sbin "$tl/lib/systemd/system/ksmtp.service" \
+	"$tl/lib/systemd/system/ksmtp-tlsd.service" "$tl/lib/modprobe.d/ksmtp.conf" \
+	"$tl/etc/init.d/ksmtp")
+[ -z "$bad" ] || miss="$miss ($(echo $bad))"
 ! grep -rq '@SBINDIR@\|/usr/local' "$tl/lib" "$tl/etc" || miss="$miss (a path left unreplaced)"
-grep -qx 'ExecStartPost=-/usr/sbin/ksmtpctl pstore' "$tl/lib/systemd/system/ksmtp.service" ||
-	miss="$miss (ksmtp.service's pstore)"
 [ ! -e "$tl/usr/sbin/sendmail" ] && [ ! -L "$tl/usr/sbin/sendmail" ] ||
 	miss="$miss (usr/sbin/sendmail is ksmtp-sendmail's, not ksmtp-tools')"
 [ -z "$miss" ]
