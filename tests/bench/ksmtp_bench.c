@@ -6,8 +6,8 @@
  * queues W mails untimed (they wait: the caller configures a long
  * coalescing window) and then times N calls. Reading
  * /sys/kernel/debug/ksmtp_bench/result gives
- * "queued N refused N median_ns N max_ns N". Writing N to .../big queues N
- * bodies of 1 MiB (lines of 78 octets) the same way, untimed.
+ * "queued N refused N median_ns N max_ns N p99_ns N". Writing N to .../big
+ * queues N bodies of 1 MiB (lines of 78 octets) the same way, untimed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -79,8 +79,9 @@ static ssize_t queue_write(struct file *file, const char __user *buf,
 	}
 	sort(ns, n, sizeof(*ns), cmp_u64, NULL);
 	mutex_lock(&result_lock);
-	snprintf(result, sizeof(result), "queued %u refused %u median_ns %llu max_ns %llu\n",
-		 n - refused, refused, ns[n / 2], ns[n - 1]);
+	snprintf(result, sizeof(result),
+		 "queued %u refused %u median_ns %llu max_ns %llu p99_ns %llu\n",
+		 n - refused, refused, ns[n / 2], ns[n - 1], ns[n - 1 - n / 100]);
 	mutex_unlock(&result_lock);
 	kvfree(ns);
 	return len;
