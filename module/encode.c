@@ -321,8 +321,13 @@ static unsigned int field_flag(const char *line, size_t n)
 		return KSMTP_HDR_MIME;
 	if (field_is(line, n, "Sender") || field_is(line, n, "Return-Path"))
 		return KSMTP_HDR_SENDER;
-	/* Another sender, or what passes for a server's trace or verdict */
+	/* Another sender, where replies, bounces or receipts go, or what
+	 * passes for a server's trace or verdict
+	 */
 	if (field_starts(line, n, "Resent-") || field_is(line, n, "Reply-To") ||
+	    field_is(line, n, "Mail-Reply-To") || field_is(line, n, "Mail-Followup-To") ||
+	    field_is(line, n, "Errors-To") || field_is(line, n, "Return-Receipt-To") ||
+	    field_is(line, n, "Disposition-Notification-To") ||
 	    field_is(line, n, "Received") || field_is(line, n, "DKIM-Signature") ||
 	    field_starts(line, n, "ARC-") || field_is(line, n, "Authentication-Results"))
 		return KSMTP_HDR_RESENT;

@@ -769,7 +769,7 @@ static int member_limits(struct genl_info *info, struct nlattr **tb,
 	if (m->km_headers && !ksmtp_check_headers(m->km_headers, &flags) &&
 	    (flags & (KSMTP_HDR_FROM | KSMTP_HDR_SENDER | KSMTP_HDR_RESENT))) {
 		bad_attr(info, tb[KSMTP_A_MAIL_HEADERS],
-			 "only CAP_NET_ADMIN may give From, Sender, Return-Path, Resent-*, Reply-To, Received, DKIM-Signature, ARC-* or Authentication-Results");
+			 "only CAP_NET_ADMIN may give a field naming a sender, where replies, bounces or receipts go, or a server's trace or verdict (From, Sender, Return-Path, Resent-*, Reply-To, Errors-To, Received, DKIM-Signature...)");
 		return -EPERM;
 	}
 	if (m->km_from_name && strpbrk(m->km_from_name, "@<>\"")) {

@@ -2123,13 +2123,16 @@ static bool field_named(const char *l, const char *name)
 }
 
 /* A field that a send group member may not give (the kernel's list,
- * encode.c field_flag()): it names a sender, or passes for a server's.
+ * encode.c field_flag()): it names a sender or where replies, bounces or
+ * receipts go, or passes for a server's.
  */
 static bool names_sender(const char *l)
 {
 	static const char * const names[] = {
-		"From", "Sender", "Return-Path", "Reply-To", "Received",
-		"DKIM-Signature", "Authentication-Results",
+		"From", "Sender", "Return-Path", "Reply-To", "Mail-Reply-To",
+		"Mail-Followup-To", "Errors-To", "Return-Receipt-To",
+		"Disposition-Notification-To", "Received", "DKIM-Signature",
+		"Authentication-Results",
 	};
 	unsigned int i;
 

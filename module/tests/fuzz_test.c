@@ -2018,6 +2018,11 @@ static const char *fz_raw_ok(const u8 *h, size_t len, unsigned int *flags)
 			else if ((n > 7 && !strncasecmp((const char *)h + pos, "Resent-", 7)) ||
 				 (n > 4 && !strncasecmp((const char *)h + pos, "ARC-", 4)) ||
 				 fz_name_is(h + pos, n, "Reply-To") ||
+				 fz_name_is(h + pos, n, "Mail-Reply-To") ||
+				 fz_name_is(h + pos, n, "Mail-Followup-To") ||
+				 fz_name_is(h + pos, n, "Errors-To") ||
+				 fz_name_is(h + pos, n, "Return-Receipt-To") ||
+				 fz_name_is(h + pos, n, "Disposition-Notification-To") ||
 				 fz_name_is(h + pos, n, "Received") ||
 				 fz_name_is(h + pos, n, "DKIM-Signature") ||
 				 fz_name_is(h + pos, n, "Authentication-Results"))

@@ -18,6 +18,72 @@ def user_copy_of_ctl():
     return d, p
 
 
+MEMBER_FIELDS = (b"From: ceo@example.org", b"Sender: ceo@example.org",
+                 b"Return-Path: <ceo@example.org>", b"Resent-From: ceo@example.org",
+                 b"reply-to: a@example.net", b"Mail-Reply-To: a@example.net",
+                 b"Mail-Followup-To: a@example.net", b"Errors-To: a@example.net",
+                 b"Return-Receipt-To: a@example.net",
+                 b"Disposition-Notification-To: a@example.net", b"Received: from x",
+                 b"DKIM-Signature: v=1", b"ARC-Seal: i=1", b"Authentication-Results: x")
+
+
+def member_raw_sends(headers):
+    """Raw SENDs (tests/e2e/nlfuzz.py, no ksmtpctl to rename anything)
+    from a socket that nobody opens with only the group nogroup: the
+    kernel's answer (errno, 0 when taken) to each header section."""
+    nl, g, fam, cmds, A = genl_ksmtp()
+    g.close()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([grp.getgrnam("nogroup").gr_gid])
+            os.setgid(65534)
+            os.setuid(65534)
+            g = nl.Genl(ext_ack=True)
+            out = []
+            for i, h in enumerate(headers):
+                mail = (nl.nla(A["MAIL_RCPT"], b"x@example.net\0") +
+                        nl.nla(A["MAIL_SUBJECT"], b"raw %d\0" % i) +
+                        nl.nla(A["MAIL_HEADERS"], h + b"\0") +
+                        nl.nla(A["MAIL_BODY"], b"hi\n"))
+                out.append(g.request(fam["id"], cmds["SEND"], nl.nest(A["MAIL"], mail))[0])
+            os.write(w, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read()
+    os.waitpid(pid, 0)
+    assert got, "the member's process wrote nothing"
+    return json.loads(got)
+
+
+def test_review_member_raw_headers_refused_by_kernel():
+    """ksmtpctl renames what a send group member may not give; the kernel
+    is the boundary. A member's raw SEND whose HEADERS name a sender,
+    where replies, bounces or receipts go, or a server's trace or verdict
+    is refused with EPERM, each field alone, and nothing of it reaches the
+    server; the same request with a harmless field is taken and arrives
+    with that field."""
+    configure(port=PORT_OPEN, auth="none", user="")
+    ctl("set", "send-group", str(grp.getgrnam("nogroup").gr_gid))
+    try:
+        RECOPEN.mails = []
+        res = member_raw_sends(list(MEMBER_FIELDS) + [b"Keywords: disk"])
+        assert res[:-1] == [-errno.EPERM] * len(MEMBER_FIELDS), list(zip(MEMBER_FIELDS, res))
+        assert res[-1] == 0, res
+        (m,) = RECOPEN.take(1, timeout=30)
+        assert m["from"] == FROM and m["rcpt"] == ["x@example.net"], m
+        heads = m["content"].split(b"\r\n\r\n")[0]
+        assert b"\r\nKeywords: disk\r\n" in heads + b"\r\n", heads
+        time.sleep(2)
+        assert RECOPEN.mails == [], RECOPEN.mails
+    finally:
+        ctl("set", "send-group", "4294967295", check=False)
+
+
 SEGV_AS = r"""
 import ctypes, sys
 ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
@@ -101,15 +167,18 @@ def test_review_member_fills_queue_kernel_reports_refused():
 
 def test_review_member_resent_from_and_display_name():
     """A member may not name another sender: From, Sender, Return-Path are
-    refused. Resent-From / Resent-Sender / Reply-To and a display name
-    that is an address are not."""
+    refused. Resent-From / Resent-Sender / Reply-To / Errors-To /
+    Disposition-Notification-To and a display name that is an address are
+    not."""
     configure(port=PORT_OPEN, auth="none", user="")
     gid = grp.getgrnam("nogroup").gr_gid
     ctl("set", "send-group", str(gid))
     d, user_ctl = user_copy_of_ctl()
     try:
         msg = (b"Resent-From: ceo@example.org\nResent-Sender: ceo@example.org\n"
-               b"Reply-To: attacker@example.net\nSubject: wire the money\n\nhi\n")
+               b"Reply-To: attacker@example.net\nErrors-To: attacker@example.net\n"
+               b"Disposition-Notification-To: attacker@example.net\n"
+               b"Subject: wire the money\n\nhi\n")
         p = sendmail("-F", "ceo@example.org via", "x@example.net", stdin=msg,
                      prefix=AS_NOBODY, ctl_path=user_ctl, check=False)
         got = RECOPEN.take(1, timeout=30) if p.returncode == 0 else []
@@ -122,7 +191,8 @@ def test_review_member_resent_from_and_display_name():
         (m,) = RECOPEN.take(1, timeout=30)
         heads = m["content"].split(b"\r\n\r\n")[0]
         assert m["from"] == FROM, m
-        for f in (b"Resent-From: ceo", b"Resent-Sender: ceo", b"Reply-To: attacker"):
+        for f in (b"Resent-From: ceo", b"Resent-Sender: ceo", b"Reply-To: attacker",
+                  b"Errors-To: attacker", b"Disposition-Notification-To: attacker"):
             assert b"\r\nX-Original-" + f in b"\r\n" + heads, heads
             assert b"\r\n" + f not in b"\r\n" + heads, heads
         # a Bcc without -t (root): removed by ksmtpctl, as sendmail does

@@ -12,6 +12,7 @@ openssl for this run; the handshake helper ksmtp-tlsd runs as in a real
 installation, and the server records the cipher of each mail.
 """
 import base64
+import errno
 import json
 import os
 import re
@@ -863,6 +864,16 @@ class RawServer(threading.Thread):
             pass
         conn.close()
         self.sock.close()
+
+
+def rcpt_refused(port, reply):
+    """One send to a RawServer on port whose RCPT gets reply (auth none):
+    it fails, and the server is done."""
+    srv = RawServer(port, b"250 raw.example\r\n", {"RCPT": reply})
+    configure(port=port, auth="none", user="")
+    p = send(b"x\n", check=False)
+    assert p.returncode == 1, p
+    srv.join(30)
 
 
 def result_json(p):

@@ -196,8 +196,10 @@
  *   may not QUEUE (refused with -EPERM: the queue is shared with the
  *   kernel's own mails, which a member could otherwise crowd out), may
  *   not give ENVELOPE_FROM, nor in HEADERS From, Sender, Return-Path,
- *   Resent-*, Reply-To, Received, DKIM-Signature, ARC-* or
- *   Authentication-Results (refused with -EPERM): its mails always carry
+ *   Resent-*, Reply-To, Mail-Reply-To, Mail-Followup-To, Errors-To,
+ *   Return-Receipt-To, Disposition-Notification-To, Received,
+ *   DKIM-Signature, ARC-* or Authentication-Results (refused with
+ *   -EPERM): its mails always carry
  *   the configured sender; FROM_NAME it may give, without '@', '<', '>'
  *   or '"' (it would pass for an address).
  *
