@@ -143,13 +143,19 @@ def no_kernel_reports():
     assert not bad, "the kernel reported:\n" + "\n".join(bad[:40])
 
 
-def reboot():
+def sysrq(key):
+    """Sync, then the magic SysRq key (b: reboot, c: crash); waits for it
+    to take the guest away, and returns if it did not."""
     os.sync()
     with open("/proc/sys/kernel/sysrq", "w") as f:
         f.write("1\n")
     with open("/proc/sysrq-trigger", "w") as f:
-        f.write("b\n")
+        f.write(key + "\n")
     time.sleep(120)
+
+
+def reboot():
+    sysrq("b")
     raise AssertionError("sysrq b did not reboot")
 
 
@@ -160,12 +166,7 @@ def boot1():
     if not result("pstore_panic_ramoops_loaded", loaded):
         return 1
     note("crashing the kernel (sysrq c)")
-    os.sync()
-    with open("/proc/sys/kernel/sysrq", "w") as f:
-        f.write("1\n")
-    with open("/proc/sysrq-trigger", "w") as f:
-        f.write("c\n")
-    time.sleep(120)
+    sysrq("c")
     print("sysrq c did not crash the kernel", flush=True)
     return 1
 
