@@ -7,7 +7,8 @@
  * coalescing window) and then times N calls. Reading
  * /sys/kernel/debug/ksmtp_bench/result gives
  * "queued N refused N median_ns N max_ns N p99_ns N". Writing N to .../big
- * queues N bodies of 1 MiB (lines of 78 octets) the same way, untimed.
+ * queues N bodies of 1 MiB (lines of 78 octets) the same way, untimed;
+ * "N qp" the same bodies with a first line of 2000 octets (quoted-printable).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -95,13 +96,17 @@ static ssize_t big_write(struct file *file, const char __user *buf,
 		.kq_subject = "ksmtp bench 1 MiB",
 		.kq_body_len = 1 << 20,
 	};
-	unsigned int n, i;
-	char *body;
-	int err;
+	unsigned int n, i, qp = 0;
+	char req[32], *body;
+	int err = 0;
 
-	err = kstrtouint_from_user(buf, len, 10, &n);
-	if (err)
-		return err;
+	if (len >= sizeof(req))
+		return -EINVAL;
+	if (copy_from_user(req, buf, len))
+		return -EFAULT;
+	req[len] = '\0';
+	if (sscanf(req, "%u qp%n", &n, &qp) < 1)
+		return -EINVAL;
 	if (!n || n > 1000)
 		return -EINVAL;
 	body = kvmalloc(a.kq_body_len, GFP_KERNEL);
@@ -109,6 +114,11 @@ static ssize_t big_write(struct file *file, const char __user *buf,
 		return -ENOMEM;
 	for (i = 0; i < a.kq_body_len; i++)
 		body[i] = i % 79 == 78 ? '\n' : 'x';
+	/* "N qp": a first line of 2000 octets, over SMTP's 998: the body
+	 * goes quoted-printable
+	 */
+	if (qp)
+		memset(body, 'y', 2000);
 	a.kq_body = body;
 	for (i = 0; i < n && !err; i++) {
 		a.kq_key = ++keys;
