@@ -54,7 +54,48 @@ struct ksmtp_merged {
 	struct ksmtp_result res;
 };
 
-/* A mail joins the waiting list and the index by id (QUEUE_GET). */
+static bool due_before(const struct ksmtp_qmail *a, const struct ksmtp_qmail *b)
+{
+	return time_before(a->next_try, b->next_try) ||
+	       (a->next_try == b->next_try && a->id < b->id);
+}
+
+/* Into the tree by due time. A new mail is due last (the same window
+ * after a later time): it goes right of the last one, without a walk
+ * down the tree; a retried one walks.
+ */
+static void due_add(struct ksmtp_queue *q, struct ksmtp_qmail *m)
+{
+	struct rb_node **link = &q->due.rb_root.rb_node, *parent = NULL;
+	bool leftmost = true, rightmost = true;
+
+	if (q->due_last &&
+	    !due_before(m, rb_entry(q->due_last, struct ksmtp_qmail, due))) {
+		parent = q->due_last;
+		link = &parent->rb_right;
+		leftmost = false;
+	}
+	while (*link) {
+		parent = *link;
+		if (due_before(m, rb_entry(parent, struct ksmtp_qmail, due))) {
+			link = &parent->rb_left;
+			rightmost = false;
+		} else {
+			link = &parent->rb_right;
+			leftmost = false;
+		}
+	}
+	rb_link_node(&m->due, parent, link);
+	rb_insert_color_cached(&m->due, &q->due, leftmost);
+	if (rightmost)
+		q->due_last = &m->due;
+}
+
+/* A mail joins the waiting list, the index by id (QUEUE_GET, cancel,
+ * "retry now"), the one by due time (the worker), the coalescing hash,
+ * and the mails to announce if it has not been. Each is a tree or list
+ * update, O(log n) at most: interrupts may be off.
+ */
 static void q_add(struct ksmtp_queue *q, struct ksmtp_qmail *m)
 {
 	struct rb_node **link = &q->ids.rb_node, *parent = NULL;
@@ -80,8 +121,11 @@ static void q_add(struct ksmtp_queue *q, struct ksmtp_qmail *m)
 	rb_insert_color(&m->rb, &q->ids);
 	if (last)
 		q->ids_last = &m->rb;
+	due_add(q, m);
 	hash_add(q->same, &m->hnode, m->hash);
 	list_add_tail(&m->node, &q->mails);
+	if (!m->announced)
+		list_add_tail(&m->fresh, &q->fresh);
 }
 
 /* ... and leaves both, to @to (or alone). */
@@ -92,7 +136,12 @@ static void q_del(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 	if (q->ids_last == &m->rb)
 		q->ids_last = rb_prev(&m->rb);
 	rb_erase(&m->rb, &q->ids);
+	if (q->due_last == &m->due)
+		q->due_last = rb_prev(&m->due);
+	rb_erase_cached(&m->due, &q->due);
 	hash_del(&m->hnode);
+	if (!m->announced)
+		list_del_init(&m->fresh);
 	if (to)
 		list_move_tail(&m->node, to);
 	else
@@ -105,8 +154,56 @@ static void q_del_all(struct ksmtp_queue *q, struct list_head *to)
 	lockdep_assert_held(&q->lock);
 	q->ids = RB_ROOT;
 	q->ids_last = NULL;
+	q->due = RB_ROOT_CACHED;
+	q->due_last = NULL;
+	INIT_LIST_HEAD(&q->fresh);
+	q->retry_upto = 0;
 	hash_init(q->same);
 	list_splice_tail_init(&q->mails, to);
+}
+
+/* The waiting mail with the lowest id above @after, or NULL. */
+static struct ksmtp_qmail *q_first_after(struct ksmtp_queue *q, u64 after)
+{
+	struct rb_node *n = q->ids.rb_node;
+	struct ksmtp_qmail *m, *first = NULL;
+
+	lockdep_assert_held(&q->lock);
+	while (n) {
+		m = rb_entry(n, struct ksmtp_qmail, rb);
+		if (m->id > after) {
+			first = m;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return first;
+}
+
+/* The next mail due at @now, or NULL: those a "retry now" made due first,
+ * in id order, then the earliest by due time if it is (within
+ * KSMTP_SLACK). O(log n).
+ */
+static struct ksmtp_qmail *q_next_due(struct ksmtp_queue *q, unsigned long now)
+{
+	struct ksmtp_qmail *m;
+	struct rb_node *n;
+
+	lockdep_assert_held(&q->lock);
+	if (q->retry_upto) {
+		m = q_first_after(q, q->retry_after);
+		if (m && m->id <= q->retry_upto) {
+			q->retry_after = m->id;
+			return m;
+		}
+		q->retry_upto = 0;
+	}
+	n = rb_first_cached(&q->due);
+	if (!n)
+		return NULL;
+	m = rb_entry(n, struct ksmtp_qmail, due);
+	return time_after_eq(now + KSMTP_SLACK, m->next_try) ? m : NULL;
 }
 
 static void kick(struct ksmtp_queue *q, unsigned long when)
@@ -588,9 +685,10 @@ static void ksmtp_queue_work(struct work_struct *work)
 	struct ksmtp_queue *q = container_of(to_delayed_work(work),
 					     struct ksmtp_queue, work);
 	struct ksmtp_qmail *announce[16], *m, *tmp;
-	unsigned long flags, now, earliest = 0;
-	bool more, pending = false;
 	struct ksmtp_result *res;
+	unsigned long flags, now;
+	struct rb_node *first;
+	bool more;
 	LIST_HEAD(merged);
 	LIST_HEAD(batch);
 	int i, n, taken = 0;
@@ -599,15 +697,13 @@ static void ksmtp_queue_work(struct work_struct *work)
 	do {
 		n = 0;
 		spin_lock_irqsave(&q->lock, flags);
-		list_for_each_entry(m, &q->mails, node) {
-			if (m->announced)
-				continue;
-			if (n == ARRAY_SIZE(announce))
-				break;
+		while (n < ARRAY_SIZE(announce) && !list_empty(&q->fresh)) {
+			m = list_first_entry(&q->fresh, struct ksmtp_qmail, fresh);
+			list_del_init(&m->fresh);
 			m->announced = true;
 			announce[n++] = m;
 		}
-		more = n == ARRAY_SIZE(announce);
+		more = !list_empty(&q->fresh);
 		spin_unlock_irqrestore(&q->lock, flags);
 		/* q->mutex keeps them alive; their fields are immutable. */
 		for (i = 0; i < n; i++)
@@ -618,17 +714,15 @@ static void ksmtp_queue_work(struct work_struct *work)
 	q->kicked = false;
 	list_splice_init(&q->merged, &merged);
 	now = jiffies;
-	list_for_each_entry_safe(m, tmp, &q->mails, node) {
-		if (time_after_eq(now + KSMTP_SLACK, m->next_try) && taken < KSMTP_BATCH) {
-			q_del(q, m, &batch);
-			taken++;
-		} else if (!pending || time_before(m->next_try, earliest)) {
-			earliest = m->next_try;
-			pending = true;
-		}
+	while (taken < KSMTP_BATCH && (m = q_next_due(q, now))) {
+		q_del(q, m, &batch);
+		taken++;
 	}
-	if (pending)
-		kick(q, earliest);
+	first = rb_first_cached(&q->due);
+	if (q->retry_upto)
+		kick(q, now);
+	else if (first)
+		kick(q, rb_entry(first, struct ksmtp_qmail, due)->next_try);
 	spin_unlock_irqrestore(&q->lock, flags);
 	mutex_unlock(&q->mutex);
 
@@ -663,19 +757,17 @@ static void ksmtp_queue_work(struct work_struct *work)
  */
 bool ksmtp_queue_cancel(struct ksmtp_queue *q, u64 id)
 {
-	struct ksmtp_qmail *m, *found = NULL;
+	struct ksmtp_qmail *found;
 	unsigned long flags;
 
 	might_sleep();
 	mutex_lock(&q->mutex);
 	spin_lock_irqsave(&q->lock, flags);
-	list_for_each_entry(m, &q->mails, node) {
-		if (m->id == id) {
-			q_del(q, m, NULL);
-			found = m;
-			break;
-		}
-	}
+	found = id ? q_first_after(q, id - 1) : NULL;
+	if (found && found->id == id)
+		q_del(q, found, NULL);
+	else
+		found = NULL;
 	spin_unlock_irqrestore(&q->lock, flags);
 	mutex_unlock(&q->mutex);
 	if (found)
@@ -731,27 +823,22 @@ void ksmtp_queue_flush(struct ksmtp_queue *q)
 u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
 		     ksmtp_queue_visit_fn fn, void *arg)
 {
-	struct rb_node *n, *first = NULL;
 	struct ksmtp_qmail *m;
 	unsigned long flags, now;
+	struct rb_node *n;
+	bool due;
 
 	spin_lock_irqsave(&q->lock, flags);
 	now = jiffies;
-	for (n = q->ids.rb_node; n;) {
-		m = rb_entry(n, struct ksmtp_qmail, rb);
-		if (m->id > after) {
-			first = n;
-			n = n->rb_left;
-		} else {
-			n = n->rb_right;
-		}
-	}
-	for (n = first; n; n = rb_next(n)) {
+	m = q_first_after(q, after);
+	for (n = m ? &m->rb : NULL; n; n = rb_next(n)) {
 		struct ksmtp_qinfo i;
 
 		m = rb_entry(n, struct ksmtp_qmail, rb);
-		qinfo(m, time_after(m->next_try, now) ?
-		      jiffies_to_msecs(m->next_try - now) : 0,
+		/* due now: by its time, or made due by "retry now" */
+		due = !time_after(m->next_try, now) ||
+		      (m->id > q->retry_after && m->id <= q->retry_upto);
+		qinfo(m, due ? 0 : jiffies_to_msecs(m->next_try - now),
 		      m->last.kr_err ? &m->last : NULL, &i);
 		if (fn(arg, &i))
 			break;
@@ -765,16 +852,23 @@ u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
  * ksmtp_queue_retry_now() - make every waiting mail due now
  * @q: the queue
  *
+ * The mails waiting now (ids up to the highest one) become due, whatever
+ * their time: the worker takes them in id order, a batch at a time. No
+ * walk here: interrupts are off for O(1). A mail being delivered now that
+ * comes back for a retry before the worker reaches its id is retried at
+ * once, as if it had waited.
+ *
  * Context: any.
  */
 void ksmtp_queue_retry_now(struct ksmtp_queue *q)
 {
-	struct ksmtp_qmail *m;
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	list_for_each_entry(m, &q->mails, node)
-		m->next_try = jiffies;
+	if (q->ids_last) {
+		q->retry_after = 0;
+		q->retry_upto = q->next_id - 1;
+	}
 	q->kicked = false;
 	kick(q, jiffies);
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -793,11 +887,15 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net,
 {
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->mails);
+	INIT_LIST_HEAD(&q->fresh);
 	INIT_LIST_HEAD(&q->merged);
 	mutex_init(&q->mutex);
 	ksmtp_sessions_init(&q->sessions);
 	q->ids = RB_ROOT;
 	q->ids_last = NULL;
+	q->due = RB_ROOT_CACHED;
+	q->due_last = NULL;
+	q->retry_upto = 0;
 	hash_init(q->same);
 	INIT_DELAYED_WORK(&q->work, ksmtp_queue_work);
 	q->net = net;

@@ -79,6 +79,8 @@ struct ksmtp_queue_stats {
  * struct ksmtp_qmail - a queued mail (one allocation with its strings)
  * @node: in ksmtp_queue.mails while waiting; alone while being delivered
  * @rb: in ksmtp_queue.ids while waiting
+ * @due: in ksmtp_queue.due while waiting
+ * @fresh: in ksmtp_queue.fresh while waiting and not @announced
  * @hnode: in ksmtp_queue.same while waiting
  * @id: its id, unique in its namespace
  * @hash: keyed hash of what makes two mails the same (coalescing)
@@ -101,6 +103,8 @@ struct ksmtp_queue_stats {
 struct ksmtp_qmail {
 	struct list_head node;
 	struct rb_node rb;
+	struct rb_node due;
+	struct list_head fresh;
 	struct hlist_node hnode;
 	u64 id;
 	u64 hash;
@@ -128,6 +132,15 @@ struct ksmtp_qmail {
  * @mails: waiting mails, in the order they were queued (retries at the end)
  * @ids: the same mails by id
  * @ids_last: the one with the highest id, where a new mail goes
+ * @due: the same mails by the time of their next attempt (then id), the
+ *	earliest cached: the worker finds what is due without a walk
+ * @due_last: the one due last, where a new mail usually goes
+ * @fresh: the waiting mails whose "queued" event has not gone out, oldest
+ *	first
+ * @retry_after: with @retry_upto, "retry now" in progress: the mails with
+ *	an id above @retry_after and up to @retry_upto are due (the worker
+ *	takes them in id order, moving @retry_after on)
+ * @retry_upto: the highest id waiting when "retry now" was asked, 0 for none
  * @same: the same mails by hash, to find one to coalesce with
  * @merged: completions owed to mails merged into others
  * @count: mails accepted and not yet ended (in flight included)
@@ -156,6 +169,11 @@ struct ksmtp_queue {
 	struct list_head mails;
 	struct rb_root ids;
 	struct rb_node *ids_last;
+	struct rb_root_cached due;
+	struct rb_node *due_last;
+	struct list_head fresh;
+	u64 retry_after;
+	u64 retry_upto;
 	DECLARE_HASHTABLE(same, 10);
 	struct list_head merged;
 	unsigned int count;

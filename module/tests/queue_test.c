@@ -548,6 +548,56 @@ static void walk_in_id_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, w.n, 0U);
 }
 
+/* The worker takes what is due by its time, not by its place in the
+ * queue: a mail queued later with a shorter window goes first, the other
+ * waits its time; a cancel finds a mail by its id; "retry now" makes the
+ * waiting one due at once. Two sessions, in that order.
+ */
+static void due_by_time(struct kunit *test)
+{
+	static const char * const one[] = { GREET, "R", EHLO, TXN, QUIT, NULL };
+	static const char * const * const scripts[] = { one, one };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct walk_ctx w = { .stop_after = 8 };
+	u64 later, gone, soon;
+	const char *p1, *p2;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start_multi(test, srv, AF_INET, scripts, 2, 65536);
+	use_server(test, &srv->addr);
+	set_limits(600000, 60000, 10, 256);
+	later = queue_one(test, "later", "x\n", NULL, 0);
+	gone = queue_one(test, "cancelled", "z\n", NULL, 0);
+	set_limits(200, 60000, 10, 256);
+	soon = queue_one(test, "soon", "y\n", NULL, 0);
+	expect_ends(test, 1);
+	KUNIT_EXPECT_EQ(test, ends->calls[soon], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[soon], KSMTP_END_SENT);
+	KUNIT_EXPECT_EQ(test, ends->calls[later], 0);
+	KUNIT_EXPECT_FALSE(test, ksmtp_queue_cancel(q0(), soon));
+	KUNIT_EXPECT_TRUE(test, ksmtp_queue_cancel(q0(), gone));
+	KUNIT_EXPECT_FALSE(test, ksmtp_queue_cancel(q0(), gone));
+	expect_ends(test, 2);
+	KUNIT_EXPECT_EQ(test, ends->end[gone], KSMTP_END_DROPPED);
+	ksmtp_queue_walk(q0(), 0, walk_fn, &w);
+	KUNIT_ASSERT_EQ(test, w.n, 1U);
+	KUNIT_EXPECT_EQ(test, w.seen[0], later);
+	KUNIT_EXPECT_EQ(test, ends->calls[later], 0);
+
+	ksmtp_queue_retry_now(q0());
+	expect_ends(test, 3);
+	ksmtp_test_server_wait(test, srv);
+	KUNIT_EXPECT_EQ(test, ends->calls[later], 1);
+	KUNIT_EXPECT_EQ(test, ends->end[later], KSMTP_END_SENT);
+	p1 = strnstr(srv->rx, "Subject: soon\r\n", srv->rx_len);
+	p2 = strnstr(srv->rx, "Subject: later\r\n", srv->rx_len);
+	KUNIT_ASSERT_NOT_NULL(test, p1);
+	KUNIT_ASSERT_NOT_NULL(test, p2);
+	KUNIT_EXPECT_LT(test, p1 - srv->rx, p2 - srv->rx);
+	KUNIT_EXPECT_NULL(test, strnstr(srv->rx, "Subject: cancelled", srv->rx_len));
+	KUNIT_EXPECT_EQ(test, count_mail_from(srv), 2U);
+}
+
 /* Bounds and bad input are refused at once, and no callback follows. */
 static void bounds(struct kunit *test)
 {
@@ -725,6 +775,7 @@ static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(failed_rset_does_not_fail_next),
 	KUNIT_CASE(shutdown_cuts_quit),
 	KUNIT_CASE(walk_in_id_order),
+	KUNIT_CASE(due_by_time),
 	KUNIT_CASE(walk_after_last_cancelled),
 	KUNIT_CASE(shutdown_drops_everything),
 	{}
