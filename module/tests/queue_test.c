@@ -14,6 +14,8 @@
 #include <linux/slab.h>
 #include <linux/in.h>
 #include <linux/delay.h>
+#include <linux/random.h>
+#include <linux/rbtree.h>
 #include <net/net_namespace.h>
 #include <linux/ksmtp.h>
 
@@ -761,6 +763,215 @@ static void backoff_schedule(struct kunit *test)
 	}
 }
 
+/* Review reproducers (3a53e12): the trees, the fresh list and "retry now". */
+
+/* Both trees, the waiting list and the fresh list agree, under the lock:
+ * ids strictly ascending, due order strict (time, then id), the cached
+ * first and the two "last" pointers are the real ends, the fresh ones
+ * waiting and not announced.
+ */
+static void check_trees(struct kunit *test)
+{
+	struct ksmtp_queue *q = q0();
+	struct ksmtp_qmail *m, *prev = NULL;
+	unsigned int nid = 0, ndue = 0, nlist = 0, nfresh = 0, bad = 0;
+	unsigned long flags;
+	struct rb_node *n;
+
+	spin_lock_irqsave(&q->lock, flags);
+	for (n = rb_first(&q->ids); n; n = rb_next(n)) {
+		m = rb_entry(n, struct ksmtp_qmail, rb);
+		if (prev && prev->id >= m->id)
+			bad |= 1;
+		prev = m;
+		nid++;
+	}
+	if (q->ids_last != rb_last(&q->ids))
+		bad |= 2;
+	prev = NULL;
+	for (n = rb_first(&q->due.rb_root); n; n = rb_next(n)) {
+		m = rb_entry(n, struct ksmtp_qmail, due);
+		if (prev && !(time_before(prev->next_try, m->next_try) ||
+			      (prev->next_try == m->next_try && prev->id < m->id)))
+			bad |= 4;
+		prev = m;
+		ndue++;
+	}
+	if (q->due_last != rb_last(&q->due.rb_root))
+		bad |= 8;
+	if (rb_first_cached(&q->due) != rb_first(&q->due.rb_root))
+		bad |= 16;
+	list_for_each_entry(m, &q->mails, node)
+		nlist++;
+	list_for_each_entry(m, &q->fresh, fresh) {
+		nfresh++;
+		if (m->announced)
+			bad |= 32;
+	}
+	if (nid != ndue || nid != nlist || nfresh > nid)
+		bad |= 64;
+	spin_unlock_irqrestore(&q->lock, flags);
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+}
+
+/* Random windows (the fast path and the walk down the due tree), merges,
+ * cancels of any id (the last ones included), "retry now", and retries
+ * put back by settle() (no client: every attempt fails at once): the
+ * invariants hold throughout, and every mail ends exactly once.
+ */
+static void review_trees_stress(struct kunit *test)
+{
+	struct ksmtp_queue *q = q0();
+	unsigned int i, n = 0, total = 0, over = 0;
+	unsigned long flags;
+	u64 *ids = kunit_kcalloc(test, 400, sizeof(*ids), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ids);
+	ksmtp_client_put(ksmtp_net_set_client(ksmtp_net(&init_net), NULL));
+	set_limits(0, 100, 1000, 1024);
+	for (i = 0; i < 400; i++) {
+		u32 r = get_random_u32();
+
+		spin_lock_irqsave(&q->lock, flags);
+		q->limits.coalesce_ms = (r & 3) ? (r >> 8) % 300 : 0;
+		spin_unlock_irqrestore(&q->lock, flags);
+		ids[n++] = queue_one(test, "stress", "x\n", NULL, 1 + (r >> 16) % 300);
+		if (r & 0x10)
+			ksmtp_mail_cancel(&init_net, ids[get_random_u32_below(n)]);
+		if (r & 0x20)
+			ksmtp_mail_cancel(&init_net, ids[n - 1]);
+		if ((r & 0xc0) == 0x40)
+			ksmtp_queue_retry_now(q);
+		if (!(i % 8))
+			check_trees(test);
+		if (!(i % 32))
+			msleep(20);
+	}
+	msleep(500);
+	check_trees(test);
+	ksmtp_queue_flush(q);
+	check_trees(test);
+	expect_ends(test, n);
+	for (i = 0; i < MAX_IDS; i++) {
+		total += ends->calls[i];
+		over += ends->calls[i] > 1;
+	}
+	KUNIT_EXPECT_EQ(test, total, n);
+	KUNIT_EXPECT_EQ(test, over, 0U);
+}
+
+struct attempts_ctx {
+	u64 id;
+	unsigned int attempts;
+	unsigned int next_ms;
+	bool found;
+	unsigned int min, max, n;
+};
+
+static int attempts_fn(void *arg, const struct ksmtp_qinfo *m)
+{
+	struct attempts_ctx *c = arg;
+
+	if (m->id == c->id) {
+		c->found = true;
+		c->attempts = m->attempts;
+		c->next_ms = m->next_ms;
+	}
+	c->min = min(c->min, m->attempts);
+	c->max = max(c->max, m->attempts);
+	c->n++;
+	return 0;
+}
+
+/* "retry now" while the only mail is being delivered: the kernel-doc says
+ * a mail in flight that comes back before the worker reaches its id is
+ * retried at once. With another mail waiting it is (the control case);
+ * alone, no range is set (q->ids_last is NULL) and it waits its backoff.
+ */
+static void retry_now_in_flight(struct kunit *test, bool other_waiting)
+{
+	static const char * const s[] = { "W600", "C", NULL };
+	struct ksmtp_test_server *srv = kunit_kzalloc(test, sizeof(*srv), GFP_KERNEL);
+	struct attempts_ctx c = { .min = UINT_MAX };
+	struct ksmtp_queue *q = q0();
+	unsigned long flags;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, srv);
+	ksmtp_test_server_start(test, srv, AF_INET, s, 65536);
+	use_server(test, &srv->addr);
+	set_limits(0, 60000, 10, 256);
+	c.id = queue_one(test, "in flight", "x\n", NULL, 1);
+	msleep(300);	/* taken; its session waits 600 ms, then is closed */
+	if (other_waiting) {
+		spin_lock_irqsave(&q->lock, flags);
+		q->limits.coalesce_ms = 600000;
+		spin_unlock_irqrestore(&q->lock, flags);
+		queue_one(test, "waiting", "y\n", NULL, 2);
+	}
+	ksmtp_queue_retry_now(q);
+	ksmtp_test_server_wait(test, srv);
+	/* retried at once: a second attempt (refused: nobody listens now) */
+	for (i = 0; i < 40; i++) {
+		c.found = false;
+		ksmtp_queue_walk(q, 0, attempts_fn, &c);
+		if (c.found && c.attempts >= 2)
+			break;
+		msleep(100);
+	}
+	KUNIT_EXPECT_TRUE(test, c.found);
+	KUNIT_EXPECT_GE_MSG(test, c.attempts, 2U,
+			    "retry now in flight (other mail waiting: %d): next in %u ms",
+			    other_waiting, c.next_ms);
+}
+
+static void review_retry_now_in_flight_alone(struct kunit *test)
+{
+	retry_now_in_flight(test, false);
+}
+
+static void review_retry_now_in_flight_control(struct kunit *test)
+{
+	retry_now_in_flight(test, true);
+}
+
+/* "retry now" asked again and again (a script, an operator) while the
+ * worker goes through the range: each call restarts the cursor at id 0,
+ * so the lowest ids are tried on every call and the highest seldom or
+ * never (before 3a53e12 the retried ones went to the tail of the list:
+ * round robin). No client: each attempt fails at once.
+ */
+static void review_retry_now_repeated_fairness(struct kunit *test)
+{
+	struct attempts_ctx c = { .min = UINT_MAX };
+	struct ksmtp_queue *q = q0();
+	unsigned long flags;
+	unsigned int i;
+
+	ksmtp_client_put(ksmtp_net_set_client(ksmtp_net(&init_net), NULL));
+	set_limits(600000, 60000, 1000, 1024);
+	spin_lock_irqsave(&q->lock, flags);
+	q->limits.retry_age_s = 7 * 86400;	/* nothing expires here */
+	spin_unlock_irqrestore(&q->lock, flags);
+	for (i = 0; i < 600; i++) {
+		struct ksmtp_queue_args a = {
+			.kq_rcpt = "ops@example.net", .kq_subject = "many",
+			.kq_body = "x\n", .kq_body_len = 2, .kq_key = 1000 + i,
+		};
+
+		KUNIT_ASSERT_EQ(test, ksmtp_mail_queue(&a, NULL), 0);
+	}
+	for (i = 0; i < 200; i++) {
+		ksmtp_queue_retry_now(q);
+		usleep_range(500, 1000);
+	}
+	msleep(1000);	/* the last range drained */
+	ksmtp_queue_walk(q, 0, attempts_fn, &c);
+	KUNIT_EXPECT_EQ(test, c.n, 600U);
+	KUNIT_EXPECT_LE_MSG(test, c.max - c.min, 2U, "attempts: min %u, max %u",
+			    c.min, c.max);
+}
+
 static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(backoff_schedule),
 	KUNIT_CASE(bounds),
@@ -778,6 +989,10 @@ static struct kunit_case queue_cases[] = {
 	KUNIT_CASE(due_by_time),
 	KUNIT_CASE(walk_after_last_cancelled),
 	KUNIT_CASE(shutdown_drops_everything),
+	KUNIT_CASE(review_trees_stress),
+	KUNIT_CASE(review_retry_now_in_flight_control),
+	KUNIT_CASE(review_retry_now_in_flight_alone),
+	KUNIT_CASE(review_retry_now_repeated_fairness),
 	{}
 };
 
