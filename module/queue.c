@@ -69,6 +69,7 @@ static void due_add(struct ksmtp_queue *q, struct ksmtp_qmail *m)
 	struct rb_node **link = &q->due.rb_root.rb_node, *parent = NULL;
 	bool leftmost = true, rightmost = true;
 
+	lockdep_assert_held(&q->lock);
 	if (q->due_last &&
 	    !due_before(m, rb_entry(q->due_last, struct ksmtp_qmail, due))) {
 		parent = q->due_last;
@@ -724,6 +725,16 @@ static void ksmtp_queue_work(struct work_struct *work)
 	else if (first)
 		kick(q, rb_entry(first, struct ksmtp_qmail, due)->next_try);
 	spin_unlock_irqrestore(&q->lock, flags);
+	/* Queued since the announcements above and due at once (a window
+	 * under KSMTP_SLACK): announced before anything else is said of
+	 * them. Off the list, they are the worker's alone.
+	 */
+	list_for_each_entry(m, &batch, node) {
+		if (!m->announced) {
+			m->announced = true;
+			event(q, KSMTP_EV_QUEUED, m, 0, NULL, 0);
+		}
+	}
 	mutex_unlock(&q->mutex);
 
 	complete_merged(q, &merged);
@@ -731,10 +742,13 @@ static void ksmtp_queue_work(struct work_struct *work)
 		return;
 	res = kmalloc(sizeof(*res), GFP_KERNEL);
 	if (!res) {
-		/* Put them back and try again later. */
+		/* Put them back, due (some were due by "retry now" only),
+		 * and try again later.
+		 */
 		spin_lock_irqsave(&q->lock, flags);
 		list_for_each_entry_safe(m, tmp, &batch, node) {
 			list_del(&m->node);
+			m->next_try = jiffies;
 			q_add(q, m);
 		}
 		kick(q, jiffies + HZ);
@@ -852,11 +866,13 @@ u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
  * ksmtp_queue_retry_now() - make every waiting mail due now
  * @q: the queue
  *
- * The mails waiting now (ids up to the highest one) become due, whatever
- * their time: the worker takes them in id order, a batch at a time. No
- * walk here: interrupts are off for O(1). A mail being delivered now that
- * comes back for a retry before the worker reaches its id is retried at
- * once, as if it had waited.
+ * Every id given so far becomes due, whatever its mail's time: the worker
+ * takes the waiting mails in id order, a batch at a time, from where a
+ * "retry now" still in progress has got to (the mails it passed were just
+ * tried: a burst of calls does not try the lowest ids again and again).
+ * A mail being delivered now that comes back for a retry before the
+ * worker reaches its id is retried at once, as if it had waited. No walk
+ * here: interrupts are off for O(1).
  *
  * Context: any.
  */
@@ -865,8 +881,9 @@ void ksmtp_queue_retry_now(struct ksmtp_queue *q)
 	unsigned long flags;
 
 	spin_lock_irqsave(&q->lock, flags);
-	if (q->ids_last) {
-		q->retry_after = 0;
+	if (q->next_id > 1) {
+		if (!q->retry_upto)
+			q->retry_after = 0;
 		q->retry_upto = q->next_id - 1;
 	}
 	q->kicked = false;

@@ -129,7 +129,7 @@ struct ksmtp_qmail {
  * struct ksmtp_queue - a namespace's queue of mails to deliver
  * @lock: protects everything but @conn and the counters; taken with
  *	interrupts off, since ksmtp_mail_queue() runs in hard IRQ context too
- * @mails: waiting mails, in the order they were queued (retries at the end)
+ * @mails: all waiting mails (what a flush or unload drops at once)
  * @ids: the same mails by id
  * @ids_last: the one with the highest id, where a new mail goes
  * @due: the same mails by the time of their next attempt (then id), the
@@ -140,7 +140,8 @@ struct ksmtp_qmail {
  * @retry_after: with @retry_upto, "retry now" in progress: the mails with
  *	an id above @retry_after and up to @retry_upto are due (the worker
  *	takes them in id order, moving @retry_after on)
- * @retry_upto: the highest id waiting when "retry now" was asked, 0 for none
+ * @retry_upto: the highest id given when "retry now" was last asked, 0 for
+ *	none
  * @same: the same mails by hash, to find one to coalesce with
  * @merged: completions owed to mails merged into others
  * @count: mails accepted and not yet ended (in flight included)
