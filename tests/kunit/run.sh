@@ -73,7 +73,7 @@ if [ "${1:-}" = --atomic ]; then
 	mkdir "$copy"
 	(cd "$repo" && tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 		--exclude='*.mod' --exclude='*.mod.c' --exclude='.*.d' --exclude=Module.symvers \
-		--exclude=modules.order VERSION Kbuild module include tests/kunit) | tar -xf - -C "$copy"
+		--exclude=modules.order VERSION Kbuild module include tests/kunit tests/vm/debug-checks.sh) | tar -xf - -C "$copy"
 	make -s -C "$kdir/build" M="$copy" KSMTP_KUNIT=1 modules > "$tmp/build.log" 2>&1 ||
 		{ cat "$tmp/build.log"; fail "ksmtp.ko with the suites does not build for $kdir/build"; }
 	echo "$label: ksmtp.ko with the KUnit suites built for $kdir/build ($((SECONDS - t0)) s)"
