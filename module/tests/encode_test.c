@@ -260,6 +260,86 @@ static void header_fields(struct kunit *test)
 	}
 }
 
+/* Review 2 (FINDING): fields that say where replies, copies or receipts
+ * go, or pass for a receiving server's trace or verdict, that a send
+ * group member may still give. Each should be flagged KSMTP_HDR_RESENT.
+ */
+static void review2_more_member_fields(struct kunit *test)
+{
+	static const char * const fields[] = {
+		"List-Post: <mailto:attacker@example.net>",
+		"Mail-Copies-To: attacker@example.net",
+		"X-Confirm-Reading-To: attacker@example.net",
+		"Author: ceo@example.org",
+		"Received-SPF: pass (example.org: domain of ceo@example.org)",
+		"DomainKey-Signature: a=rsa-sha1; d=example.org; b=AAAA",
+		"Delivered-To: ceo@example.org",
+	};
+	unsigned int i, flags;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(fields[i], &flags),
+				      "%s", fields[i]);
+		KUNIT_EXPECT_TRUE_MSG(test, flags & KSMTP_HDR_RESENT, "not flagged: %s",
+				      fields[i]);
+	}
+}
+
+/* Review 2 (holds): what a receiver could take for From, Sender or a
+ * redirect but the checker parses otherwise is refused; a field inside a
+ * continuation is the field before it's; the worst sections are bounded.
+ */
+static void review2_hostile_field_names(struct kunit *test)
+{
+	static const char * const refused[] = {
+		"From : a@b.c",			/* RFC 5322 4.5.3 obs-optional */
+		"From\t: a@b.c",
+		"Fr\xc3\xb6m: a@b.c",
+		"\xef\xbb\xbf" "From: a@b.c",	/* a BOM before the name */
+		"From\n : a@b.c",
+		" From: a@b.c",
+		"Subject: x\rFrom: a@b.c",
+		"Subject: x\n \nFrom: a@b.c",	/* a blank line to some readers */
+		"Subject: x\n\nFrom: a@b.c",
+		"Subject: x\x0b" "From: a@b.c",
+		"Subject: x\x0c" "From: a@b.c",
+		"Subject: x\x1c" "From: a@b.c",	/* str.splitlines() breaks there */
+		".From: a@b.c",
+	};
+	static const struct {
+		const char *hdrs;
+		unsigned int flags;
+	} flagged[] = {
+		{ "FROM: a@b.c", KSMTP_HDR_FROM },
+		{ "Subject: x\r\nreply-TO: a@b.c", KSMTP_HDR_RESENT },
+		{ "Subject: x\nsender:a@b.c", KSMTP_HDR_SENDER },
+		{ "X-Note: a\n From: a@b.c", 0 },
+		{ "X-Note: a\r\n\tReply-To: a@b.c", 0 },
+	};
+	unsigned int i, flags;
+	char *big;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++)
+		KUNIT_EXPECT_NOT_NULL_MSG(test, ksmtp_check_headers(refused[i], &flags),
+					  "taken: %s", refused[i]);
+	for (i = 0; i < ARRAY_SIZE(flagged); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(flagged[i].hdrs, &flags),
+				      "%s", flagged[i].hdrs);
+		KUNIT_EXPECT_EQ_MSG(test, flags, flagged[i].flags, "%s", flagged[i].hdrs);
+	}
+	/* 32768 octets of the shortest fields, then of continuation lines */
+	big = kunit_kzalloc(test, KSMTP_HEADERS_MAX + 2, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, big);
+	for (i = 0; i + 3 <= KSMTP_HEADERS_MAX; i += 3)
+		memcpy(big + i, "a:\n", 3);
+	KUNIT_EXPECT_NULL(test, ksmtp_check_headers(big, &flags));
+	for (i = 3; i + 3 <= KSMTP_HEADERS_MAX; i += 3)
+		memcpy(big + i, " x\n", 3);
+	KUNIT_EXPECT_NULL(test, ksmtp_check_headers(big, &flags));
+	memset(big + i, 'x', KSMTP_HEADERS_MAX + 1 - i);
+	KUNIT_EXPECT_NOT_NULL(test, ksmtp_check_headers(big, &flags));
+}
+
 static void subject_folding(struct kunit *test)
 {
 	char subj[128];
@@ -467,6 +547,8 @@ static struct kunit_case encode_cases[] = {
 	KUNIT_CASE(size_count),
 	KUNIT_CASE(headers),
 	KUNIT_CASE(header_fields),
+	KUNIT_CASE(review2_more_member_fields),
+	KUNIT_CASE(review2_hostile_field_names),
 	KUNIT_CASE(subject_folding),
 	KUNIT_CASE(header_worst_cases),
 	KUNIT_CASE_PARAM(input_checks, check_gen_params),

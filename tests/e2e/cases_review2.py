@@ -1,0 +1,232 @@
+# SPDX-License-Identifier: GPL-2.0
+# Second review of the send group (reviewer's reproducers). Read into
+# test_e2e.py after cases_review.py (its AS_NOBODY, user_copy_of_ctl) and
+# cases_sendmail.py (sendmail). Cases marked FINDING assert what a
+# reviewer expects and FAIL at the time of writing; the others check a
+# claim that holds.
+import email
+import email.policy
+import grp
+import unicodedata
+
+
+def _nogroup():
+    return grp.getgrnam("nogroup").gr_gid
+
+
+def raw_sends_as(mails, before_open, after_open=None):
+    """Raw SENDs (tests/e2e/nlfuzz.py, no ksmtpctl) from a forked child:
+    before_open() runs before it opens its netlink socket, after_open()
+    after. Each mail is a list of (attribute name, payload); the answer is
+    the kernel's errno per mail (0 when taken)."""
+    nl, g, fam, cmds, A = genl_ksmtp()
+    g.close()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            before_open()
+            g = nl.Genl(ext_ack=True)
+            if after_open:
+                after_open()
+            out = []
+            for attrs in mails:
+                mail = b"".join(nl.nla(A[k], v) for k, v in attrs)
+                out.append(g.request(fam["id"], cmds["SEND"], nl.nest(A["MAIL"], mail))[0])
+            os.write(w, json.dumps(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read()
+    os.waitpid(pid, 0)
+    assert got, "the child wrote nothing"
+    return json.loads(got)
+
+
+def _as_member():
+    os.setgroups([_nogroup()])
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def _mail(headers, **extra):
+    attrs = [("MAIL_RCPT", b"x@example.net\0"), ("MAIL_HEADERS", headers + b"\0"),
+             ("MAIL_BODY", b"hi\n")]
+    return attrs + [("MAIL_" + k.upper(), v) for k, v in extra.items()]
+
+
+def _member_on():
+    configure(port=PORT_OPEN, auth="none", user="")
+    ctl("set", "send-group", str(_nogroup()))
+    RECOPEN.mails = []
+
+
+def _member_off():
+    ctl("set", "send-group", "4294967295", check=False)
+    time.sleep(1)
+    RECOPEN.mails = []
+
+
+def test_review2_member_from_name_encoded_word_passes_for_address():
+    """FINDING. FROM_NAME may not hold '@' "(it would pass for an
+    address)", but a member's printable-ASCII FROM_NAME goes out as a
+    quoted string as it is, so an RFC 2047 encoded word in it
+    ("=?utf-8?q?ceo=40example.org?=") reaches the reader, whose parser
+    (Python's email, Thunderbird, mutt decode encoded words in quoted
+    strings) shows "ceo@example.org". A full-width commercial at (U+FF20,
+    8-bit: sent as a B encoded word) does the same to the eye. Expected:
+    refused with EPERM, or what arrives has no display name that reads as
+    an address (after NFKC)."""
+    names = (b"=?utf-8?q?ceo=40example.org?=", b"=?UTF-8?B?Y2VvQGV4YW1wbGUub3Jn?=",
+             b"ceo\xef\xbc\xa0example.org")
+    _member_on()
+    try:
+        res = raw_sends_as([_mail(b"Subject: s%d" % i, from_name=n + b"\0")
+                            for i, n in enumerate(names)], _as_member)
+        taken = [n for n, e in zip(names, res) if e == 0]
+        assert all(e in (0, -errno.EPERM) for e in res), res
+        got = RECOPEN.take(len(taken), timeout=30) if taken else []
+        assert len(got) == len(taken), (taken, got)
+        shown = []
+        for m in got:
+            assert m["from"] == FROM, m
+            msg = email.message_from_bytes(m["content"], policy=email.policy.default)
+            (a,) = msg["From"].addresses
+            assert a.addr_spec == FROM, msg["From"]
+            if "@" in unicodedata.normalize("NFKC", a.display_name):
+                shown.append((msg["Subject"], a.display_name, str(msg["From"])))
+        assert not shown, "a member's display name reads as another sender: %r" % shown
+    finally:
+        _member_off()
+
+
+# Fields that name where replies, copies or receipts go, or pass for a
+# receiving server's trace or verdict, not on the kernel's list.
+MORE_FIELDS = (
+    b"List-Post: <mailto:attacker@example.net>",   # Thunderbird "Reply List"
+    b"Mail-Copies-To: attacker@example.net",       # Gnus/slrn: copies of replies
+    b"X-Confirm-Reading-To: attacker@example.net",  # old read receipts
+    b"Author: ceo@example.org",                    # RFC 9057: the author
+    b"Received-SPF: pass (example.org: domain of ceo@example.org designates "
+    b"127.0.0.1 as permitted sender)",            # RFC 7208 9.1: a verdict
+    b"DomainKey-Signature: a=rsa-sha1; d=example.org; s=x; b=AAAA",  # RFC 4870
+    b"Delivered-To: ceo@example.org",              # a delivery agent's trace
+)
+
+
+def test_review2_member_more_redirect_and_verdict_fields():
+    """FINDING. The list is a deny list: List-Post (the reply target of
+    Thunderbird's Reply List, its default reply button when present),
+    Mail-Copies-To, X-Confirm-Reading-To, Author (RFC 9057), Received-SPF
+    (RFC 7208 trace/verdict), DomainKey-Signature and Delivered-To are not
+    on it. Expected: each refused with EPERM like Reply-To and
+    Authentication-Results."""
+    _member_on()
+    try:
+        res = raw_sends_as([_mail(h) for h in MORE_FIELDS], _as_member)
+        taken = [h for h, e in zip(MORE_FIELDS, res) if e == 0]
+        got = RECOPEN.take(len(taken), timeout=30) if taken else []
+        for h in taken:
+            assert any(b"\r\n" + h + b"\r\n" in b"\r\n" + m["content"] for m in got), (h, got)
+        assert not taken, "a member's mail carried: %r" % taken
+    finally:
+        _member_off()
+
+
+def test_review2_member_header_syntax_tricks_refused():
+    """Holds: obsolete "From :" (RFC 5322 4.5.3), a tab before the colon,
+    an 8-bit or BOM-prefixed name, a field after CR LF or LF, upper case,
+    a folded name, CR/LF in SUBJECT, RCPT or FROM_NAME: each refused (EPERM
+    or EINVAL), nothing sent. A From inside a continuation line is the
+    value of the field before it for every reader: taken, and the mail has
+    one From, the configured sender."""
+    bad = [_mail(h) for h in (
+        b"From : ceo@example.org", b"From\t: ceo@example.org", b"FROM: ceo@example.org",
+        b"Subject: x\r\nReply-to: a@example.net", b"Subject: x\nsender:ceo@example.org",
+        b"Fr\xc3\xb6m: x", b"\xef\xbb\xbfFrom: ceo@example.org", b"From\n : ceo@example.org",
+        b"Subject: x\rFrom: ceo@example.org", b" From: ceo@example.org",
+        b"Subject: x\n \nFrom: ceo@example.org")]
+    bad += [_mail(b"Subject: x", from_name=b"n\r\nFrom: ceo@example.org\0"),
+            _mail(b"Subject: x", from_name=b"n\nReply-To: a@example.net\0"),
+            [("MAIL_RCPT", b"x@example.net\r\nFrom: ceo@example.org\0"),
+             ("MAIL_SUBJECT", b"s\0"), ("MAIL_BODY", b"hi\n")],
+            [("MAIL_RCPT", b"x@example.net\0"),
+             ("MAIL_SUBJECT", b"s\nFrom: ceo@example.org\0"), ("MAIL_BODY", b"hi\n")],
+            _mail(b"Subject: x", envelope_from=b"\0")]
+    good = _mail(b"X-Note: a\n From: ceo@example.org")
+    _member_on()
+    try:
+        res = raw_sends_as(bad + [good], _as_member)
+        assert all(e in (-errno.EPERM, -errno.EINVAL) for e in res[:-1]), res
+        assert res[-1] == 0, res
+        (m,) = RECOPEN.take(1, timeout=30)
+        msg = email.message_from_bytes(m["content"], policy=email.policy.default)
+        assert [a.addr_spec for a in msg["From"].addresses] == [FROM], msg["From"]
+        assert len(msg.get_all("From")) == 1, msg.get_all("From")
+        time.sleep(2)
+        assert RECOPEN.mails == [], RECOPEN.mails
+    finally:
+        _member_off()
+
+
+def test_review2_group_check_uses_opener_credentials():
+    """Holds (as the uAPI says: the opener's credentials). A socket opened
+    while in the send group keeps the right after the process left the
+    group and became another user (taken, configured sender); a socket
+    opened by root and then used by a non-member is refused (the current
+    task lacks CAP_NET_ADMIN, the opener is not in the group). Note:
+    netlink.c's comment says the file's credentials are used "as
+    netlink_capable() looks at them", but netlink_capable() also checks
+    the current task; the group check does not."""
+    def open_in_group():
+        # a member opens it: nobody, nogroup, no capability in effect
+        # (the saved uid 0 lets it leave the group afterwards)
+        os.setgroups([_nogroup()])
+        os.setresgid(65534, 65534, 65534)
+        os.setresuid(65534, 65534, 0)
+
+    def leave_group():
+        os.seteuid(0)
+        os.setgroups([])
+        os.setresgid(65533, 65533, 65533)
+        os.setresuid(65533, 65533, 65533)
+
+    def root_open():
+        os.setgroups([])
+
+    _member_on()
+    try:
+        assert raw_sends_as([_mail(b"Subject: kept")], open_in_group, leave_group) == [0]
+        (m,) = RECOPEN.take(1, timeout=30)
+        assert m["from"] == FROM and b"\r\nSubject: kept\r\n" in m["content"], m
+        res = raw_sends_as([_mail(b"Subject: passed")], root_open, leave_group)
+        assert res == [-errno.EPERM], res
+        time.sleep(2)
+        assert RECOPEN.mails == [], RECOPEN.mails
+    finally:
+        _member_off()
+
+
+def test_review2_root_without_cap_net_admin_sendmail_renames():
+    """FINDING (low). ksmtpctl decides who is a member by euid 0, the
+    kernel by CAP_NET_ADMIN (initial user namespace). Root without
+    CAP_NET_ADMIN in the send group (a hardened unit:
+    CapabilityBoundingSet= with SupplementaryGroups=) is a member to the
+    kernel, but ksmtpctl neither renames its From nor drops -f: the mail is
+    refused (EPERM) where ksmtpctl(8) says a member's From becomes
+    X-Original-From. Expected: sent, From renamed, configured sender."""
+    _member_on()
+    nocap = ("setpriv", "--groups=%d" % _nogroup(), "--inh-caps=-net_admin",
+             "--bounding-set=-net_admin")
+    try:
+        p = sendmail("x@example.net", stdin=b"From: boss@example.org\nSubject: cron\n\nhi\n",
+                     prefix=nocap, check=False)
+        got = RECOPEN.take(1, timeout=30) if p.returncode == 0 else []
+        assert p.returncode == 0, p
+        (m,) = got
+        heads = m["content"].split(b"\r\n\r\n")[0]
+        assert m["from"] == FROM and b"\r\nX-Original-From: boss@" in heads, heads
+    finally:
+        _member_off()
