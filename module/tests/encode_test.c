@@ -295,15 +295,15 @@ static void review2_hostile_field_names(struct kunit *test)
 		"From : a@b.c",			/* RFC 5322 4.5.3 obs-optional */
 		"From\t: a@b.c",
 		"Fr\xc3\xb6m: a@b.c",
-		"\xef\xbb\xbf" "From: a@b.c",	/* a BOM before the name */
+		"\357\273\277From: a@b.c",	/* a BOM before the name */
 		"From\n : a@b.c",
 		" From: a@b.c",
 		"Subject: x\rFrom: a@b.c",
-		"Subject: x\n \nFrom: a@b.c",	/* a blank line to some readers */
+		"Subject: x\n\t\nFrom: a@b.c",	/* a blank line to some readers */
 		"Subject: x\n\nFrom: a@b.c",
-		"Subject: x\x0b" "From: a@b.c",
-		"Subject: x\x0c" "From: a@b.c",
-		"Subject: x\x1c" "From: a@b.c",	/* str.splitlines() breaks there */
+		"Subject: x\vFrom: a@b.c",
+		"Subject: x\fFrom: a@b.c",
+		"Subject: x\034From: a@b.c",	/* str.splitlines() breaks there */
 		".From: a@b.c",
 	};
 	static const struct {
