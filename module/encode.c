@@ -795,16 +795,18 @@ static void put_date(struct hbuf *b, time64_t now)
 		  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* A display name: a quoted string when it is printable ASCII (every '"'
- * and '\' escaped), else RFC 2047 encoded words (which may not stand in
- * a quoted string).
+/* A display name: a quoted string when it is printable ASCII without
+ * "=?" (every '"' and '\' escaped), else RFC 2047 encoded words (which
+ * may not stand in a quoted string). "=?" goes encoded as the subject's
+ * does: readers decode an encoded word even inside a quoted string, so
+ * "=?utf-8?q?a=40b?=" would show as "a@b"; encoded, it shows as it is.
  */
 static void put_display_name(struct hbuf *b, const char *name)
 {
 	const char *p;
 
 	for (p = name; *p; p++)
-		if ((u8)*p < 0x20 || (u8)*p >= 0x7f)
+		if ((u8)*p < 0x20 || (u8)*p >= 0x7f || (p[0] == '=' && p[1] == '?'))
 			break;
 	if (*p) {
 		encode_subject(b, name);

@@ -447,6 +447,36 @@ static void header_worst_cases(struct kunit *test)
 	kfree(h);
 }
 
+/* The display name of an added From: printable ASCII quoted ('"' and
+ * '\\' escaped), but with "=?" in encoded words, as a reader would
+ * decode an encoded word even inside a quoted string.
+ */
+static void display_names(struct kunit *test)
+{
+	static const struct {
+		const char *name, *from;
+	} cases[] = {
+		{ "Cron \"x\" \\ =", "From: \"Cron \\\"x\\\" \\\\ =\" <a@b.c>\r\n" },
+		{ "?= ?", "From: \"?= ?\" <a@b.c>\r\n" },
+		{ "=?utf-8?q?ceo=40x.org?=",
+		  "From: =?UTF-8?B?PT91dGYtOD9xP2Nlbz00MHgub3JnPz0=?= <a@b.c>\r\n" },
+		{ "a =?", "From: =?UTF-8?B?YSA9Pw==?= <a@b.c>\r\n" },
+	};
+	unsigned int i;
+	size_t len;
+	char *h;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_EXPECT_NULL(test, ksmtp_check_from_name(cases[i].name));
+		h = ksmtp_headers_merge("Subject: s", "a@b.c", cases[i].name,
+					KSMTP_CTE_7BIT, 0, 0, &len);
+		KUNIT_ASSERT_NOT_NULL(test, h);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, strnstr(h, cases[i].from, len), "%s: %.*s",
+					  cases[i].name, (int)len, h);
+		kfree(h);
+	}
+}
+
 struct check_case {
 	const char *name;
 	const char *s;
@@ -551,6 +581,7 @@ static struct kunit_case encode_cases[] = {
 	KUNIT_CASE(review2_hostile_field_names),
 	KUNIT_CASE(subject_folding),
 	KUNIT_CASE(header_worst_cases),
+	KUNIT_CASE(display_names),
 	KUNIT_CASE_PARAM(input_checks, check_gen_params),
 	{}
 };

@@ -189,7 +189,10 @@
  *   FROM_NAME:     NUL-terminated string, at most 255 octets, no control
  *                  octets: the display name of the From header the kernel
  *                  adds (sendmail -F); unused when HEADERS has a From.
- *                  Only with HEADERS.
+ *                  Only with HEADERS. Printable ASCII goes as a quoted
+ *                  string, any other (or one with "=?", which a reader
+ *                  would decode as an encoded word) as RFC 2047 encoded
+ *                  words.
  *   Who may send: CAP_NET_ADMIN (in the initial user namespace), or a
  *   socket whose opener's credentials hold the group SEND_GID of the
  *   namespace's configuration (effective or supplementary). Such a member
@@ -200,8 +203,9 @@
  *   Return-Receipt-To, Disposition-Notification-To, Received,
  *   DKIM-Signature, ARC-* or Authentication-Results (refused with
  *   -EPERM): its mails always carry
- *   the configured sender; FROM_NAME it may give, without '@', '<', '>'
- *   or '"' (it would pass for an address).
+ *   the configured sender; FROM_NAME it may give, in ASCII without '@',
+ *   '<', '>', '"' or "=?" (it could pass for an address: as it is, as an
+ *   encoded word, or through a look-alike such as U+FF20).
  *
  * KSMTP_CMD_STATS_GET: allowed to all; no attributes. Answers KSMTP_A_STATS
  *   (enum ksmtp_a_stats, u64 each; FAILED_PHASE a nest of one u64 per
