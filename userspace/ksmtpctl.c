@@ -2123,23 +2123,27 @@ static bool field_named(const char *l, const char *name)
 }
 
 /* A field that a send group member may not give (the kernel's list,
- * encode.c field_flag()): it names a sender or where replies, bounces or
- * receipts go, or passes for a server's.
+ * encode.c field_flag()): it names a sender or author, where replies,
+ * copies, bounces or receipts go, or passes for a server's trace or
+ * verdict.
  */
 static bool names_sender(const char *l)
 {
 	static const char * const names[] = {
 		"From", "Sender", "Return-Path", "Reply-To", "Mail-Reply-To",
-		"Mail-Followup-To", "Errors-To", "Return-Receipt-To",
-		"Disposition-Notification-To", "Received", "DKIM-Signature",
-		"Authentication-Results",
+		"Mail-Followup-To", "Mail-Copies-To", "Errors-To", "Return-Receipt-To",
+		"Disposition-Notification-To", "X-Confirm-Reading-To", "Author",
+		"Received", "Delivered-To", "X-Original-To", "Envelope-To",
+		"DKIM-Signature", "DomainKey-Signature", "Authentication-Results",
+		"Received-SPF",
 	};
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (field_named(l, names[i]))
 			return true;
-	return !strncasecmp(l, "Resent-", 7) || !strncasecmp(l, "ARC-", 4);
+	return !strncasecmp(l, "Resent-", 7) || !strncasecmp(l, "ARC-", 4) ||
+	       !strncasecmp(l, "List-", 5);
 }
 
 static int cmd_sendmail(int argc, char **argv)

@@ -260,9 +260,10 @@ static void header_fields(struct kunit *test)
 	}
 }
 
-/* Review 2 (FINDING): fields that say where replies, copies or receipts
- * go, or pass for a receiving server's trace or verdict, that a send
- * group member may still give. Each should be flagged KSMTP_HDR_RESENT.
+/* Review 2: fields that say where replies, copies or receipts go, name
+ * the author or a list's addresses, or pass for a receiving server's
+ * trace or verdict: each flagged KSMTP_HDR_RESENT (a send group member
+ * may not give them); names that only start or end alike are not.
  */
 static void review2_more_member_fields(struct kunit *test)
 {
@@ -274,6 +275,14 @@ static void review2_more_member_fields(struct kunit *test)
 		"Received-SPF: pass (example.org: domain of ceo@example.org)",
 		"DomainKey-Signature: a=rsa-sha1; d=example.org; b=AAAA",
 		"Delivered-To: ceo@example.org",
+		"list-id: <ops.example.org>",
+		"List-Unsubscribe: <mailto:attacker@example.net>",
+		"X-Original-To: ceo@example.org",
+		"Envelope-To: ceo@example.org",
+	};
+	static const char * const others[] = {
+		"List-: x", "Authors: x", "X-Delivered-To: x", "X-List-Post: x",
+		"Received-SPFx: x",
 	};
 	unsigned int i, flags;
 
@@ -282,6 +291,11 @@ static void review2_more_member_fields(struct kunit *test)
 				      "%s", fields[i]);
 		KUNIT_EXPECT_TRUE_MSG(test, flags & KSMTP_HDR_RESENT, "not flagged: %s",
 				      fields[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(others); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(others[i], &flags),
+				      "%s", others[i]);
+		KUNIT_EXPECT_EQ_MSG(test, flags, 0U, "%s", others[i]);
 	}
 }
 

@@ -24,7 +24,13 @@ MEMBER_FIELDS = (b"From: ceo@example.org", b"Sender: ceo@example.org",
                  b"Mail-Followup-To: a@example.net", b"Errors-To: a@example.net",
                  b"Return-Receipt-To: a@example.net",
                  b"Disposition-Notification-To: a@example.net", b"Received: from x",
-                 b"DKIM-Signature: v=1", b"ARC-Seal: i=1", b"Authentication-Results: x")
+                 b"DKIM-Signature: v=1", b"ARC-Seal: i=1", b"Authentication-Results: x",
+                 b"List-Post: <mailto:a@example.net>", b"List-Id: <ops.example.org>",
+                 b"List-Unsubscribe: <mailto:a@example.net>",
+                 b"Mail-Copies-To: a@example.net", b"X-Confirm-Reading-To: a@example.net",
+                 b"Author: ceo@example.org", b"Received-SPF: pass",
+                 b"DomainKey-Signature: a=rsa-sha1", b"Delivered-To: ceo@example.org",
+                 b"X-Original-To: ceo@example.org", b"Envelope-To: ceo@example.org")
 
 
 def member_raw_sends(headers):

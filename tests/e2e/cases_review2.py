@@ -104,7 +104,7 @@ def test_review2_member_from_name_encoded_word_passes_for_address():
 
 
 # Fields that name where replies, copies or receipts go, or pass for a
-# receiving server's trace or verdict, not on the kernel's list.
+# receiving server's trace or verdict (on the kernel's list since review 2).
 MORE_FIELDS = (
     b"List-Post: <mailto:attacker@example.net>",   # Thunderbird "Reply List"
     b"Mail-Copies-To: attacker@example.net",       # Gnus/slrn: copies of replies
@@ -118,13 +118,15 @@ MORE_FIELDS = (
 
 
 def test_review2_member_more_redirect_and_verdict_fields():
-    """FINDING. The list is a deny list: List-Post (the reply target of
-    Thunderbird's Reply List, its default reply button when present),
-    Mail-Copies-To, X-Confirm-Reading-To, Author (RFC 9057), Received-SPF
-    (RFC 7208 trace/verdict), DomainKey-Signature and Delivered-To are not
-    on it. Expected: each refused with EPERM like Reply-To and
-    Authentication-Results."""
+    """List-Post (the reply target of Thunderbird's Reply List, its
+    default reply button when present), Mail-Copies-To,
+    X-Confirm-Reading-To, Author (RFC 9057), Received-SPF (RFC 7208
+    trace/verdict), DomainKey-Signature and Delivered-To from a send group
+    member: each refused with EPERM like Reply-To and
+    Authentication-Results, nothing sent; through ksmtpctl sendmail each
+    is renamed X-Original-* and the mail goes."""
     _member_on()
+    d, user_ctl = user_copy_of_ctl()
     try:
         res = raw_sends_as([_mail(h) for h in MORE_FIELDS], _as_member)
         taken = [h for h, e in zip(MORE_FIELDS, res) if e == 0]
@@ -132,8 +134,19 @@ def test_review2_member_more_redirect_and_verdict_fields():
         for h in taken:
             assert any(b"\r\n" + h + b"\r\n" in b"\r\n" + m["content"] for m in got), (h, got)
         assert not taken, "a member's mail carried: %r" % taken
+        assert res == [-errno.EPERM] * len(MORE_FIELDS), res
+        sendmail("x@example.net", stdin=b"\n".join(MORE_FIELDS) + b"\nSubject: m\n\nhi\n",
+                 prefix=AS_NOBODY, ctl_path=user_ctl)
+        (m,) = RECOPEN.take(1, timeout=30)
+        heads = b"\r\n" + m["content"].split(b"\r\n\r\n")[0] + b"\r\n"
+        assert m["from"] == FROM, m
+        for h in MORE_FIELDS:
+            assert b"\r\nX-Original-" + h + b"\r\n" in heads, (h, heads)
+        time.sleep(2)
+        assert RECOPEN.mails == [], RECOPEN.mails
     finally:
         _member_off()
+        shutil.rmtree(d)
 
 
 def test_review2_member_header_syntax_tricks_refused():

@@ -199,10 +199,13 @@
  *   may not QUEUE (refused with -EPERM: the queue is shared with the
  *   kernel's own mails, which a member could otherwise crowd out), may
  *   not give ENVELOPE_FROM, nor in HEADERS From, Sender, Return-Path,
- *   Resent-*, Reply-To, Mail-Reply-To, Mail-Followup-To, Errors-To,
- *   Return-Receipt-To, Disposition-Notification-To, Received,
- *   DKIM-Signature, ARC-* or Authentication-Results (refused with
- *   -EPERM): its mails always carry
+ *   Resent-*, Reply-To, Mail-Reply-To, Mail-Followup-To, Mail-Copies-To,
+ *   Errors-To, Return-Receipt-To, Disposition-Notification-To,
+ *   X-Confirm-Reading-To, Author, List-*, Received, Delivered-To,
+ *   X-Original-To, Envelope-To, DKIM-Signature, DomainKey-Signature,
+ *   ARC-*, Authentication-Results or Received-SPF (refused with -EPERM:
+ *   another sender or author, where replies, copies, bounces or receipts
+ *   go, a list's addresses, a server's trace or verdict): its mails always carry
  *   the configured sender; FROM_NAME it may give, in ASCII without '@',
  *   '<', '>', '"' or "=?" (it could pass for an address: as it is, as an
  *   encoded word, or through a look-alike such as U+FF20).
