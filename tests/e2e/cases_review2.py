@@ -1,9 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# Second review of the send group (reviewer's reproducers). Read into
-# test_e2e.py after cases_review.py (its AS_NOBODY, user_copy_of_ctl) and
-# cases_sendmail.py (sendmail). Cases marked FINDING assert what a
-# reviewer expects and FAIL at the time of writing; the others check a
-# claim that holds.
+# Second review of the send group (reviewer's reproducers, and the
+# behaviour since the fixes). Read into test_e2e.py after cases_review.py
+# (its AS_NOBODY, user_copy_of_ctl) and cases_sendmail.py (sendmail).
 import email
 import email.policy
 import grp
@@ -224,23 +222,40 @@ def test_review2_group_check_uses_opener_credentials():
 
 
 def test_review2_root_without_cap_net_admin_sendmail_renames():
-    """FINDING (low). ksmtpctl decides who is a member by euid 0, the
-    kernel by CAP_NET_ADMIN (initial user namespace). Root without
-    CAP_NET_ADMIN in the send group (a hardened unit:
-    CapabilityBoundingSet= with SupplementaryGroups=) is a member to the
-    kernel, but ksmtpctl neither renames its From nor drops -f: the mail is
-    refused (EPERM) where ksmtpctl(8) says a member's From becomes
-    X-Original-From. Expected: sent, From renamed, configured sender."""
+    """The kernel decides who is a send group member (no CAP_NET_ADMIN in
+    the initial user namespace), not uid 0: ksmtpctl sendmail sends the
+    message as given and, when the kernel refuses it as a member's, again
+    with the fields renamed and without -f. Root without CAP_NET_ADMIN in
+    the send group (a hardened unit: CapabilityBoundingSet= with
+    SupplementaryGroups=) gets its mail sent, From renamed X-Original-From,
+    under the configured sender; a user that is not root but has
+    CAP_NET_ADMIN (ambient) keeps its From and -f."""
     _member_on()
     nocap = ("setpriv", "--groups=%d" % _nogroup(), "--inh-caps=-net_admin",
              "--bounding-set=-net_admin")
+    cap = ("setpriv", "--reuid=65534", "--regid=65533", "--clear-groups",
+           "--inh-caps=-all,+net_admin", "--ambient-caps=+net_admin")
+    d, user_ctl = user_copy_of_ctl()
+    msg = b"From: boss@example.org\nSubject: cron\n\nhi\n"
     try:
-        p = sendmail("x@example.net", stdin=b"From: boss@example.org\nSubject: cron\n\nhi\n",
+        p = sendmail("-f", "boss@example.org", "x@example.net", stdin=msg,
                      prefix=nocap, check=False)
         got = RECOPEN.take(1, timeout=30) if p.returncode == 0 else []
         assert p.returncode == 0, p
         (m,) = got
         heads = m["content"].split(b"\r\n\r\n")[0]
         assert m["from"] == FROM and b"\r\nX-Original-From: boss@" in heads, heads
+        assert not heads.startswith(b"From:") and b"\r\nFrom: " + FROM.encode() in heads, heads
+        p = sendmail("-f", "boss@example.org", "x@example.net", stdin=msg,
+                     prefix=cap, ctl_path=user_ctl, check=False)
+        got = RECOPEN.take(1, timeout=30) if p.returncode == 0 else []
+        assert p.returncode == 0, p
+        (m,) = got
+        assert m["from"] == "boss@example.org", m
+        assert m["content"].startswith(b"From: boss@example.org\r\n"), m["content"]
+        assert b"X-Original-" not in m["content"], m["content"]
+        time.sleep(2)
+        assert RECOPEN.mails == [], RECOPEN.mails
     finally:
         _member_off()
+        shutil.rmtree(d)
