@@ -305,11 +305,30 @@ static bool field_starts(const char *line, size_t n, const char *prefix)
 	return n > k && !strncasecmp(line, prefix, k);
 }
 
+/* Fields that name another sender or author, where replies, copies,
+ * bounces or receipts go (List-* too: the addresses of a reader's list
+ * buttons, and List-Id passes for a list's mail), or that pass for a
+ * receiving server's trace (Received, Delivered-To, X-Original-To,
+ * Envelope-To) or verdict (signatures, Authentication-Results,
+ * Received-SPF). A send group member may not give them.
+ */
+static const char * const member_refused[] = {
+	"Reply-To", "Mail-Reply-To", "Mail-Followup-To", "Mail-Copies-To",
+	"Errors-To", "Return-Receipt-To", "Disposition-Notification-To",
+	"X-Confirm-Reading-To", "Author", "Received", "Delivered-To",
+	"X-Original-To", "Envelope-To", "DKIM-Signature", "DomainKey-Signature",
+	"Authentication-Results", "Received-SPF",
+};
+
+static const char * const member_refused_prefix[] = { "Resent-", "ARC-", "List-" };
+
 /* The headers the kernel may add, or that a sender group member may not
  * give, by field name.
  */
 static unsigned int field_flag(const char *line, size_t n)
 {
+	unsigned int i;
+
 	if (field_is(line, n, "Date"))
 		return KSMTP_HDR_DATE;
 	if (field_is(line, n, "From"))
@@ -321,16 +340,12 @@ static unsigned int field_flag(const char *line, size_t n)
 		return KSMTP_HDR_MIME;
 	if (field_is(line, n, "Sender") || field_is(line, n, "Return-Path"))
 		return KSMTP_HDR_SENDER;
-	/* Another sender, where replies, bounces or receipts go, or what
-	 * passes for a server's trace or verdict
-	 */
-	if (field_starts(line, n, "Resent-") || field_is(line, n, "Reply-To") ||
-	    field_is(line, n, "Mail-Reply-To") || field_is(line, n, "Mail-Followup-To") ||
-	    field_is(line, n, "Errors-To") || field_is(line, n, "Return-Receipt-To") ||
-	    field_is(line, n, "Disposition-Notification-To") ||
-	    field_is(line, n, "Received") || field_is(line, n, "DKIM-Signature") ||
-	    field_starts(line, n, "ARC-") || field_is(line, n, "Authentication-Results"))
-		return KSMTP_HDR_RESENT;
+	for (i = 0; i < ARRAY_SIZE(member_refused); i++)
+		if (field_is(line, n, member_refused[i]))
+			return KSMTP_HDR_RESENT;
+	for (i = 0; i < ARRAY_SIZE(member_refused_prefix); i++)
+		if (field_starts(line, n, member_refused_prefix[i]))
+			return KSMTP_HDR_RESENT;
 	if (field_is(line, n, "Bcc"))
 		return KSMTP_HDR_BCC;
 	return 0;
@@ -795,16 +810,18 @@ static void put_date(struct hbuf *b, time64_t now)
 		  tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* A display name: a quoted string when it is printable ASCII (every '"'
- * and '\' escaped), else RFC 2047 encoded words (which may not stand in
- * a quoted string).
+/* A display name: a quoted string when it is printable ASCII without
+ * "=?" (every '"' and '\' escaped), else RFC 2047 encoded words (which
+ * may not stand in a quoted string). "=?" goes encoded as the subject's
+ * does: readers decode an encoded word even inside a quoted string, so
+ * "=?utf-8?q?a=40b?=" would show as "a@b"; encoded, it shows as it is.
  */
 static void put_display_name(struct hbuf *b, const char *name)
 {
 	const char *p;
 
 	for (p = name; *p; p++)
-		if ((u8)*p < 0x20 || (u8)*p >= 0x7f)
+		if ((u8)*p < 0x20 || (u8)*p >= 0x7f || (p[0] == '=' && p[1] == '?'))
 			break;
 	if (*p) {
 		encode_subject(b, name);

@@ -60,8 +60,10 @@ enum ksmtp_mail_field {
 #define KSMTP_HDR_MIME		BIT(3)	/* MIME-Version, Content-Type or -Transfer-Encoding */
 #define KSMTP_HDR_SENDER	BIT(4)	/* Sender or Return-Path */
 #define KSMTP_HDR_8BIT		BIT(5)	/* 8-bit octets: needs SMTPUTF8 */
-/* Resent-*, Reply-To and the other fields naming where replies, bounces or
- * receipts go, Received, DKIM-Signature, ARC-*, Authentication-Results
+/* Resent-*, Reply-To and the other fields naming another author or where
+ * replies, copies, bounces or receipts go, List-*, the trace fields
+ * (Received, Delivered-To...) and the signatures and verdicts (DKIM-,
+ * DomainKey-Signature, ARC-*, Authentication-Results, Received-SPF)
  */
 #define KSMTP_HDR_RESENT	BIT(6)
 #define KSMTP_HDR_BCC		BIT(7)	/* refused: its recipients would read it */

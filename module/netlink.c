@@ -752,6 +752,19 @@ static bool sender_in_group(struct sk_buff *skb, struct ksmtp_net *kn)
 	return false;
 }
 
+/* A display name a send group member may give: ASCII without '@', '<',
+ * '>', '"' or "=?". A reader would show it as an address otherwise: as
+ * it is, decoded from an encoded word (which readers decode even inside
+ * a quoted string), or through a look-alike such as U+FF20 for '@'.
+ */
+static bool member_name_ok(const char *s)
+{
+	for (; *s; s++)
+		if ((u8)*s >= 0x80 || strchr("@<>\"", *s) || (s[0] == '=' && s[1] == '?'))
+			return false;
+	return true;
+}
+
 /* What a send group member may not do: name another sender (in the
  * envelope, a field or a display name that looks like an address), or
  * give what passes for a server's trace or authentication verdict.
@@ -772,9 +785,9 @@ static int member_limits(struct genl_info *info, struct nlattr **tb,
 			 "only CAP_NET_ADMIN may give a field naming a sender, where replies, bounces or receipts go, or a server's trace or verdict (From, Sender, Return-Path, Resent-*, Reply-To, Errors-To, Received, DKIM-Signature...)");
 		return -EPERM;
 	}
-	if (m->km_from_name && strpbrk(m->km_from_name, "@<>\"")) {
+	if (m->km_from_name && !member_name_ok(m->km_from_name)) {
 		bad_attr(info, tb[KSMTP_A_MAIL_FROM_NAME],
-			 "only CAP_NET_ADMIN may give a display name with '@', '<', '>' or '\"'");
+			 "only CAP_NET_ADMIN may give a display name with '@', '<', '>', '\"', \"=?\" or a non-ASCII octet (it could pass for an address)");
 		return -EPERM;
 	}
 	return 0;

@@ -573,17 +573,21 @@ static int transact_err(struct request *rq, bool (*more)(struct request *rq))
 	return rq->err;
 }
 
-static void transact_until(struct request *rq, bool (*more)(struct request *rq))
+/* Print the kernel's refusal of @rq and exit 1. */
+static void __attribute__((noreturn)) refused(struct request *rq)
 {
-	const char *attr;
+	const char *attr = bad_name(rq);
 
-	if (!transact_err(rq, more))
-		return;
-	attr = bad_name(rq);
 	die("kernel refused: %s%s%s%s%s", rq->errmsg,
 	    attr ? " (attribute '" : "", attr ? attr : "", attr ? "')" : "",
 	    rq->err == -EPERM && !strstr(rq->errmsg, "CAP_NET_ADMIN") ?
 	    " (this needs CAP_NET_ADMIN)" : "");
+}
+
+static void transact_until(struct request *rq, bool (*more)(struct request *rq))
+{
+	if (transact_err(rq, more))
+		refused(rq);
 }
 
 static void transact(struct request *rq)
@@ -1796,16 +1800,30 @@ struct send_args {
 	const char *env_from;
 	const char *from_name;
 	bool quiet;		/* nothing on stdout when sent (sendmail) */
+	bool member_retry;	/* a send group member's refusal: return -1 */
 	const char *body_path;	/* the body read from this file ('-': stdin) */
 	const char *body;	/* or this one, when body_path is NULL */
 	size_t body_len;
 };
 
-/* Send the mail @sa describes; 0 when sent (or queued), else 1. */
+/* The kernel refused @rq as a send group member's: it names another
+ * sender (netlink.c member_limits()), which sendmail can rename.
+ */
+static bool member_refusal(const struct request *rq)
+{
+	return rq->err == -EPERM && rq->bad_nest == KSMTP_A_MAIL &&
+	       (rq->bad_attr == KSMTP_A_MAIL_HEADERS ||
+		rq->bad_attr == KSMTP_A_MAIL_ENVELOPE_FROM);
+}
+
+/* Send the mail @sa describes; 0 when sent (or queued), else 1; -1 when
+ * @sa->member_retry and the kernel refused it as a send group member's
+ * (nothing sent).
+ */
 static int do_send(const struct send_args *sa)
 {
 	const char *to = sa->to, *subject = sa->subject;
-	int prio = sa->prio, i;
+	int prio = sa->prio, i, rerr;
 	bool queue = sa->queue;
 	struct nlattr *mail, **res;
 	struct request rq;
@@ -1862,9 +1880,15 @@ static int do_send(const struct send_args *sa)
 	send_id_known = false;
 	family_gone = false;
 	rq.each = on_send_msg;
-	transact_until(&rq, send_pending);
+	rerr = transact_err(&rq, send_pending);
 	if (i >= 0)
 		nl_socket_drop_membership(nl_sk, i);
+	if (rerr && sa->member_retry && member_refusal(&rq)) {
+		rq_free(&rq);
+		return -1;
+	}
+	if (rerr)
+		refused(&rq);
 	if (!send_result)
 		die("the kernel module went away before the outcome of mail %llu: it may or may not have been sent",
 		    (unsigned long long)send_id);
@@ -1956,7 +1980,8 @@ static const char sendmail_help[] =
 	"lined body needs) when they are missing.\n"
 	"  -t        recipients from To, Cc and Bcc too (Bcc is removed)\n"
 	"  -i, -oi   a line of a single '.' does not end the message\n"
-	"  -f ADDR   envelope sender (root only; an address without '@' is ignored)\n"
+	"  -f ADDR   envelope sender (CAP_NET_ADMIN; dropped for a send group member;\n"
+	"            an address without '@' is ignored)\n"
 	"  -F NAME   the sender's full name, for a From the kernel adds\n"
 	"Recipients without '@' go through " KSMTP_CONF_DIR "/aliases (lines\n"
 	"'name: addr, addr'; 'default: ...' for the others); a name it does not\n"
@@ -2123,32 +2148,36 @@ static bool field_named(const char *l, const char *name)
 }
 
 /* A field that a send group member may not give (the kernel's list,
- * encode.c field_flag()): it names a sender or where replies, bounces or
- * receipts go, or passes for a server's.
+ * encode.c field_flag()): it names a sender or author, where replies,
+ * copies, bounces or receipts go, or passes for a server's trace or
+ * verdict.
  */
 static bool names_sender(const char *l)
 {
 	static const char * const names[] = {
 		"From", "Sender", "Return-Path", "Reply-To", "Mail-Reply-To",
-		"Mail-Followup-To", "Errors-To", "Return-Receipt-To",
-		"Disposition-Notification-To", "Received", "DKIM-Signature",
-		"Authentication-Results",
+		"Mail-Followup-To", "Mail-Copies-To", "Errors-To", "Return-Receipt-To",
+		"Disposition-Notification-To", "X-Confirm-Reading-To", "Author",
+		"Received", "Delivered-To", "X-Original-To", "Envelope-To",
+		"DKIM-Signature", "DomainKey-Signature", "Authentication-Results",
+		"Received-SPF",
 	};
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(names); i++)
 		if (field_named(l, names[i]))
 			return true;
-	return !strncasecmp(l, "Resent-", 7) || !strncasecmp(l, "ARC-", 4);
+	return !strncasecmp(l, "Resent-", 7) || !strncasecmp(l, "ARC-", 4) ||
+	       !strncasecmp(l, "List-", 5);
 }
 
 static int cmd_sendmail(int argc, char **argv)
 {
-	bool opt_t = false, opt_i = false, root = geteuid() == 0;
+	bool opt_t = false, opt_i = false, renamed = false;
 	const char *env_from = NULL, *from_name = NULL;
 	struct send_args sa = { .prio = KSMTP_PRIO_NORMAL, .quiet = true };
-	char *msg, *hdr, *out, *p, *body, *rcpt_list;
-	size_t len, hlen, k, cap;
+	char *msg, *hdr, *out, *mout, *p, *body, *rcpt_list;
+	size_t len, hlen, k, mk, cap;
 	struct rcpts r = {};
 	unsigned int i;
 	int a;
@@ -2241,17 +2270,21 @@ static int cmd_sendmail(int argc, char **argv)
 		die("sendmail: the header section is longer than %d octets", KSMTP_HEADERS_MAX);
 	if ((size_t)(msg + len - body) > KSMTP_BODY_MAX)
 		die("sendmail: the body is larger than 1 MiB");
-	/* Copy the header section: without Bcc (as sendmail does, with -t or
-	 * not; the kernel refuses it), and from a caller that is not root
-	 * without the fields that name a sender (the kernel would refuse
-	 * them: renamed X-Original-*). A renamed field is at least "From:"
-	 * (5 octets), 16 after: at most 4 times its length.
+	/* Copy the header section twice, without Bcc (as sendmail does, with
+	 * -t or not; the kernel refuses it): as given, and for a send group
+	 * member with the fields that name a sender renamed X-Original-*
+	 * (the kernel refuses them from a member). Which one goes is the
+	 * kernel's to say (CAP_NET_ADMIN in the initial user namespace, not
+	 * uid 0): see below. A renamed field is at least "From:" (5 octets),
+	 * 16 after: at most 4 times its length.
 	 */
 	cap = hlen * 4 + 64;
-	out = malloc(cap);
-	if (!out)
+	out = malloc(hlen + 1);
+	mout = malloc(cap);
+	if (!out || !mout)
 		die("out of memory");
 	k = 0;
+	mk = 0;
 	for (p = hdr; p < body;) {
 		char *nl = memchr(p, '\n', body - p);
 		char *end = nl ? nl + 1 : body;
@@ -2281,10 +2314,13 @@ static int cmd_sendmail(int argc, char **argv)
 			p = end;
 			continue;
 		}
-		if (!root && names_sender(p)) {
-			memcpy(out + k, "X-Original-", 11);
-			k += 11;
+		if (names_sender(p)) {
+			memcpy(mout + mk, "X-Original-", 11);
+			mk += 11;
+			renamed = true;
 		}
+		memcpy(mout + mk, p, l);
+		mk += l;
 		memcpy(out + k, p, l);
 		k += l;
 		p = end;
@@ -2292,7 +2328,10 @@ static int cmd_sendmail(int argc, char **argv)
 	/* Without the line break after the last field (the kernel adds it). */
 	while (k && (out[k - 1] == '\n' || out[k - 1] == '\r'))
 		k--;
+	while (mk && (mout[mk - 1] == '\n' || mout[mk - 1] == '\r'))
+		mk--;
 	out[k] = '\0';
+	mout[mk] = '\0';
 	if (strlen(out) != k)
 		die("sendmail: the header section holds a NUL octet");
 
@@ -2316,7 +2355,7 @@ static int cmd_sendmail(int argc, char **argv)
 			free(r.addr[i]);
 		}
 	}
-	if (env_from && (!root || (env_from[0] && !strchr(env_from, '@'))))
+	if (env_from && env_from[0] && !strchr(env_from, '@'))
 		env_from = NULL;
 	if (env_from && !strcmp(env_from, "<>"))
 		env_from = "";
@@ -2327,9 +2366,21 @@ static int cmd_sendmail(int argc, char **argv)
 	cap = msg + len - body;
 	sa.body = body;
 	sa.body_len = cap;
+	/* As given; when the kernel refuses it as a send group member's (it
+	 * named a sender: nothing was sent), again as a member's: the fields
+	 * renamed, without -f.
+	 */
+	sa.member_retry = renamed || env_from;
 	a = do_send(&sa);
+	if (a < 0) {
+		sa.headers = mout;
+		sa.env_from = NULL;
+		sa.member_retry = false;
+		a = do_send(&sa);
+	}
 	free(msg);
 	free(out);
+	free(mout);
 	free(rcpt_list);
 	return a;
 }

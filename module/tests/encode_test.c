@@ -260,6 +260,100 @@ static void header_fields(struct kunit *test)
 	}
 }
 
+/* Review 2: fields that say where replies, copies or receipts go, name
+ * the author or a list's addresses, or pass for a receiving server's
+ * trace or verdict: each flagged KSMTP_HDR_RESENT (a send group member
+ * may not give them); names that only start or end alike are not.
+ */
+static void review2_more_member_fields(struct kunit *test)
+{
+	static const char * const fields[] = {
+		"List-Post: <mailto:attacker@example.net>",
+		"Mail-Copies-To: attacker@example.net",
+		"X-Confirm-Reading-To: attacker@example.net",
+		"Author: ceo@example.org",
+		"Received-SPF: pass (example.org: domain of ceo@example.org)",
+		"DomainKey-Signature: a=rsa-sha1; d=example.org; b=AAAA",
+		"Delivered-To: ceo@example.org",
+		"list-id: <ops.example.org>",
+		"List-Unsubscribe: <mailto:attacker@example.net>",
+		"X-Original-To: ceo@example.org",
+		"Envelope-To: ceo@example.org",
+	};
+	static const char * const others[] = {
+		"List-: x", "Authors: x", "X-Delivered-To: x", "X-List-Post: x",
+		"Received-SPFx: x",
+	};
+	unsigned int i, flags;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(fields[i], &flags),
+				      "%s", fields[i]);
+		KUNIT_EXPECT_TRUE_MSG(test, flags & KSMTP_HDR_RESENT, "not flagged: %s",
+				      fields[i]);
+	}
+	for (i = 0; i < ARRAY_SIZE(others); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(others[i], &flags),
+				      "%s", others[i]);
+		KUNIT_EXPECT_EQ_MSG(test, flags, 0U, "%s", others[i]);
+	}
+}
+
+/* Review 2 (holds): what a receiver could take for From, Sender or a
+ * redirect but the checker parses otherwise is refused; a field inside a
+ * continuation is the field before it's; the worst sections are bounded.
+ */
+static void review2_hostile_field_names(struct kunit *test)
+{
+	static const char * const refused[] = {
+		"From : a@b.c",			/* RFC 5322 4.5.3 obs-optional */
+		"From\t: a@b.c",
+		"Fr\xc3\xb6m: a@b.c",
+		"\357\273\277From: a@b.c",	/* a BOM before the name */
+		"From\n : a@b.c",
+		" From: a@b.c",
+		"Subject: x\rFrom: a@b.c",
+		"Subject: x\n\t\nFrom: a@b.c",	/* a blank line to some readers */
+		"Subject: x\n\nFrom: a@b.c",
+		"Subject: x\vFrom: a@b.c",
+		"Subject: x\fFrom: a@b.c",
+		"Subject: x\034From: a@b.c",	/* str.splitlines() breaks there */
+		".From: a@b.c",
+	};
+	static const struct {
+		const char *hdrs;
+		unsigned int flags;
+	} flagged[] = {
+		{ "FROM: a@b.c", KSMTP_HDR_FROM },
+		{ "Subject: x\r\nreply-TO: a@b.c", KSMTP_HDR_RESENT },
+		{ "Subject: x\nsender:a@b.c", KSMTP_HDR_SENDER },
+		{ "X-Note: a\n From: a@b.c", 0 },
+		{ "X-Note: a\r\n\tReply-To: a@b.c", 0 },
+	};
+	unsigned int i, flags;
+	char *big;
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++)
+		KUNIT_EXPECT_NOT_NULL_MSG(test, ksmtp_check_headers(refused[i], &flags),
+					  "taken: %s", refused[i]);
+	for (i = 0; i < ARRAY_SIZE(flagged); i++) {
+		KUNIT_EXPECT_NULL_MSG(test, ksmtp_check_headers(flagged[i].hdrs, &flags),
+				      "%s", flagged[i].hdrs);
+		KUNIT_EXPECT_EQ_MSG(test, flags, flagged[i].flags, "%s", flagged[i].hdrs);
+	}
+	/* 32768 octets of the shortest fields, then of continuation lines */
+	big = kunit_kzalloc(test, KSMTP_HEADERS_MAX + 2, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, big);
+	for (i = 0; i + 3 <= KSMTP_HEADERS_MAX; i += 3)
+		memcpy(big + i, "a:\n", 3);
+	KUNIT_EXPECT_NULL(test, ksmtp_check_headers(big, &flags));
+	for (i = 3; i + 3 <= KSMTP_HEADERS_MAX; i += 3)
+		memcpy(big + i, " x\n", 3);
+	KUNIT_EXPECT_NULL(test, ksmtp_check_headers(big, &flags));
+	memset(big + i, 'x', KSMTP_HEADERS_MAX + 1 - i);
+	KUNIT_EXPECT_NOT_NULL(test, ksmtp_check_headers(big, &flags));
+}
+
 static void subject_folding(struct kunit *test)
 {
 	char subj[128];
@@ -367,6 +461,36 @@ static void header_worst_cases(struct kunit *test)
 	kfree(h);
 }
 
+/* The display name of an added From: printable ASCII quoted ('"' and
+ * '\\' escaped), but with "=?" in encoded words, as a reader would
+ * decode an encoded word even inside a quoted string.
+ */
+static void display_names(struct kunit *test)
+{
+	static const struct {
+		const char *name, *from;
+	} cases[] = {
+		{ "Cron \"x\" \\ =", "From: \"Cron \\\"x\\\" \\\\ =\" <a@b.c>\r\n" },
+		{ "?= ?", "From: \"?= ?\" <a@b.c>\r\n" },
+		{ "=?utf-8?q?ceo=40x.org?=",
+		  "From: =?UTF-8?B?PT91dGYtOD9xP2Nlbz00MHgub3JnPz0=?= <a@b.c>\r\n" },
+		{ "a =?", "From: =?UTF-8?B?YSA9Pw==?= <a@b.c>\r\n" },
+	};
+	unsigned int i;
+	size_t len;
+	char *h;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_EXPECT_NULL(test, ksmtp_check_from_name(cases[i].name));
+		h = ksmtp_headers_merge("Subject: s", "a@b.c", cases[i].name,
+					KSMTP_CTE_7BIT, 0, 0, &len);
+		KUNIT_ASSERT_NOT_NULL(test, h);
+		KUNIT_EXPECT_NOT_NULL_MSG(test, strnstr(h, cases[i].from, len), "%s: %.*s",
+					  cases[i].name, (int)len, h);
+		kfree(h);
+	}
+}
+
 struct check_case {
 	const char *name;
 	const char *s;
@@ -467,8 +591,11 @@ static struct kunit_case encode_cases[] = {
 	KUNIT_CASE(size_count),
 	KUNIT_CASE(headers),
 	KUNIT_CASE(header_fields),
+	KUNIT_CASE(review2_more_member_fields),
+	KUNIT_CASE(review2_hostile_field_names),
 	KUNIT_CASE(subject_folding),
 	KUNIT_CASE(header_worst_cases),
+	KUNIT_CASE(display_names),
 	KUNIT_CASE_PARAM(input_checks, check_gen_params),
 	{}
 };

@@ -2017,15 +2017,24 @@ static const char *fz_raw_ok(const u8 *h, size_t len, unsigned int *flags)
 				*flags |= KSMTP_HDR_SENDER;
 			else if ((n > 7 && !strncasecmp((const char *)h + pos, "Resent-", 7)) ||
 				 (n > 4 && !strncasecmp((const char *)h + pos, "ARC-", 4)) ||
+				 (n > 5 && !strncasecmp((const char *)h + pos, "List-", 5)) ||
 				 fz_name_is(h + pos, n, "Reply-To") ||
 				 fz_name_is(h + pos, n, "Mail-Reply-To") ||
 				 fz_name_is(h + pos, n, "Mail-Followup-To") ||
+				 fz_name_is(h + pos, n, "Mail-Copies-To") ||
 				 fz_name_is(h + pos, n, "Errors-To") ||
 				 fz_name_is(h + pos, n, "Return-Receipt-To") ||
 				 fz_name_is(h + pos, n, "Disposition-Notification-To") ||
+				 fz_name_is(h + pos, n, "X-Confirm-Reading-To") ||
+				 fz_name_is(h + pos, n, "Author") ||
 				 fz_name_is(h + pos, n, "Received") ||
+				 fz_name_is(h + pos, n, "Delivered-To") ||
+				 fz_name_is(h + pos, n, "X-Original-To") ||
+				 fz_name_is(h + pos, n, "Envelope-To") ||
 				 fz_name_is(h + pos, n, "DKIM-Signature") ||
-				 fz_name_is(h + pos, n, "Authentication-Results"))
+				 fz_name_is(h + pos, n, "DomainKey-Signature") ||
+				 fz_name_is(h + pos, n, "Authentication-Results") ||
+				 fz_name_is(h + pos, n, "Received-SPF"))
 				*flags |= KSMTP_HDR_RESENT;
 			else if (fz_name_is(h + pos, n, "Bcc"))
 				*flags |= KSMTP_HDR_BCC;
@@ -2047,6 +2056,7 @@ static void fz_raw_gen(struct fz_raw *c, struct fz_rng *r)
 		"Content-Type", "Content-Transfer-Encoding", "Sender", "Return-Path",
 		"X-Cron-Env", "date", "FROM", "X", "Sub ject", "", "Bcc", ".X",
 		"Resent-From", "resent-", "Reply-To", "ARC-Seal", "Received", "BCC",
+		"list-post", "List-", "Received-SPF", "Delivered-To", "Author",
 	};
 	static const char * const breaks[] = { "\r\n", "\n", "\r", "\n\n", "\r\n\r\n", "" };
 	unsigned int lines = fz_below(r, 8), i;

@@ -189,19 +189,26 @@
  *   FROM_NAME:     NUL-terminated string, at most 255 octets, no control
  *                  octets: the display name of the From header the kernel
  *                  adds (sendmail -F); unused when HEADERS has a From.
- *                  Only with HEADERS.
+ *                  Only with HEADERS. Printable ASCII goes as a quoted
+ *                  string, any other (or one with "=?", which a reader
+ *                  would decode as an encoded word) as RFC 2047 encoded
+ *                  words.
  *   Who may send: CAP_NET_ADMIN (in the initial user namespace), or a
  *   socket whose opener's credentials hold the group SEND_GID of the
  *   namespace's configuration (effective or supplementary). Such a member
  *   may not QUEUE (refused with -EPERM: the queue is shared with the
  *   kernel's own mails, which a member could otherwise crowd out), may
  *   not give ENVELOPE_FROM, nor in HEADERS From, Sender, Return-Path,
- *   Resent-*, Reply-To, Mail-Reply-To, Mail-Followup-To, Errors-To,
- *   Return-Receipt-To, Disposition-Notification-To, Received,
- *   DKIM-Signature, ARC-* or Authentication-Results (refused with
- *   -EPERM): its mails always carry
- *   the configured sender; FROM_NAME it may give, without '@', '<', '>'
- *   or '"' (it would pass for an address).
+ *   Resent-*, Reply-To, Mail-Reply-To, Mail-Followup-To, Mail-Copies-To,
+ *   Errors-To, Return-Receipt-To, Disposition-Notification-To,
+ *   X-Confirm-Reading-To, Author, List-*, Received, Delivered-To,
+ *   X-Original-To, Envelope-To, DKIM-Signature, DomainKey-Signature,
+ *   ARC-*, Authentication-Results or Received-SPF (refused with -EPERM:
+ *   another sender or author, where replies, copies, bounces or receipts
+ *   go, a list's addresses, a server's trace or verdict): its mails always carry
+ *   the configured sender; FROM_NAME it may give, in ASCII without '@',
+ *   '<', '>', '"' or "=?" (it could pass for an address: as it is, as an
+ *   encoded word, or through a look-alike such as U+FF20).
  *
  * KSMTP_CMD_STATS_GET: allowed to all; no attributes. Answers KSMTP_A_STATS
  *   (enum ksmtp_a_stats, u64 each; FAILED_PHASE a nest of one u64 per
