@@ -34,36 +34,14 @@ MEMBER_FIELDS = (b"From: ceo@example.org", b"Sender: ceo@example.org",
 
 
 def member_raw_sends(headers):
-    """Raw SENDs (tests/e2e/nlfuzz.py, no ksmtpctl to rename anything)
-    from a socket that nobody opens with only the group nogroup: the
-    kernel's answer (errno, 0 when taken) to each header section."""
-    nl, g, fam, cmds, A = genl_ksmtp()
-    g.close()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.setgroups([grp.getgrnam("nogroup").gr_gid])
-            os.setgid(65534)
-            os.setuid(65534)
-            g = nl.Genl(ext_ack=True)
-            out = []
-            for i, h in enumerate(headers):
-                # (SUBJECT cannot go with HEADERS: EINVAL before any check)
-                mail = (nl.nla(A["MAIL_RCPT"], b"x@example.net\0") +
-                        nl.nla(A["MAIL_HEADERS"], h + b"\nSubject: raw %d\0" % i) +
-                        nl.nla(A["MAIL_BODY"], b"hi\n"))
-                out.append(g.request(fam["id"], cmds["SEND"], nl.nest(A["MAIL"], mail))[0])
-            os.write(w, json.dumps(out).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r, "rb") as f:
-        got = f.read()
-    os.waitpid(pid, 0)
-    assert got, "the member's process wrote nothing"
-    return json.loads(got)
+    """Raw SENDs (no ksmtpctl to rename anything) from a socket that nobody
+    opens with only the group nogroup (cases_review2.py's raw_sends_as):
+    the kernel's answer (errno, 0 when taken) to each header section.
+    (SUBJECT cannot go with HEADERS: EINVAL before any check.)"""
+    return raw_sends_as([[("MAIL_RCPT", b"x@example.net\0"),
+                          ("MAIL_HEADERS", h + b"\nSubject: raw %d\0" % i),
+                          ("MAIL_BODY", b"hi\n")] for i, h in enumerate(headers)],
+                        _as_member)
 
 
 def test_review_member_raw_headers_refused_by_kernel():
