@@ -149,10 +149,9 @@ static void q_del(struct ksmtp_queue *q, struct ksmtp_qmail *m,
 		list_del_init(&m->node);
 }
 
-/* Every waiting mail leaves, to @to. */
-static void q_del_all(struct ksmtp_queue *q, struct list_head *to)
+/* The indexes of the waiting mails, empty (the list aside). */
+static void q_reset(struct ksmtp_queue *q)
 {
-	lockdep_assert_held(&q->lock);
 	q->ids = RB_ROOT;
 	q->ids_last = NULL;
 	q->due = RB_ROOT_CACHED;
@@ -160,6 +159,13 @@ static void q_del_all(struct ksmtp_queue *q, struct list_head *to)
 	INIT_LIST_HEAD(&q->fresh);
 	q->retry_upto = 0;
 	hash_init(q->same);
+}
+
+/* Every waiting mail leaves, to @to. */
+static void q_del_all(struct ksmtp_queue *q, struct list_head *to)
+{
+	lockdep_assert_held(&q->lock);
+	q_reset(q);
 	list_splice_tail_init(&q->mails, to);
 }
 
@@ -182,6 +188,12 @@ static struct ksmtp_qmail *q_first_after(struct ksmtp_queue *q, u64 after)
 	return first;
 }
 
+/* Made due by a "retry now" still in progress, whatever its time? */
+static bool q_retry_due(const struct ksmtp_queue *q, const struct ksmtp_qmail *m)
+{
+	return m->id > q->retry_after && m->id <= q->retry_upto;
+}
+
 /* The next mail due at @now, or NULL: those a "retry now" made due first,
  * in id order, then the earliest by due time if it is (within
  * KSMTP_SLACK). O(log n).
@@ -194,7 +206,7 @@ static struct ksmtp_qmail *q_next_due(struct ksmtp_queue *q, unsigned long now)
 	lockdep_assert_held(&q->lock);
 	if (q->retry_upto) {
 		m = q_first_after(q, q->retry_after);
-		if (m && m->id <= q->retry_upto) {
+		if (m && q_retry_due(q, m)) {
 			q->retry_after = m->id;
 			return m;
 		}
@@ -849,9 +861,7 @@ u64 ksmtp_queue_walk(struct ksmtp_queue *q, u64 after,
 		struct ksmtp_qinfo i;
 
 		m = rb_entry(n, struct ksmtp_qmail, rb);
-		/* due now: by its time, or made due by "retry now" */
-		due = !time_after(m->next_try, now) ||
-		      (m->id > q->retry_after && m->id <= q->retry_upto);
+		due = !time_after(m->next_try, now) || q_retry_due(q, m);
 		qinfo(m, due ? 0 : jiffies_to_msecs(m->next_try - now),
 		      m->last.kr_err ? &m->last : NULL, &i);
 		if (fn(arg, &i))
@@ -904,16 +914,10 @@ void ksmtp_queue_init(struct ksmtp_queue *q, struct net *net,
 {
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->mails);
-	INIT_LIST_HEAD(&q->fresh);
 	INIT_LIST_HEAD(&q->merged);
 	mutex_init(&q->mutex);
 	ksmtp_sessions_init(&q->sessions);
-	q->ids = RB_ROOT;
-	q->ids_last = NULL;
-	q->due = RB_ROOT_CACHED;
-	q->due_last = NULL;
-	q->retry_upto = 0;
-	hash_init(q->same);
+	q_reset(q);
 	INIT_DELAYED_WORK(&q->work, ksmtp_queue_work);
 	q->net = net;
 	q->stats = stats;

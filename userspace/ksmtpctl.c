@@ -1997,6 +1997,14 @@ struct rcpts {
 	bool configured;	/* the configured recipients too */
 };
 
+/* The length of @s's first @len octets without the line breaks at their end. */
+static size_t trim_eol(const char *s, size_t len)
+{
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	return len;
+}
+
 /* @a, @len without the white space around it. */
 static void trim_space(const char **a, size_t *len)
 {
@@ -2326,10 +2334,8 @@ static int cmd_sendmail(int argc, char **argv)
 		p = end;
 	}
 	/* Without the line break after the last field (the kernel adds it). */
-	while (k && (out[k - 1] == '\n' || out[k - 1] == '\r'))
-		k--;
-	while (mk && (mout[mk - 1] == '\n' || mout[mk - 1] == '\r'))
-		mk--;
+	k = trim_eol(out, k);
+	mk = trim_eol(mout, mk);
 	out[k] = '\0';
 	mout[mk] = '\0';
 	if (strlen(out) != k)

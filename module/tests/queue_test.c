@@ -883,10 +883,9 @@ static int attempts_fn(void *arg, const struct ksmtp_qinfo *m)
 	return 0;
 }
 
-/* "retry now" while the only mail is being delivered: the kernel-doc says
- * a mail in flight that comes back before the worker reaches its id is
- * retried at once. With another mail waiting it is (the control case);
- * alone, no range is set (q->ids_last is NULL) and it waits its backoff.
+/* "retry now" while a mail is being delivered: a mail in flight that
+ * comes back before the worker reaches its id is retried at once, as the
+ * kernel-doc says, alone as with another mail waiting (the control case).
  */
 static void retry_now_in_flight(struct kunit *test, bool other_waiting)
 {
@@ -936,10 +935,10 @@ static void review_retry_now_in_flight_control(struct kunit *test)
 }
 
 /* "retry now" asked again and again (a script, an operator) while the
- * worker goes through the range: each call restarts the cursor at id 0,
- * so the lowest ids are tried on every call and the highest seldom or
- * never (before 3a53e12 the retried ones went to the tail of the list:
- * round robin). No client: each attempt fails at once.
+ * worker goes through the range: a call keeps the cursor of the one in
+ * progress, so every mail gets its turn (the review found each call
+ * restarting at id 0: the lowest ids tried every time, the highest
+ * seldom). No client: each attempt fails at once.
  */
 static void review_retry_now_repeated_fairness(struct kunit *test)
 {
